@@ -1,0 +1,57 @@
+"""Entry point of the `enclave` command.
+
+Each subcommand lives in its own module in this package and exposes `register(subparsers)`, which adds
+its parser and sets `func` (a callable taking the parsed namespace and returning an exit code). Modules are
+imported lazily so that `enclave --help` stays fast and a broken optional dependency of one command
+cannot take down the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+# Subcommand name -> module in app.cli that registers it.
+SUBCOMMANDS: dict[str, str] = {
+    "make-test-model": "app.cli.make_test_model",
+    "export": "app.cli.export",
+    "chat": "app.cli.chat",
+    "bench": "app.cli.bench",
+    "harmony": "app.cli.harmony",
+    "extract": "app.cli.extract",
+    "gui": "app.cli.gui",
+}
+
+
+def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
+    """Builds the parser, importing only the subcommand that argv names (all of them for --help)."""
+    parser = argparse.ArgumentParser(prog="enclave", description="Private, local chat with gpt-oss.")
+    from app import __version__
+
+    parser.add_argument("--version", action="version", version=f"enclave {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    wanted = next((a for a in argv if not a.startswith("-")), None)
+    names = [wanted] if wanted in SUBCOMMANDS else list(SUBCOMMANDS)
+    for name in names:
+        module = importlib.import_module(SUBCOMMANDS[name])
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the `enclave` command; with no arguments it opens the desktop app."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if not args_list:
+        args_list = ["gui"]
+    parser = build_parser(args_list)
+    args = parser.parse_args(args_list)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Document extraction (sandboxed), chunking, retrieval and grounding. No Qt."""

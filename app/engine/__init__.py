@@ -1,0 +1,1 @@
+"""Inference engine: ONNX Runtime session, streaming generator, sampling, harmony chat format. No Qt."""

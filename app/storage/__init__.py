@@ -1,0 +1,1 @@
+"""Conversation history in SQLite, message contents encrypted at rest. No Qt."""

@@ -1,0 +1,1 @@
+"""Catalog of the models Enclave supports, as data (`catalog.json`) read through importlib.resources."""

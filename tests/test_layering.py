@@ -1,0 +1,41 @@
+"""The hard boundary: nothing outside app.ui imports Qt, and app never imports torch or transformers."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+NON_UI = [
+    "app.checkpoint.config", "app.cli.main", "app.model_catalog",
+]
+
+
+def _modules_after_import(modules: list[str]) -> set[str]:
+    code = "import sys, importlib\n" + "".join(f"importlib.import_module({m!r})\n" for m in modules) + \
+        "print('\\n'.join(sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return set(out.split())
+
+
+def test_non_ui_packages_do_not_import_qt_or_torch() -> None:
+    import pkgutil
+
+    import app
+
+    modules = list(NON_UI)
+    for info in pkgutil.walk_packages(app.__path__, "app."):
+        if info.name.startswith(("app.ui", "app.cli.gui")) or info.name == "app.__main__":
+            continue
+        modules.append(info.name)
+    loaded = _modules_after_import(sorted(set(modules)))
+    forbidden = {m for m in loaded if m.split(".")[0] in {"PySide6", "torch", "transformers"}}
+    assert not forbidden, f"non-UI code imported {sorted(forbidden)[:5]}"
+
+
+def test_catalog_lists_both_models() -> None:
+    from app.model_catalog import load_catalog
+
+    ids = {m.id for m in load_catalog()}
+    assert ids == {"gpt-oss-20b", "gpt-oss-120b"}
+    for m in load_catalog():
+        assert {t.target for t in m.targets} == {"cpu", "cpu-int4", "cuda", "dml"}
