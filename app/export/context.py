@@ -1,0 +1,89 @@
+"""What every layer-building function receives: the config, the weights, the target's dtypes and debug options.
+
+Kept apart from the builder so target-specific layer modules (app/export/layers.py for cpu/cuda,
+app/export/dml_*.py for dml) share one vocabulary without importing each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Protocol
+
+import numpy as np
+
+from app.checkpoint.config import GptOssConfig
+
+TARGETS = ("cpu", "cpu-int4", "cuda", "dml")
+
+
+class WeightSource(Protocol):
+    """The part of app.checkpoint.weights.Checkpoint the exporter uses (lazy, one tensor at a time)."""
+
+    def tensor_f32(self, name: str) -> np.ndarray:
+        """The tensor as float32 (bf16 values are exact in fp32); MXFP4 experts come as *_blocks/*_scales raw."""
+        ...
+
+    def tensor_raw(self, name: str) -> np.ndarray:
+        """The tensor's stored bytes: uint8 for MXFP4 blocks and E8M0 scales, uint16 bit patterns for bf16."""
+        ...
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """Knobs of an export. The `debug_*` fields deliberately break the graph: the mutation tests use them to
+    prove that the parity tests notice each class of mistake. Never set them outside tests."""
+
+    context_length: int | None = None  # None: the config's max_position_embeddings
+    int4_block_size: int = 32  # cpu-int4 expert quantisation block (along the input dimension)
+    debug_window_offset: int = 0  # add this to the sliding window given to the attention kernel
+    debug_no_yarn: bool = False  # plain RoPE: no YaRN frequency blend, no concentration factor
+    debug_drop_sinks: bool = False  # omit the learned attention sinks
+    debug_no_swiglu_limit: bool = False  # no clamp at ±swiglu_limit inside the experts
+    debug_swap_nibbles: bool = False  # read MXFP4 bytes high nibble first
+    debug_swap_experts: bool = False  # store experts in reversed order (router unchanged)
+
+    @property
+    def mutated(self) -> bool:
+        return any(getattr(self, f.name) for f in fields(self) if f.name.startswith("debug_"))
+
+
+@dataclass(frozen=True)
+class LayerContext:
+    """Shared inputs of all layer builders.
+
+    `float_type` is the activation dtype of the graph (float32 on CPU, float16 on CUDA; dml picks its own).
+    """
+
+    config: GptOssConfig
+    weights: WeightSource
+    target: str
+    float_type: np.dtype
+    options: ExportOptions = field(default_factory=ExportOptions)
+
+    @property
+    def context_length(self) -> int:
+        return self.options.context_length or self.config.max_position_embeddings
+
+
+@dataclass(frozen=True)
+class AttentionIO:
+    """Graph-level tensors an attention layer reads or must produce (names in the GraphBuilder).
+
+    KV layout "shared-buffer": `past_key`/`past_value` are graph inputs [batch, kv_heads, max_len, head_dim]
+    that ORT updates in place; the layer must produce exactly `present_key`/`present_value`.
+    seqlens_k: int32 [batch] = total valid tokens - 1; total_sequence_length: int32 scalar;
+    cos_cache/sin_cache: [context_length, head_dim/2] in the activation dtype, YaRN-scaled (concentration
+    factor included); position_ids: int64 [batch, seq] (absolute position of each new token);
+    attention_mask: the int64 [batch, total_seq] graph input.
+    """
+
+    past_key: str
+    past_value: str
+    present_key: str
+    present_value: str
+    seqlens_k: str
+    total_sequence_length: str
+    cos_cache: str
+    sin_cache: str
+    position_ids: str
+    attention_mask: str
