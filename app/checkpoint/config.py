@@ -145,7 +145,10 @@ class GptOssConfig:
             raise ConfigError(f"{path}: config.json cannot be read ({exc})") from exc
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: config.json is not a JSON object")
-        return cls.from_dict(data)
+        try:
+            return cls.from_dict(data)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from exc
 
     def to_hf_dict(self) -> dict[str, Any]:
         """The config.json that Hugging Face transformers writes for gpt-oss (used by the test-model writer)."""

@@ -1,0 +1,95 @@
+"""MXFP4, the 4-bit format gpt-oss stores its expert weights in (OCP Microscaling spec v1.0).
+
+A checkpoint stores each expert matrix as `*_blocks` uint8 [..., G, 16] and `*_scales` uint8 [..., G]: every
+byte holds two E2M1 codes (low nibble = first element, high nibble = second; the reference
+`gpt_oss/torch/weights.py` and transformers' `integrations/mxfp4.py` agree), and each block of 32 values shares
+one E8M0 exponent byte e, meaning 2^(e-127). So value = E2M1[code] * 2^(e-127).
+
+Everything here is NumPy and chunked, so decoding one expert tensor never needs more than the output plus a
+few MB of scratch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+BLOCK = 32  # values per MXFP4 block (one shared exponent)
+BYTES_PER_BLOCK = BLOCK // 2
+
+# E2M1 code -> value. Bit 3 is the sign, so codes 8..15 mirror 0..7 (code 8 is -0).
+FP4_VALUES = np.array(
+    [+0.0, +0.5, +1.0, +1.5, +2.0, +3.0, +4.0, +6.0, -0.0, -0.5, -1.0, -1.5, -2.0, -3.0, -4.0, -6.0],
+    dtype=np.float32,
+)
+# Twice the E2M1 value is always an integer in [-12, 12]: this is what makes the int8 re-encoding lossless.
+FP4_DOUBLED = (FP4_VALUES * 2).astype(np.int8)
+
+_SCALE_BIAS = 127
+_ROWS_PER_CHUNK = 1 << 16  # blocks decoded per step: 64 Ki blocks -> 8 MB of float32 scratch
+
+
+def _check(blocks: np.ndarray, scales: np.ndarray) -> None:
+    if blocks.dtype != np.uint8 or scales.dtype != np.uint8:
+        raise ValueError(f"MXFP4 blocks and scales must be uint8, got {blocks.dtype} and {scales.dtype}")
+    if blocks.shape[-1:] != (BYTES_PER_BLOCK,) or blocks.shape[:-1] != scales.shape:
+        raise ValueError(
+            f"MXFP4 blocks {blocks.shape} and scales {scales.shape} do not match: expected blocks [..., G, 16] "
+            "with scales [..., G]"
+        )
+
+
+def unpack_nibbles(blocks: np.ndarray) -> np.ndarray:
+    """E2M1 codes [..., G, 32] from packed bytes [..., G, 16]: low nibble first, then high nibble."""
+    codes = np.empty(blocks.shape[:-1] + (BLOCK,), dtype=np.uint8)
+    codes[..., 0::2] = blocks & 0x0F
+    codes[..., 1::2] = blocks >> 4
+    return codes
+
+
+def pack_nibbles(codes: np.ndarray) -> np.ndarray:
+    """The inverse of `unpack_nibbles`: codes [..., 32·G] (values 0..15) -> bytes [..., G, 16]."""
+    codes = np.asarray(codes, dtype=np.uint8)
+    if codes.shape[-1] % BLOCK:
+        raise ValueError(f"the last axis ({codes.shape[-1]}) must be a multiple of {BLOCK}")
+    if codes.size and codes.max() > 15:
+        raise ValueError("E2M1 codes must be in 0..15")
+    pairs = codes.reshape(codes.shape[:-1] + (codes.shape[-1] // BLOCK, BYTES_PER_BLOCK, 2))
+    return (pairs[..., 0] | (pairs[..., 1] << 4)).astype(np.uint8)
+
+
+def decode(blocks: np.ndarray, scales: np.ndarray, *, swap_nibbles: bool = False) -> np.ndarray:
+    """Dequantises to float32 [..., G·32], e.g. [E, N, K] for an expert tensor stored as [E, N, K/32, 16].
+
+    The result keeps the checkpoint's row-major [out_features, in_features] order per expert (as the reference
+    does); transformers transposes it to [E, K, N] afterwards. `swap_nibbles` decodes with the high nibble first,
+    which is wrong: it exists so tests can prove that the nibble order matters.
+    """
+    _check(blocks, scales)
+    prefix = scales.shape
+    rows = int(np.prod(prefix, dtype=np.int64))
+    flat_blocks = blocks.reshape(rows, BYTES_PER_BLOCK)
+    flat_scales = scales.reshape(rows)
+    out = np.empty((rows, BLOCK), dtype=np.float32)
+    first, second = (4, 0) if swap_nibbles else (0, 4)
+    for r0 in range(0, rows, _ROWS_PER_CHUNK):
+        r1 = min(r0 + _ROWS_PER_CHUNK, rows)
+        chunk = np.asarray(flat_blocks[r0:r1])
+        out[r0:r1, 0::2] = FP4_VALUES[(chunk >> first) & 0x0F]
+        out[r0:r1, 1::2] = FP4_VALUES[(chunk >> second) & 0x0F]
+        # ldexp is exact (a power-of-two scale), matching transformers' torch.ldexp step.
+        exponents = flat_scales[r0:r1].astype(np.int32) - _SCALE_BIAS
+        np.ldexp(out[r0:r1], exponents[:, None], out=out[r0:r1])
+    return out.reshape(prefix[:-1] + (prefix[-1] * BLOCK,))
+
+
+def mxfp4_to_int8_blocks(blocks: np.ndarray, scales: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lossless int8 form: values int8 [..., G, 32] in [-12, 12] and float32 scales [..., G].
+
+    E2M1·2^(e-127) = (2·E2M1)·2^(e-128), and 2·E2M1 is an integer, so value == int8 * scale exactly. This is
+    what the `cpu` export target feeds to ORT's block-32 int8 QMoE. 2^(e-128) is representable in float32 for
+    every e in 0..254 (down to 2^-128, a subnormal); e = 255 is NaN in the OCP spec and never used by gpt-oss.
+    """
+    _check(blocks, scales)
+    values = FP4_DOUBLED[unpack_nibbles(blocks)]
+    block_scales = np.ldexp(np.float32(1.0), scales.astype(np.int32) - (_SCALE_BIAS + 1)).astype(np.float32)
+    return values, block_scales

@@ -1,0 +1,214 @@
+"""Random-weight gpt-oss checkpoints in the exact Hugging Face layout, for tests and benchmarks.
+
+The files are what `openai/gpt-oss-20b` ships (config.json with YaRN and layer_types, generation_config.json,
+sharded safetensors + index, MXFP4 experts, bf16 everything else, the real o200k_harmony tokenizer), only
+smaller and random. Writing streams one tensor (in row chunks) at a time, so the 3 GB `20b-layers` preset is
+written with a few hundred MB of memory.
+
+Weight scales are the point of this module. With the usual std-0.02 init the residual stream dominates and
+a broken attention, window, rope or router barely moves the logits, so a parity test would pass against a
+wrong graph. `WeightScales` instead sizes every tensor from the activation statistics it should produce (see
+its comments); tests/checkpoint/test_sensitivity.py proves each component moves the logits.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app.checkpoint.config import GptOssConfig
+from app.checkpoint.mxfp4 import BLOCK, FP4_VALUES
+from app.checkpoint.names import EMBED, FINAL_NORM, LM_HEAD, TensorSpec, expected_tensors, layer_specs
+from app.checkpoint.safetensors_io import PlannedTensor, f32_to_bf16_bits, write_safetensors
+from app.checkpoint.weights import CONFIG_FILE, INDEX_FILE
+
+GENERATION_CONFIG_FILE = "generation_config.json"
+
+PRESETS: dict[str, GptOssConfig] = {
+    # Real vocabulary (the real tokenizer ships with it), real window/rope/YaRN, everything else small.
+    # 4 query heads over 2 KV heads keeps grouped-query attention (group of 2) in play.
+    "tiny": GptOssConfig(
+        num_hidden_layers=3,  # sliding, full, sliding
+        hidden_size=128,
+        intermediate_size=128,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        head_dim=64,
+        num_local_experts=8,
+        num_experts_per_tok=4,
+    ),
+    # gpt-oss-20b's real widths with two layers (one sliding, one full): for benchmarks and memory checks.
+    "20b-layers": GptOssConfig().with_changes(num_hidden_layers=2),
+}
+
+_CHUNK_ELEMENTS = 1 << 23  # 8 Mi values per generated chunk: 32 MB of float32 scratch
+_E2M1_RMS = float(np.sqrt(np.mean(FP4_VALUES.astype(np.float64) ** 2)))  # 2.93 for uniform random codes
+
+
+@dataclass(frozen=True)
+class WeightScales:
+    """Standard deviations (or ranges) for each kind of tensor, derived from the config's widths.
+
+    Targets, all for inputs that come out of an RMSNorm (rms 1):
+    - embeddings: std 1, so the residual starts at rms 1 and each block's output (rms ~1) is a sizeable
+      fraction of it: a wrong attention or MoE block then changes the residual by tens of percent.
+    - q and k: per-element std 1.3, giving attention logits q·k/sqrt(d)·m² (m = YaRN factor 1.35) with std about
+      3. Attention is then peaked but not one-hot, so which keys are visible (the window edge) and where they
+      are (rope) both matter.
+    - sinks: 1..7, the same range as a row's log-sum-exp of attention logits, so a sink takes a real share of
+      the softmax mass (tiny sinks do nothing, huge ones drown attention).
+    - v std 1 and o sized so a head's output adds rms ~1 to the residual.
+    - router logits std 2: top-4 of 8 (or 32) is decisive and the softmax weights are far from uniform.
+    - gate_up pre-activations std 5.5: about 20% of entries fall beyond ±7, so the SwiGLU clamp is exercised.
+    - down sized so each expert's output has rms ~1 (SwiGLU outputs have rms ~18 at that input scale).
+    - lm_head: logits std ~3, spread enough for stable argmax decisions, not so wide that softmax is one-hot.
+    """
+
+    embed: float
+    qk: float
+    v: float
+    o: float
+    sinks: tuple[float, float]
+    router: float
+    gate_up: float
+    down: float
+    lm_head: float
+
+    @classmethod
+    def for_config(cls, config: GptOssConfig) -> WeightScales:
+        h = config.hidden_size
+        return cls(
+            embed=1.0,
+            qk=1.3 / math.sqrt(h),
+            v=1.0 / math.sqrt(h),
+            # A head averages a handful of values (std ~0.5 per element); q_size of them feed o_proj.
+            o=2.0 / math.sqrt(config.q_size),
+            sinks=(1.0, 7.0),
+            router=2.0 / math.sqrt(h),
+            gate_up=5.5 / math.sqrt(h),
+            down=1.0 / (18.0 * math.sqrt(config.intermediate_size)),
+            lm_head=3.0 / math.sqrt(h),
+        )
+
+
+def write_test_model(folder: Path, config: GptOssConfig, *, seed: int = 0, with_tokenizer: bool = True) -> Path:
+    """Writes a random checkpoint for `config` into `folder` (created; must be empty or absent)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    if any(folder.iterdir()):
+        raise FileExistsError(f"{folder}: folder is not empty; refusing to mix a test model into it")
+    scales = WeightScales.for_config(config)
+    specs = expected_tensors(config)
+    shards = _shard_plan(config, specs)
+    weight_map: dict[str, str] = {}
+    total = 0
+    for number, names in enumerate(shards, start=1):
+        file_name = f"model-{number:05d}-of-{len(shards):05d}.safetensors"
+        plan = [PlannedTensor(name, specs[name].dtype, specs[name].shape) for name in names]
+        chunks = (chunk for name in names for chunk in _generate(name, specs[name], config, scales, seed))
+        total += write_safetensors(folder / file_name, plan, chunks)
+        weight_map.update({name: file_name for name in names})
+    index = {"metadata": {"total_size": total}, "weight_map": weight_map}
+    _write_json(folder / INDEX_FILE, index)
+    _write_json(folder / CONFIG_FILE, config.to_hf_dict())
+    _write_json(folder / GENERATION_CONFIG_FILE, generation_config(config))
+    if with_tokenizer:
+        from app.tokenizer.o200k_harmony import write_tokenizer_files
+
+        write_tokenizer_files(folder)
+    return folder
+
+
+def generation_config(config: GptOssConfig) -> dict[str, object]:
+    """generation_config.json as in the openai/gpt-oss-20b repository (<|return|>, <|endoftext|>, <|call|> stop)."""
+    return {
+        "bos_token_id": 199998,
+        "do_sample": True,
+        "eos_token_id": [config.eos_token_id, 199999, 200012],
+        "pad_token_id": config.pad_token_id,
+    }
+
+
+def _write_json(path: Path, data: object) -> None:
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def _shard_plan(config: GptOssConfig, specs: dict[str, TensorSpec]) -> list[list[str]]:
+    """Embeddings alone, one shard per layer, then final norm + lm_head: several shards even for `tiny`."""
+    shards = [[EMBED]]
+    shards += [list(layer_specs(config, layer)) for layer in range(config.num_hidden_layers)]
+    shards.append([FINAL_NORM] + ([LM_HEAD] if LM_HEAD in specs else []))
+    return shards
+
+
+# --- random values --------------------------------------------------------------------------------------------
+def _rng(seed: int, name: str) -> np.random.Generator:
+    """One independent stream per tensor, so a tensor's values do not depend on write order or other shapes."""
+    return np.random.default_rng([seed, zlib.crc32(name.encode("utf-8"))])
+
+
+def _generate(name: str, spec: TensorSpec, config: GptOssConfig, scales: WeightScales, seed: int) -> Iterator[np.ndarray]:
+    """Yields the raw bytes of one tensor in row chunks (bf16 bit patterns or MXFP4 uint8)."""
+    rng = _rng(seed, name)
+    rows = spec.shape[0]
+    per_row = int(np.prod(spec.shape[1:], dtype=np.int64))
+    step = max(1, _CHUNK_ELEMENTS // max(per_row, 1))
+    for r0 in range(0, rows, step):
+        shape = (min(step, rows - r0),) + spec.shape[1:]
+        if name.endswith("_blocks"):
+            yield rng.integers(0, 256, size=shape, dtype=np.uint8)  # two uniform E2M1 codes per byte
+        elif name.endswith("_scales"):
+            yield _mxfp4_exponents(rng, shape, _mxfp4_std(name, scales))
+        else:
+            yield f32_to_bf16_bits(_float_values(rng, name, shape, config, scales))
+
+
+def _mxfp4_std(name: str, scales: WeightScales) -> float:
+    return scales.gate_up if ".gate_up_proj_" in name else scales.down
+
+
+def _mxfp4_exponents(rng: np.random.Generator, shape: tuple[int, ...], std: float) -> np.ndarray:
+    """E8M0 exponents around the one that gives weights of the wanted std; ±1 jitter varies block scales.
+
+    The jitter's mean square factor is (1/4 + 1 + 4)/3, so the centre is lowered by half its log2.
+    """
+    centre = 127 + math.log2(std / _E2M1_RMS) - 0.5 * math.log2(1.75)
+    jitter = rng.integers(-1, 2, size=shape)
+    return np.clip(np.round(centre) + jitter, 1, 254).astype(np.uint8)
+
+
+def _float_values(rng: np.random.Generator, name: str, shape: tuple[int, ...], config: GptOssConfig,
+                  scales: WeightScales) -> np.ndarray:
+    def normal(std: float) -> np.ndarray:
+        return rng.standard_normal(size=shape, dtype=np.float32) * np.float32(std)
+
+    kind = ".".join(name.rsplit(".", 2)[-2:])  # e.g. "q_proj.bias", "experts.down_proj_bias"
+    if name == EMBED:
+        return normal(scales.embed)
+    if name == LM_HEAD:
+        return normal(scales.lm_head)
+    if "layernorm" in name or name == FINAL_NORM:
+        return rng.uniform(0.7, 1.3, size=shape).astype(np.float32)  # positive, near 1, not all equal
+    if kind.endswith("sinks"):
+        return rng.uniform(*scales.sinks, size=shape).astype(np.float32)
+    weights = {
+        "q_proj.weight": scales.qk, "k_proj.weight": scales.qk, "v_proj.weight": scales.v,
+        "o_proj.weight": scales.o, "router.weight": scales.router,
+    }
+    if kind in weights:
+        return normal(weights[kind])
+    # Biases: modest offsets relative to each projection's output std (router bias tilts expert popularity).
+    h = math.sqrt(config.hidden_size)
+    biases = {
+        "q_proj.bias": 0.3 * scales.qk * h, "k_proj.bias": 0.3 * scales.qk * h, "v_proj.bias": 0.3,
+        "o_proj.bias": 0.3, "router.bias": 0.5, "experts.gate_up_proj_bias": 1.0, "experts.down_proj_bias": 0.3,
+    }
+    if kind in biases:
+        return normal(biases[kind])
+    raise KeyError(f"no random initialiser for tensor {name}")

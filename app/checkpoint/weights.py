@@ -1,0 +1,183 @@
+"""A Hugging Face gpt-oss checkpoint folder: validated once, then read lazily one tensor at a time.
+
+`Checkpoint.open(folder)` checks everything that can be checked without reading tensor data (config, index,
+every shard's header and length, every expected tensor's shape and dtype) so that an export fails in the first
+second with one sentence naming the file or tensor, not an hour later. After that, `tensor_raw` hands out a
+read-only memory map of one tensor and `tensor_f32` a float32 copy, so a consumer's peak memory is bounded by
+what it chooses to hold (the exporter: about one layer).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app.checkpoint import mxfp4
+from app.checkpoint.config import ConfigError, GptOssConfig
+from app.checkpoint.names import TensorSpec, expected_tensors, layer_names
+from app.checkpoint.safetensors_io import (
+    SafetensorsFormatError,
+    SafetensorsHeader,
+    TensorEntry,
+    bf16_bits_to_f32,
+    read_header,
+    read_raw,
+)
+
+CONFIG_FILE = "config.json"
+INDEX_FILE = "model.safetensors.index.json"
+SINGLE_FILE = "model.safetensors"
+
+
+class CheckpointError(ValueError):
+    """The folder is not a usable gpt-oss checkpoint; the message is one sentence naming the file or tensor."""
+
+
+@dataclass(frozen=True)
+class _Located:
+    entry: TensorEntry
+    path: Path
+
+
+class Checkpoint:
+    """An opened, validated checkpoint. Build it with `Checkpoint.open(folder)`."""
+
+    def __init__(self, folder: Path, config: GptOssConfig, tensors: dict[str, _Located],
+                 specs: dict[str, TensorSpec]) -> None:
+        self.folder = folder
+        self.config = config
+        self._tensors = tensors
+        self._specs = specs
+
+    # --- opening ------------------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, folder: Path) -> Checkpoint:
+        folder = Path(folder)
+        if not folder.is_dir():
+            raise CheckpointError(f"{folder}: not a folder; expected a Hugging Face gpt-oss model folder")
+        try:
+            config = GptOssConfig.from_file(folder / CONFIG_FILE)
+        except ConfigError as exc:
+            raise CheckpointError(f"Not a gpt-oss checkpoint: {exc}") from exc
+        shard_of = _weight_map(folder)
+        headers: dict[str, SafetensorsHeader] = {}
+        for shard in sorted(set(shard_of.values())):
+            path = folder / shard
+            if not path.is_file():
+                raise CheckpointError(f"{path}: shard is missing (listed in {INDEX_FILE})")
+            try:
+                headers[shard] = read_header(path)
+            except SafetensorsFormatError as exc:
+                raise CheckpointError(str(exc)) from exc
+        tensors: dict[str, _Located] = {}
+        for name, shard in shard_of.items():
+            entry = headers[shard].entries.get(name)
+            if entry is None:
+                raise CheckpointError(f"{folder / shard}: tensor {name} is listed in {INDEX_FILE} but not in this shard")
+            tensors[name] = _Located(entry, folder / shard)
+        specs = expected_tensors(config)
+        for name, spec in specs.items():
+            located = tensors.get(name)
+            if located is None:
+                raise CheckpointError(f"{folder}: tensor {name} is missing from the checkpoint")
+            entry = located.entry
+            if entry.dtype != spec.dtype:
+                raise CheckpointError(
+                    f"{located.path}: tensor {name} has dtype {entry.dtype}, expected {spec.dtype}"
+                )
+            if entry.shape != spec.shape:
+                raise CheckpointError(
+                    f"{located.path}: tensor {name} has shape {list(entry.shape)}, expected {list(spec.shape)} "
+                    f"for this config.json"
+                )
+        return cls(folder, config, tensors, specs)
+
+    # --- inspection ---------------------------------------------------------------------------------------
+    @property
+    def names(self) -> list[str]:
+        """The tensors the model uses, in model order (extra tensors in the files are ignored)."""
+        return list(self._specs)
+
+    def spec(self, name: str) -> TensorSpec:
+        return self._specs[self._require(name)]
+
+    def file_of(self, name: str) -> Path:
+        return self._tensors[self._require(name)].path
+
+    @property
+    def shard_files(self) -> list[Path]:
+        return sorted({located.path for located in self._tensors.values()})
+
+    def layer_names(self, layer: int) -> dict[str, str]:
+        """Full tensor names of one layer keyed by short keys (see `app.checkpoint.names.LAYER_PARTS`)."""
+        if not 0 <= layer < self.config.num_hidden_layers:
+            raise IndexError(f"layer {layer} out of range (the model has {self.config.num_hidden_layers})")
+        return layer_names(layer)
+
+    # --- reading ------------------------------------------------------------------------------------------
+    def tensor_raw(self, name: str) -> np.ndarray:
+        """The stored values as a read-only memory map: bf16 as uint16 bit patterns, MXFP4 parts as uint8."""
+        located = self._tensors[self._require(name)]
+        try:
+            return read_raw(located.entry, located.path)
+        except OSError as exc:
+            raise CheckpointError(f"{located.path}: cannot read tensor {name} ({exc.strerror or exc})") from exc
+
+    def tensor_f32(self, name: str) -> np.ndarray:
+        """A float32 copy of a floating-point tensor (bf16 widens exactly)."""
+        raw = self.tensor_raw(name)
+        dtype = self._tensors[name].entry.dtype
+        if dtype == "BF16":
+            return bf16_bits_to_f32(raw)
+        if dtype in ("F16", "F32", "F64"):
+            return np.asarray(raw, dtype=np.float32).copy()
+        raise CheckpointError(f"{self.file_of(name)}: tensor {name} is {dtype}, not a floating-point tensor")
+
+    def tensor(self, name: str) -> np.ndarray:
+        """Floating-point tensors as float32, integer ones (MXFP4 blocks and scales) as stored."""
+        dtype = self._tensors[self._require(name)].entry.dtype
+        return self.tensor_f32(name) if dtype in ("BF16", "F16", "F32", "F64") else self.tensor_raw(name)
+
+    def experts_f32(self, layer: int, proj: str) -> np.ndarray:
+        """One layer's expert weights decoded from MXFP4 to float32 [E, N, K] (proj: 'gate_up' or 'down')."""
+        if proj not in ("gate_up", "down"):
+            raise ValueError(f"proj must be 'gate_up' or 'down', got {proj!r}")
+        names = self.layer_names(layer)
+        return mxfp4.decode(self.tensor_raw(names[f"{proj}_blocks"]), self.tensor_raw(names[f"{proj}_scales"]))
+
+    def _require(self, name: str) -> str:
+        if name not in self._tensors:
+            raise CheckpointError(f"{self.folder}: tensor {name} is not in this checkpoint")
+        return name
+
+
+def _weight_map(folder: Path) -> dict[str, str]:
+    """Tensor name -> shard file name, from the index or from a single model.safetensors."""
+    index = folder / INDEX_FILE
+    if index.is_file():
+        try:
+            data = json.loads(index.read_text(encoding="utf-8"))
+            weight_map = data["weight_map"]
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise CheckpointError(f"{index}: cannot be read as JSON ({exc})") from exc
+        except (KeyError, TypeError) as exc:
+            raise CheckpointError(f"{index}: has no weight_map") from exc
+        if not isinstance(weight_map, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in weight_map.items()
+        ):
+            raise CheckpointError(f"{index}: weight_map must map tensor names to shard file names")
+        for shard in set(weight_map.values()):
+            if Path(shard).name != shard:
+                raise CheckpointError(f"{index}: shard name {shard!r} points outside the model folder")
+        return dict(weight_map)
+    single = folder / SINGLE_FILE
+    if single.is_file():
+        try:
+            header = read_header(single)
+        except SafetensorsFormatError as exc:
+            raise CheckpointError(str(exc)) from exc
+        return {name: SINGLE_FILE for name in header.entries}
+    raise CheckpointError(f"{folder}: has neither {INDEX_FILE} nor {SINGLE_FILE}; no weights to read")
