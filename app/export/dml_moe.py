@@ -1,0 +1,331 @@
+"""gpt-oss's mixture-of-experts for the `dml` target, from operators ORT's DirectML provider implements.
+
+DirectML has no MoE/QMoE kernel, and MatMulNBits takes one constant [N, K] matrix (no batch of experts) with
+a uniform int4 grid that cannot hold MXFP4's {0, .5, 1, 1.5, 2, 3, 4, 6} losslessly. So the experts stay in
+the checkpoint's own MXFP4 bytes (uint8 initializers: the package is no bigger than the checkpoint) and are
+dequantised *inside the graph*, only for the experts a token actually uses:
+
+    value = PAIR_LUT[byte] * SCALE_LUT[e8m0]   (two Gathers: exact, no bit twiddling)
+
+PAIR_LUT is a [256, 2] table mapping a packed byte to its (low nibble, high nibble) E2M1 values, so one Gather
+both splits the nibbles and decodes them in the checkpoint's order; SCALE_LUT[e] = 2^(e-127).
+
+Two execution paths, chosen per call by an `If` on the token count:
+  * decode (1 token): Gather the k selected experts' packed weights by the TopK indices, dequantise those k,
+    batched MatMul. Shapes are static, so the GPU never waits for the CPU.
+  * prefill (many tokens): an unrolled loop over the E experts. Each finds its tokens with NonZero, gathers
+    them, dequantises its own weights only if it has any token (a Slice of length min(n, 1) feeds the weight
+    Gather, so an unused expert costs no dequantisation), and scatters its weighted output back. Peak memory is
+    one dequantised expert instead of S*k of them; the price is E data-dependent shapes (a GPU->CPU sync each)
+    per layer, which only prefill pays.
+Both paths read only runtime-indexed slices of the weights, so ORT's constant folding can never expand an
+expert initializer to float at session start.
+
+Routing is gpt-oss's: router logits = x W^T + b, TopK(k), softmax over the k values. The SwiGLU is the
+reference's (gpt_oss/torch/model.py `swiglu`): gate clamped above at `limit`, up clamped to ±limit,
+gate * sigmoid(alpha * gate) * (up + 1). The checkpoint interleaves gate (even rows) and up (odd rows); the
+export permutes the rows (an exact byte copy) to [gate rows | up rows] so the graph splits instead of striding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from collections.abc import Iterator
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper
+
+from app.checkpoint.mxfp4 import BLOCK, BYTES_PER_BLOCK, FP4_VALUES
+from app.checkpoint.names import layer_names
+from app.export.builder import GraphBuilder, onnx_dtype
+from app.export.context import LayerContext
+
+# Token counts up to this use the gather-k-experts path; more use the per-expert loop (see module docstring).
+GATHER_PATH_MAX_TOKENS = 1
+
+
+# --- pure weight transforms (NumPy in, NumPy out) ---------------------------------------------------------------
+def pair_lut(*, swap_nibbles: bool = False) -> np.ndarray:
+    """float32 [256, 2]: byte -> (E2M1 of low nibble, E2M1 of high nibble), the checkpoint's element order.
+
+    `swap_nibbles` reads the high nibble first, which is wrong: only the mutation tests use it.
+    """
+    byte = np.arange(256)
+    first, second = (byte >> 4, byte & 0x0F) if swap_nibbles else (byte & 0x0F, byte >> 4)
+    return np.stack([FP4_VALUES[first], FP4_VALUES[second]], axis=1).astype(np.float32)
+
+
+def scale_lut() -> np.ndarray:
+    """float32 [256]: E8M0 byte e -> 2^(e-127), computed with ldexp as transformers does (e=255 gives inf)."""
+    with np.errstate(over="ignore"):  # e = 255 is NaN in the OCP spec; transformers' ldexp gives inf too
+        return np.ldexp(np.float32(1.0), np.arange(256, dtype=np.int32) - 127).astype(np.float32)
+
+
+def deinterleave_rows(array: np.ndarray) -> np.ndarray:
+    """Reorders axis 1 from the checkpoint's [g0, u0, g1, u1, ...] to [g0, g1, ... | u0, u1, ...].
+
+    Works on blocks [E, 2I, G, 16], scales [E, 2I, G] and biases [E, 2I] alike (rows are independent outputs).
+    """
+    if array.shape[1] % 2:
+        raise ValueError(f"gate_up tensors need an even row count on axis 1, got shape {array.shape}")
+    return np.concatenate([array[:, 0::2], array[:, 1::2]], axis=1)
+
+
+@dataclass(frozen=True)
+class ExpertTensors:
+    """One layer's expert weights as the dml graph stores them (uint8 MXFP4 bytes, float biases)."""
+
+    gate_up_blocks: np.ndarray  # uint8 [E, 2I, H/32, 16], rows [gate | up]
+    gate_up_scales: np.ndarray  # uint8 [E, 2I, H/32]
+    gate_up_bias: np.ndarray  # float [E, 2I, 1]
+    down_blocks: np.ndarray  # uint8 [E, H, I/32, 16]
+    down_scales: np.ndarray  # uint8 [E, H, I/32]
+    down_bias: np.ndarray  # float [E, H, 1]
+
+
+def prepare_experts(raw: dict[str, np.ndarray], float_type: np.dtype, *, reverse_experts: bool = False
+                    ) -> ExpertTensors:
+    """Checkpoint tensors (keys as in app.checkpoint.names.LAYER_PARTS) -> the graph's expert tensors.
+
+    Pure and exact: rows are permuted, biases get a trailing unit axis so they add to column-shaped MatMul
+    results. `reverse_experts` stores the experts in reverse order (router unchanged): a deliberate bug that
+    the mutation tests use.
+    """
+    order = slice(None, None, -1) if reverse_experts else slice(None)
+    gub, gus = raw["gate_up_blocks"], raw["gate_up_scales"]
+    db, ds = raw["down_blocks"], raw["down_scales"]
+    for name, blocks, scales in (("gate_up", gub, gus), ("down", db, ds)):
+        if blocks.dtype != np.uint8 or scales.dtype != np.uint8 or blocks.shape[:-1] != scales.shape \
+                or blocks.shape[-1] != BYTES_PER_BLOCK:
+            raise ValueError(f"{name} experts: blocks {blocks.shape} {blocks.dtype} and scales {scales.shape} "
+                             f"{scales.dtype} are not MXFP4 [E, N, K/32, 16] / [E, N, K/32] uint8")
+    return ExpertTensors(
+        gate_up_blocks=np.ascontiguousarray(deinterleave_rows(gub)[order]),
+        gate_up_scales=np.ascontiguousarray(deinterleave_rows(gus)[order]),
+        gate_up_bias=np.ascontiguousarray(deinterleave_rows(raw["gate_up_bias"])[order][..., None].astype(float_type)),
+        down_blocks=np.ascontiguousarray(db[order]),
+        down_scales=np.ascontiguousarray(ds[order]),
+        down_bias=np.ascontiguousarray(raw["down_bias"][order][..., None].astype(float_type)),
+    )
+
+
+# --- graph pieces ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _MoeNames:
+    """Initializer names and sizes one layer's MoE subgraph refers to."""
+
+    gu_blocks: str
+    gu_scales: str
+    gu_bias: str
+    d_blocks: str
+    d_scales: str
+    d_bias: str
+    pair_lut: str
+    scale_lut: str
+    experts: int
+    top_k: int
+    hidden: int
+    intermediate: int
+    limit: float | None
+    alpha: float
+    float_type: np.dtype
+
+
+def _dequantise(b: GraphBuilder, n: _MoeNames, blocks: str, scales: str, expert_idx: str, rows: int, cols: int,
+                tag: str) -> str:
+    """Float [len(expert_idx), rows, cols] from the packed experts selected by `expert_idx` (int64 [m])."""
+    packed = b.op("Gather", blocks, expert_idx, axis=0, name=f"{tag}/gather_blocks")  # [m, N, G, 16] u8
+    exps = b.op("Gather", scales, expert_idx, axis=0, name=f"{tag}/gather_scales")  # [m, N, G] u8
+    codes = b.op("Cast", packed, to=TensorProto.INT32, name=f"{tag}/byte_index")
+    pairs = b.op("Gather", n.pair_lut, codes, axis=0, name=f"{tag}/e2m1")  # [m, N, G, 16, 2]
+    exp_idx = b.op("Cast", exps, to=TensorProto.INT32, name=f"{tag}/scale_index")
+    scale = b.op("Gather", n.scale_lut, exp_idx, axis=0, name=f"{tag}/e8m0")  # [m, N, G]
+    scale = b.op("Unsqueeze", scale, b.const(f"{tag}/axes34", [3, 4]), name=f"{tag}/scale_axes")
+    values = b.op("Mul", pairs, scale, name=f"{tag}/scaled")
+    return b.op("Reshape", values, b.const(f"{tag}/shape", [-1, rows, cols]), name=f"{tag}/weights")
+
+
+def _swiglu(b: GraphBuilder, n: _MoeNames, gate_up: str, tag: str) -> str:
+    """gpt-oss SwiGLU on column-shaped [m, 2I, t] (rows [gate | up]) -> [m, I, t]."""
+    gate, up = b.add_node("Split", [gate_up, b.const(f"{tag}/split", [n.intermediate, n.intermediate])], 2,
+                          name=f"{tag}/split_gate_up", axis=1)
+    ft = n.float_type
+    if n.limit is not None:
+        gate = b.op("Min", gate, b.const(f"{tag}/limit", n.limit, ft), name=f"{tag}/gate_clamp")
+        up = b.op("Clip", up, b.const(f"{tag}/neg_limit", -n.limit, ft), b.const(f"{tag}/pos_limit", n.limit, ft),
+                  name=f"{tag}/up_clamp")
+    scaled = b.op("Mul", gate, b.const(f"{tag}/alpha", n.alpha, ft), name=f"{tag}/alpha_gate")
+    glu = b.op("Mul", gate, b.op("Sigmoid", scaled, name=f"{tag}/sigmoid"), name=f"{tag}/glu")
+    up1 = b.op("Add", up, b.const(f"{tag}/one", 1.0, ft), name=f"{tag}/up_plus_one")
+    return b.op("Mul", glu, up1, name=f"{tag}/swiglu")
+
+
+def _expert_mlp(b: GraphBuilder, n: _MoeNames, expert_idx: str, x_cols: str, tag: str) -> str:
+    """Experts `expert_idx` [m] applied to column inputs [m or 1, H, t] -> [m, H, t] (biases included)."""
+    w_gu = _dequantise(b, n, n.gu_blocks, n.gu_scales, expert_idx, 2 * n.intermediate, n.hidden, f"{tag}/gate_up")
+    gu = b.op("MatMul", w_gu, x_cols, name=f"{tag}/gate_up_matmul")  # [m, 2I, t]
+    gu = b.op("Add", gu, b.op("Gather", n.gu_bias, expert_idx, axis=0, name=f"{tag}/gate_up_bias"),
+              name=f"{tag}/gate_up_add_bias")
+    h = _swiglu(b, n, gu, tag)
+    w_d = _dequantise(b, n, n.d_blocks, n.d_scales, expert_idx, n.hidden, n.intermediate, f"{tag}/down")
+    y = b.op("MatMul", w_d, h, name=f"{tag}/down_matmul")  # [m, H, t]
+    return b.op("Add", y, b.op("Gather", n.d_bias, expert_idx, axis=0, name=f"{tag}/down_bias"),
+                name=f"{tag}/down_add_bias")
+
+
+def build_gather_path(b: GraphBuilder, n: _MoeNames, x2d: str, top_idx: str, top_w: str, tag: str) -> str:
+    """All T*k (token, expert) pairs at once: dequantises T*k experts, so only for a handful of tokens."""
+    k, h = n.top_k, n.hidden
+    flat_idx = b.op("Reshape", top_idx, b.const(f"{tag}/flat", [-1]), name=f"{tag}/flat_experts")  # [T*k]
+    x3 = b.op("Unsqueeze", x2d, b.const(f"{tag}/axis1", [1]), name=f"{tag}/x_unsqueeze")  # [T, 1, H]
+    x3 = b.op("Expand", x3, b.const(f"{tag}/expand", [1, k, 1]), name=f"{tag}/x_per_slot")  # [T, k, H]
+    x_cols = b.op("Reshape", x3, b.const(f"{tag}/cols", [-1, h, 1]), name=f"{tag}/x_cols")  # [T*k, H, 1]
+    y = _expert_mlp(b, n, flat_idx, x_cols, tag)  # [T*k, H, 1]
+    w = b.op("Reshape", top_w, b.const(f"{tag}/w_shape", [-1, 1, 1]), name=f"{tag}/w_cols")
+    y = b.op("Mul", y, w, name=f"{tag}/weighted")
+    y = b.op("Reshape", y, b.const(f"{tag}/tkh", [-1, k, h]), name=f"{tag}/per_slot")
+    return b.op("ReduceSum", y, b.const(f"{tag}/axes1", [1]), keepdims=0, name=f"{tag}/sum_slots")  # [T, H]
+
+
+def build_expert_loop_path(b: GraphBuilder, n: _MoeNames, x2d: str, top_idx: str, top_w: str, tag: str) -> str:
+    """Unrolled loop over experts; each handles only its own tokens (see module docstring)."""
+    h = n.hidden
+    acc = b.op("ConstantOfShape", b.op("Shape", x2d, name=f"{tag}/x_shape"),
+               value=helper.make_tensor("zero", onnx_dtype(n.float_type), [1], [0.0]), name=f"{tag}/zeros")
+    one = b.const(f"{tag}/one_i64", [1])
+    zero = b.const(f"{tag}/zero_i64", [0])
+    row0 = b.const(f"{tag}/row0", [0])
+    flat = b.const(f"{tag}/flat", [-1])
+    for e in range(n.experts):
+        t = f"{tag}/e{e}"
+        hit = b.op("Equal", top_idx, b.const(f"{t}/id", e), name=f"{t}/hit")  # [T, k] bool
+        where = b.op("NonZero", hit, name=f"{t}/nonzero")  # [2, n]: (token, slot) pairs, at most one per token
+        tokens = b.op("Reshape", b.op("Gather", where, row0, axis=0, name=f"{t}/token_row"), flat,
+                      name=f"{t}/tokens")  # [n]
+        weight = b.op("GatherND", top_w, b.op("Transpose", where, perm=[1, 0], name=f"{t}/pairs"),
+                      name=f"{t}/weight")  # [n]
+        count = b.op("Shape", tokens, name=f"{t}/count")  # [1]
+        used = b.op("Min", count, one, name=f"{t}/used")  # [1]: 1 if the expert has tokens, else 0
+        expert_idx = b.op("Slice", b.const(f"{t}/self", [e]), zero, used, name=f"{t}/index")  # [1] or [0]
+        x_cols = b.op("Transpose", b.op("Gather", x2d, tokens, axis=0, name=f"{t}/x"), perm=[1, 0],
+                      name=f"{t}/x_cols")  # [H, n]
+        y = _expert_mlp(b, n, expert_idx, x_cols, t)  # [m, H, n]
+        y = b.op("Mul", y, weight, name=f"{t}/weighted")
+        y = b.op("Transpose", y, perm=[0, 2, 1], name=f"{t}/rows")  # [m, n, H]
+        y = b.op("Reshape", y, b.const(f"{t}/rows_shape", [-1, h]), name=f"{t}/rows_2d")  # [n, H]
+        token_idx = b.op("Unsqueeze", tokens, b.const(f"{t}/axis1", [1]), name=f"{t}/token_idx")
+        summed = b.op("Add", b.op("Gather", acc, tokens, axis=0, name=f"{t}/acc_rows"), y, name=f"{t}/sum")
+        acc = b.op("ScatterND", acc, token_idx, summed, name=f"{t}/scatter")
+    return acc
+
+
+@contextmanager
+def _subgraph_nodes(b: GraphBuilder) -> Iterator[list[onnx.NodeProto]]:
+    """Collects the nodes added inside the block into a separate list (an If branch) instead of the graph.
+
+    Relies on GraphBuilder keeping its nodes in the public `nodes` list; initializers and constants made
+    inside still go to the main graph, which If branches may read as outer-scope values.
+    """
+    saved = b.nodes
+    b.nodes = []
+    try:
+        yield b.nodes
+    finally:
+        b.nodes = saved
+
+
+def _branch(b: GraphBuilder, name: str, body: Callable[[], str], elem_type: int) -> onnx.GraphProto:
+    with _subgraph_nodes(b) as nodes:
+        out = body()
+    return helper.make_graph(nodes, name, [], [helper.make_tensor_value_info(out, elem_type, None)])
+
+
+def moe_names(b: GraphBuilder, ctx: LayerContext, layer: int) -> _MoeNames:
+    """Writes one layer's expert initializers (plus the shared lookup tables) and returns their names."""
+    cfg, ft = ctx.config, np.dtype(ctx.float_type)
+    names = layer_names(layer)
+    raw = {key: ctx.weights.tensor_raw(names[key]) for key in
+           ("gate_up_blocks", "gate_up_scales", "down_blocks", "down_scales")}
+    raw["gate_up_bias"] = ctx.weights.tensor_f32(names["gate_up_bias"])
+    raw["down_bias"] = ctx.weights.tensor_f32(names["down_bias"])
+    ex = prepare_experts(raw, ft, reverse_experts=ctx.options.debug_swap_experts)
+    _check_shapes(ex, cfg.num_local_experts, cfg.hidden_size, cfg.intermediate_size, layer)
+    prefix = f"layers.{layer}.moe"
+    luts = _shared_luts(b, ft, ctx.options.debug_swap_nibbles)
+    return _MoeNames(
+        gu_blocks=b.add_initializer(f"{prefix}.gate_up.blocks", ex.gate_up_blocks),
+        gu_scales=b.add_initializer(f"{prefix}.gate_up.scales", ex.gate_up_scales),
+        gu_bias=b.add_initializer(f"{prefix}.gate_up.bias", ex.gate_up_bias),
+        d_blocks=b.add_initializer(f"{prefix}.down.blocks", ex.down_blocks),
+        d_scales=b.add_initializer(f"{prefix}.down.scales", ex.down_scales),
+        d_bias=b.add_initializer(f"{prefix}.down.bias", ex.down_bias),
+        pair_lut=luts[0], scale_lut=luts[1],
+        experts=cfg.num_local_experts, top_k=cfg.num_experts_per_tok, hidden=cfg.hidden_size,
+        intermediate=cfg.intermediate_size,
+        limit=None if ctx.options.debug_no_swiglu_limit else cfg.swiglu_limit,
+        alpha=cfg.swiglu_alpha, float_type=ft,
+    )
+
+
+_LUT_CACHE_ATTR = "_dml_moe_luts"
+
+
+def _shared_luts(b: GraphBuilder, ft: np.dtype, swap_nibbles: bool) -> tuple[str, str]:
+    """The two lookup tables, written once per graph and shared by every layer."""
+    cached = getattr(b, _LUT_CACHE_ATTR, None)
+    if cached is None:
+        cached = (b.add_initializer("moe.e2m1_pair_lut", pair_lut(swap_nibbles=swap_nibbles).astype(ft)),
+                  b.add_initializer("moe.e8m0_scale_lut", scale_lut().astype(ft)))
+        setattr(b, _LUT_CACHE_ATTR, cached)
+    return cached
+
+
+def _check_shapes(ex: ExpertTensors, e: int, h: int, i: int, layer: int) -> None:
+    expected = {
+        "gate_up_blocks": (e, 2 * i, h // BLOCK, BYTES_PER_BLOCK), "gate_up_scales": (e, 2 * i, h // BLOCK),
+        "gate_up_bias": (e, 2 * i, 1), "down_blocks": (e, h, i // BLOCK, BYTES_PER_BLOCK),
+        "down_scales": (e, h, i // BLOCK), "down_bias": (e, h, 1),
+    }
+    for field_name, shape in expected.items():
+        got = getattr(ex, field_name).shape
+        if got != shape:
+            raise ValueError(f"layer {layer} experts: {field_name} has shape {got}, the config expects {shape}")
+
+
+def build_router(b: GraphBuilder, ctx: LayerContext, layer: int, x2d: str) -> tuple[str, str]:
+    """(top-k expert indices int64 [T, k], routing weights [T, k]) as gpt-oss routes: softmax over the top k."""
+    names = layer_names(layer)
+    ft = np.dtype(ctx.float_type)
+    w = ctx.weights.tensor_f32(names["router_weight"]).T.astype(ft)  # [H, E]
+    bias = ctx.weights.tensor_f32(names["router_bias"]).astype(ft)
+    prefix = f"layers.{layer}.moe.router"
+    logits = b.op("Add", b.op("MatMul", x2d, b.add_initializer(f"{prefix}.weight", w), name=f"{prefix}/matmul"),
+                  b.add_initializer(f"{prefix}.bias", bias), name=f"{prefix}/logits")
+    values, indices = b.add_node("TopK", [logits, b.const(f"{prefix}/k", [ctx.config.num_experts_per_tok])], 2,
+                                 name=f"{prefix}/topk", axis=-1, largest=1, sorted=1)
+    return indices, b.op("Softmax", values, axis=-1, name=f"{prefix}/softmax")
+
+
+def build_moe(b: GraphBuilder, layer: int, hidden: str, ctx: LayerContext) -> str:
+    """The MoE block of one layer: `hidden` [batch, seq, H] (already normalised) -> [batch, seq, H].
+
+    Signature as app/export/builder.py documents for every target's layer functions.
+    """
+    cfg = ctx.config
+    prefix = f"layers.{layer}.moe"
+    x2d = b.op("Reshape", hidden, b.const(f"{prefix}/flat_shape", [-1, cfg.hidden_size]), name=f"{prefix}/flatten")
+    top_idx, top_w = build_router(b, ctx, layer, x2d)
+    n = moe_names(b, ctx, layer)
+    elem = onnx_dtype(n.float_type)
+    tokens = b.op("Shape", x2d, start=0, end=1, name=f"{prefix}/tokens")
+    few = b.op("LessOrEqual", tokens, b.const(f"{prefix}/gather_max", [GATHER_PATH_MAX_TOKENS]),
+               name=f"{prefix}/few_tokens")
+    then_g = _branch(b, f"{prefix}.gather_path",
+                     lambda: build_gather_path(b, n, x2d, top_idx, top_w, f"{prefix}/gather"), elem)
+    else_g = _branch(b, f"{prefix}.expert_loop",
+                     lambda: build_expert_loop_path(b, n, x2d, top_idx, top_w, f"{prefix}/loop"), elem)
+    (mixed,) = b.add_node("If", [few], 1, name=f"{prefix}/path", then_branch=then_g, else_branch=else_g)
+    return b.op("Reshape", mixed, b.op("Shape", hidden, name=f"{prefix}/in_shape"), name=f"{prefix}/out")
