@@ -1,15 +1,51 @@
-"""`enclave export`: not implemented yet (placeholder so the command table stays stable)."""
+"""`enclave export SRC OUT --target cpu|cpu-int4|cuda|dml`: checkpoint folder -> model package (thin CLI)."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
+
+from app.export.context import TARGETS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("export", help="(not implemented yet)")
+    parser = subparsers.add_parser(
+        "export", help="convert a gpt-oss checkpoint folder into an ONNX model package",
+        description="Convert a Hugging Face gpt-oss checkpoint (MXFP4 experts) into an Enclave model package.",
+    )
+    parser.add_argument("src", type=Path, help="checkpoint folder (config.json, *.safetensors, tokenizer.json)")
+    parser.add_argument("out", type=Path, help="package folder to create (must not exist yet)")
+    parser.add_argument("--target", required=True, choices=TARGETS,
+                        help="cpu: lossless int8 experts; cpu-int4: smaller int4 experts; cuda: MXFP4 on NVIDIA "
+                             "GPUs; dml: DirectML (Windows GPUs)")
+    parser.add_argument("--context-length", type=int, default=None,
+                        help="longest context the package supports (default: the model's maximum)")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    print("enclave export: not implemented yet")
-    return 2
+    from app.checkpoint.weights import CheckpointError
+    from app.engine.events import LoadProgress
+    from app.export.context import ExportOptions
+    from app.export.exporter import ExportError, export_model
+    from app.export.graph import ExportCancelled
+
+    def show(progress: LoadProgress) -> None:
+        if not args.quiet:
+            percent = f"{progress.fraction * 100:5.1f}% " if progress.fraction is not None else ""
+            print(f"{percent}{progress.message}", file=sys.stderr, flush=True)
+
+    try:
+        result = export_model(args.src, args.out, args.target,
+                              options=ExportOptions(context_length=args.context_length), on_progress=show)
+    except (CheckpointError, ExportError) as exc:
+        print(f"enclave export: {exc}", file=sys.stderr)
+        return 1
+    except (ExportCancelled, KeyboardInterrupt):
+        print("enclave export: cancelled; nothing was written", file=sys.stderr)
+        return 130
+    size = sum(f.size for f in result.manifest.files)
+    print(f"Exported {args.target} package to {result.folder} ({size / 1e9:.2f} GB) in {result.seconds:.1f} s")
+    return 0

@@ -19,7 +19,7 @@ the activation dtype and the debug options.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -44,6 +44,13 @@ _NP_TO_ONNX: dict[np.dtype, int] = {
     np.dtype(np.uint8): TensorProto.UINT8,
     np.dtype(np.uint16): TensorProto.UINT16,
     np.dtype(np.bool_): TensorProto.BOOL,
+}
+
+# Bytes per element of the ONNX types we store (FLOAT8E8M0: MXFP4 block scales, one byte each).
+_ITEMSIZE: dict[int, int] = {
+    TensorProto.FLOAT: 4, TensorProto.FLOAT16: 2, TensorProto.BFLOAT16: 2, TensorProto.DOUBLE: 8,
+    TensorProto.INT64: 8, TensorProto.INT32: 4, TensorProto.INT8: 1, TensorProto.UINT8: 1,
+    TensorProto.UINT16: 2, TensorProto.BOOL: 1, TensorProto.FLOAT8E8M0: 1,
 }
 
 MS_DOMAIN = "com.microsoft"
@@ -72,6 +79,7 @@ class GraphBuilder:
         self.outputs: list[onnx.ValueInfoProto] = []
         self.value_infos: list[onnx.ValueInfoProto] = []
         self._names: set[str] = set()
+        self._reserved: set[str] = set()  # from unique(), not yet used as an explicit node output
         self._counters: dict[str, int] = {}
         self._file: BinaryIO | None = open(self.data_path, "wb")  # noqa: SIM115 - closed in close()
         self._offset = 0
@@ -94,6 +102,7 @@ class GraphBuilder:
         """A tensor/node name starting with `base` that is not used yet (base itself when free)."""
         if base not in self._names:
             self._names.add(base)
+            self._reserved.add(base)
             return base
         n = self._counters.get(base, 0)
         while True:
@@ -102,6 +111,7 @@ class GraphBuilder:
             if candidate not in self._names:
                 self._counters[base] = n
                 self._names.add(candidate)
+                self._reserved.add(candidate)
                 return candidate
 
     # --- graph I/O ----------------------------------------------------------------------------------------
@@ -164,10 +174,40 @@ class GraphBuilder:
         else:
             tensor = TensorProto(name=name, data_type=dtype, dims=dims)
             offset, length = self._write(array)
-            tensor.data_location = TensorProto.EXTERNAL
-            for key, value in (("location", self.data_path.name), ("offset", str(offset)), ("length", str(length))):
-                entry = tensor.external_data.add()
-                entry.key, entry.value = key, value
+            self._set_external(tensor, offset, length)
+        self.initializers.append(tensor)
+        return name
+
+    def _set_external(self, tensor: TensorProto, offset: int, length: int) -> None:
+        tensor.data_location = TensorProto.EXTERNAL
+        for key, value in (("location", self.data_path.name), ("offset", str(offset)), ("length", str(length))):
+            entry = tensor.external_data.add()
+            entry.key, entry.value = key, value
+
+    def add_streamed_initializer(self, name: str, elem_type: int, shape: Sequence[int],
+                                 chunks: Iterable[np.ndarray]) -> str:
+        """Stores an initializer whose bytes arrive in pieces (e.g. one expert at a time), so a whole layer's
+        experts never sit in memory at once. The pieces must add up to exactly the tensor's size."""
+        name = self.unique(name)
+        if self._file is None:
+            raise RuntimeError("GraphBuilder is closed; cannot add more initializers")
+        pad = (-self._offset) % ALIGN_BYTES
+        if pad:
+            self._file.write(b"\0" * pad)
+            self._offset += pad
+        offset, length = self._offset, 0
+        for chunk in chunks:
+            data = np.ascontiguousarray(chunk)
+            self._file.write(memoryview(data.reshape(-1)).cast("B"))
+            length += data.nbytes
+        itemsize = _ITEMSIZE[elem_type]
+        expected = int(np.prod(shape, dtype=np.int64)) * itemsize
+        if length != expected:
+            raise ValueError(f"initializer {name}: got {length} bytes for shape {list(shape)}, expected {expected}")
+        self._offset += length
+        self.bytes_written += length
+        tensor = TensorProto(name=name, data_type=elem_type, dims=list(shape))
+        self._set_external(tensor, offset, length)
         self.initializers.append(tensor)
         return name
 
@@ -216,6 +256,10 @@ class GraphBuilder:
             os.fsync(fh.fileno())
 
     def _claim(self, name: str) -> str:
+        """Takes an exact name; a name handed out by `unique()` may be claimed once more by its owner."""
+        if name in self._reserved:
+            self._reserved.discard(name)
+            return name
         if name in self._names:
             raise ValueError(f"tensor name {name!r} is already used in the graph")
         self._names.add(name)

@@ -35,6 +35,9 @@ class ExportOptions:
 
     context_length: int | None = None  # None: the config's max_position_embeddings
     int4_block_size: int = 32  # cpu-int4 expert quantisation block (along the input dimension)
+    # Diagnostic: float32 experts through ORT's plain MoE op (4x the size of int8). Measures what QMoE's int8
+    # activation quantisation costs, and separates it from graph mistakes. Not a shipping target.
+    experts_fp32: bool = False
     debug_window_offset: int = 0  # add this to the sliding window given to the attention kernel
     debug_no_yarn: bool = False  # plain RoPE: no YaRN frequency blend, no concentration factor
     debug_drop_sinks: bool = False  # omit the learned attention sinks

@@ -29,6 +29,9 @@ from app.export.builder import GraphBuilder, onnx_dtype
 from app.export.context import AttentionIO, LayerContext
 
 KV_LAYOUT = "concat"  # what the manifest's io section must say for dml packages
+# Activation (and KV cache) dtype of the dml graph, read by the exporter. float32 is what runs on ORT's CPU
+# provider for the parity tests; the layer code also builds for float16.
+FLOAT_TYPE = np.float32
 _CACHE_ATTR = "_dml_attention_shared"
 
 # bf16 weights are stored as float16 on disk: exact for |w| >= 2^-17 (fp16 keeps 10 mantissa bits), and below

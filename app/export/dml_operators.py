@@ -109,6 +109,34 @@ def _formal_types(schema: onnx.defs.OpSchema, actual: list[str], outputs: bool) 
     return pairs
 
 
+def _schema(op_type: str, version: int, domain: str) -> onnx.defs.OpSchema | None:
+    """The ONNX schema in force at `version`; None for contrib ops and ORT's own onnx-domain ops
+    (SimplifiedLayerNormalization), whose kernels the list gives as "1+"."""
+    if domain != "":
+        return None
+    try:
+        return onnx.defs.get_schema(op_type, version, domain)
+    except onnx.defs.SchemaError:
+        return None
+
+
+# Index of GroupQueryAttention's head_sink input in the com.microsoft schema.
+_GQA_HEAD_SINK_INPUT = 11
+
+
+def _known_gaps(node: onnx.NodeProto, label: str) -> list[str]:
+    """Kernels that exist but ignore what the node asks of them (from the DML kernel sources)."""
+    if node.op_type != "GroupQueryAttention" or _domain(node.domain) != "com.microsoft":
+        return []
+    found = []
+    if len(node.input) > _GQA_HEAD_SINK_INPUT and node.input[_GQA_HEAD_SINK_INPUT]:
+        found.append(f"{label}: DirectML's GroupQueryAttention ignores head_sink, so the sinks would be lost")
+    window = next((a.i for a in node.attribute if a.name == "local_window_size"), -1)
+    if window != -1:
+        found.append(f"{label}: DirectML's GroupQueryAttention ignores local_window_size={window}")
+    return found
+
+
 def check_model(model: onnx.ModelProto) -> list[str]:
     """Problems that would keep `model` off DirectML, one sentence each naming the node; empty when clean."""
     kernel_list = load_kernel_list()
@@ -125,15 +153,15 @@ def check_model(model: onnx.ModelProto) -> list[str]:
             problems.append(f"{label}: DirectML has no kernel for this operator")
             continue
         version = opsets.get(domain, 1)
-        schema = None
-        if domain == "":
-            schema = onnx.defs.get_schema(node.op_type, version, domain)
+        schema = _schema(node.op_type, version, domain)
+        if schema is not None:
             version = schema.since_version
         kernel = _pick_kernel(kernels, version)
         if kernel is None:
             listed = sorted({v for k in kernels for v in k.since_versions})
             problems.append(f"{label}: opset version {version} has no DirectML kernel (registered from {listed})")
             continue
+        problems.extend(_known_gaps(node, label))
         if schema is None:
             continue  # contrib schemas are not in onnx.defs; the version check above is what we can do
         for outputs, names in ((False, list(node.input)), (True, list(node.output))):

@@ -1,0 +1,149 @@
+"""MXFP4 expert tensors -> the weight layouts ORT's QMoE expects, one expert at a time.
+
+QMoE stores each expert "column major", i.e. as [N, K] = [out_features, in_features], which is the
+checkpoint's own row order, so no transpose is needed for the int targets. gate_up rows are already
+interleaved gate/up (even/odd), exactly what `swiglu_fusion=1` reads.
+
+Each function yields per-expert chunks for `GraphBuilder.add_streamed_initializer`, so converting a layer of
+gpt-oss-120b (128 experts) never holds more than one expert in a second representation. All functions are
+pure: arrays in, arrays out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.checkpoint import mxfp4
+
+INT8_ZERO_POINT = 128  # QMoE's default zero point for 8-bit weights (stored = value + 128)
+INT4_ZERO_POINT = 8  # ... and for 4-bit weights
+# Candidate divisors of a block's absolute maximum for the int4 scale; the one with the least squared error
+# wins per block. 7 maps the maximum onto +-7; larger ones trade clipping of the maximum for finer steps.
+INT4_SCALE_DIVISORS = (7.0, 7.5, 8.0)
+
+
+def swap_nibbles(blocks: np.ndarray) -> np.ndarray:
+    """Exchanges the two E2M1 codes in every byte (debug mutation: wrong nibble order)."""
+    return ((blocks & 0x0F) << 4) | (blocks >> 4)
+
+
+@dataclass(frozen=True)
+class ExpertSource:
+    """One projection's MXFP4 tensors for all experts: blocks [E, N, K/32, 16], scales [E, N, K/32].
+
+    `order` lists which checkpoint expert goes to each slot (identity normally; reversed in the
+    swapped-experts mutation). `swap` applies the wrong nibble order.
+    """
+
+    blocks: np.ndarray
+    scales: np.ndarray
+    order: tuple[int, ...]
+    swap: bool = False
+
+    @property
+    def num_experts(self) -> int:
+        return len(self.order)
+
+    @property
+    def out_features(self) -> int:
+        return int(self.blocks.shape[1])
+
+    @property
+    def in_features(self) -> int:
+        return int(self.blocks.shape[2]) * mxfp4.BLOCK
+
+    def expert(self, slot: int) -> tuple[np.ndarray, np.ndarray]:
+        """Blocks and scales of the expert stored in `slot` (materialised from the memory map)."""
+        index = self.order[slot]
+        blocks = np.asarray(self.blocks[index])
+        if self.swap:
+            blocks = swap_nibbles(blocks)
+        return blocks, np.asarray(self.scales[index])
+
+
+# --- cpu: lossless int8, block 32 ----------------------------------------------------------------------------
+def int8_weight_chunks(src: ExpertSource, scales_out: list[np.ndarray]) -> Iterator[np.ndarray]:
+    """uint8 [N, K] per expert: the doubled E2M1 integer (-12..12) + 128; appends each expert's float32 block
+    scales [N, K/32] (2^(e-128)) to `scales_out` on the way. Weight · scale reproduces every MXFP4 value
+    exactly: E2M1·2^(e-127) = (2·E2M1)·2^(e-128)."""
+    for slot in range(src.num_experts):
+        blocks, scales = src.expert(slot)
+        values, block_scales = mxfp4.mxfp4_to_int8_blocks(blocks, scales)
+        scales_out.append(block_scales)
+        yield (values.reshape(src.out_features, src.in_features).astype(np.int16) + INT8_ZERO_POINT).astype(np.uint8)
+
+
+# --- cpu-int4: lossy symmetric int4, configurable block ------------------------------------------------------
+def quantize_int4(values: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric int4 block quantisation along the last axis of float32 [N, K].
+
+    Returns packed uint8 [N, K/2] (low nibble = even k, QMoE/MatMulNBits order; stored = q + 8) and float32
+    scales [N, K/block]. Per block, the scale is absmax/d for the d in INT4_SCALE_DIVISORS with the least
+    squared error (q clipped to -8..7).
+    """
+    n, k = values.shape
+    if k % block:
+        raise ValueError(f"in_features {k} is not a multiple of the int4 block size {block}")
+    grouped = values.reshape(n, k // block, block)
+    absmax = np.abs(grouped).max(axis=-1)
+    best_err = np.full(absmax.shape, np.inf, dtype=np.float32)
+    best_scale = np.zeros(absmax.shape, dtype=np.float32)
+    for divisor in INT4_SCALE_DIVISORS:
+        scale = (absmax / np.float32(divisor)).astype(np.float32)
+        safe = np.where(scale == 0, np.float32(1.0), scale)
+        q = np.clip(np.rint(grouped / safe[..., None]), -8, 7)
+        err = ((q * scale[..., None] - grouped) ** 2).sum(axis=-1)
+        better = err < best_err
+        best_err = np.where(better, err, best_err)
+        best_scale = np.where(better, scale, best_scale)
+    safe = np.where(best_scale == 0, np.float32(1.0), best_scale)
+    q = (np.clip(np.rint(grouped / safe[..., None]), -8, 7).astype(np.int8) + INT4_ZERO_POINT).astype(np.uint8)
+    q = q.reshape(n, k)
+    packed = (q[:, 0::2] | (q[:, 1::2] << 4)).astype(np.uint8)
+    return packed, best_scale
+
+
+def dequantize_int4(packed: np.ndarray, scales: np.ndarray, block: int) -> np.ndarray:
+    """Inverse of `quantize_int4` (used to measure its error)."""
+    n = packed.shape[0]
+    q = np.empty((n, packed.shape[1] * 2), dtype=np.int16)
+    q[:, 0::2] = packed & 0x0F
+    q[:, 1::2] = packed >> 4
+    q -= INT4_ZERO_POINT
+    return (q.reshape(n, -1, block) * scales[..., None]).reshape(n, -1).astype(np.float32)
+
+
+def int4_weight_chunks(src: ExpertSource, block: int, scales_out: list[np.ndarray]) -> Iterator[np.ndarray]:
+    """Packed uint8 [N, K/2] per expert, re-quantised from the dequantised MXFP4 values; appends the float32
+    scales [N, K/block] to `scales_out`."""
+    for slot in range(src.num_experts):
+        blocks, scales = src.expert(slot)
+        packed, block_scales = quantize_int4(mxfp4.decode(blocks, scales), block)
+        scales_out.append(block_scales)
+        yield packed
+
+
+# --- cuda: MXFP4 kept bit-exact ------------------------------------------------------------------------------
+def fp4_weight_chunks(src: ExpertSource) -> Iterator[np.ndarray]:
+    """uint8 [K, N/2] per expert: the checkpoint's E2M1 codes, transposed to the column-major layout ORT's CUDA
+    MoE GEMM reads (what `pack_fp4_weights_for_cuda_moe_gemm` produces): byte [k, j] holds output rows 2j (low
+    nibble) and 2j+1 (high nibble) of input column k. Only nibbles move; no value changes."""
+    for slot in range(src.num_experts):
+        blocks, _ = src.expert(slot)
+        codes = mxfp4.unpack_nibbles(blocks).reshape(src.out_features, src.in_features)  # [N, K]
+        codes_kn = np.ascontiguousarray(codes.T)
+        yield (codes_kn[:, 0::2] | (codes_kn[:, 1::2] << 4)).astype(np.uint8)
+
+
+def fp4_scale_chunks(src: ExpertSource) -> Iterator[np.ndarray]:
+    """The E8M0 block-scale bytes [N, K/32] per expert, unchanged (stored as FLOAT8E8M0)."""
+    for slot in range(src.num_experts):
+        yield src.expert(slot)[1]
+
+
+def reorder(array: np.ndarray, order: tuple[int, ...]) -> np.ndarray:
+    """Per-expert tensors (biases) in slot order."""
+    return np.asarray(array)[list(order)]

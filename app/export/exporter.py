@@ -1,0 +1,237 @@
+"""`export_model`: a gpt-oss checkpoint folder -> a finished package folder, or nothing at all.
+
+Everything is written into a hidden temporary folder beside OUT and renamed to OUT only after the last byte
+(and manifest.json, which comes last) is on disk. Any failure or a cancel removes the temporary folder, so a
+half-written package can never be mistaken for a real one and an existing OUT is never touched.
+"""
+
+from __future__ import annotations
+
+import errno
+import importlib
+import json
+import os
+import shutil
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app import __version__
+from app.checkpoint.weights import Checkpoint, CheckpointError
+from app.engine.events import LoadProgress
+from app.export.builder import GraphBuilder
+from app.export.context import TARGETS, ExportOptions, LayerContext
+from app.export.genai_config import genai_config
+from app.export.graph import ExportCancelled, build_graph
+from app.package.manifest import (
+    DATA_FILE,
+    GENAI_CONFIG_FILE,
+    MODEL_FILE,
+    TOKENIZER_CONFIG_FILE,
+    TOKENIZER_FILE,
+    FileEntry,
+    Manifest,
+    SourceModel,
+    write_manifest,
+)
+
+EXPORTER_VERSION = __version__
+ProgressCallback = Callable[[LoadProgress], None]
+
+# Share of the progress bar for each phase (layers dominate; hashing a 13-60 GB checkpoint is noticeable).
+_LAYERS_END = 0.80
+_HASH_END = 0.99
+
+_DTYPES = {
+    "cpu": {"activations": "float32", "kv_cache": "float32", "experts": "int8 block-32 (lossless MXFP4)",
+            "attention": "float32", "router": "float32", "embeddings": "bfloat16", "lm_head": "float32"},
+    "cpu-int4": {"activations": "float32", "kv_cache": "float32", "experts": "int4 block-wise (re-quantised)",
+                 "attention": "float32", "router": "float32", "embeddings": "bfloat16", "lm_head": "float32"},
+    "cuda": {"activations": "float16", "kv_cache": "float16", "experts": "mxfp4 (bit-exact, E8M0 scales)",
+             "attention": "float16", "router": "float16", "embeddings": "bfloat16", "lm_head": "float16"},
+    "dml": {"activations": "float32", "kv_cache": "float32", "experts": "4-bit (see dml_moe)",
+            "attention": "float32", "router": "float32", "embeddings": "float32", "lm_head": "float32"},
+}
+_NOTES = {
+    "cpu": ("ORT's CPU QMoE quantises activations to int8 inside 8-bit experts; the weights are exact.",),
+    "cpu-int4": ("Experts re-quantised from MXFP4 to symmetric int4; activations stay float32.",),
+    "cuda": ("Experts keep the checkpoint's MXFP4 codes and E8M0 scales (QMoE quant_type=fp4).",),
+    "dml": ("Attention and experts are built from operators DirectML implements.",),
+}
+
+
+class ExportError(RuntimeError):
+    """The export could not finish; the message is one sentence naming the file and the problem."""
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    folder: Path
+    manifest: Manifest
+    seconds: float
+
+
+def float_type(target: str) -> np.dtype:
+    """Activation dtype of a target (dml may choose its own in app.export.dml_attention.FLOAT_TYPE)."""
+    if target == "cuda":
+        return np.dtype(np.float16)
+    if target == "dml":
+        module = importlib.import_module("app.export.dml_attention")
+        return np.dtype(getattr(module, "FLOAT_TYPE", np.float32))
+    return np.dtype(np.float32)
+
+
+def export_model(
+    src: Path,
+    out: Path,
+    target: str,
+    *,
+    options: ExportOptions | None = None,
+    on_progress: ProgressCallback = lambda _p: None,
+    cancel: threading.Event | None = None,
+) -> ExportResult:
+    """Exports checkpoint `src` to the package folder `out` for `target`.
+
+    Raises CheckpointError (bad input), ExportError (cannot write OUT) or ExportCancelled; in every one of
+    those cases nothing is left behind and an existing `out` is untouched.
+    """
+    if target not in TARGETS:
+        raise ExportError(f"unknown export target {target!r}; choose one of {', '.join(TARGETS)}")
+    options = options or ExportOptions()
+    started = time.monotonic()
+    src, out = Path(src), Path(out)
+    on_progress(LoadProgress("Checking the checkpoint", 0.0))
+    checkpoint = Checkpoint.open(src)
+    tokenizer = src / TOKENIZER_FILE
+    if not tokenizer.is_file():
+        raise CheckpointError(f"{tokenizer}: missing; the package needs the model's tokenizer")
+    if out.exists():
+        raise ExportError(f"{out}: already exists; choose a new output folder or remove the old one first")
+    if not out.parent.is_dir():
+        raise ExportError(f"{out.parent}: the folder to create the package in does not exist")
+
+    tmp = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
+    writing = tmp
+    try:
+        tmp.mkdir()
+        ctx = LayerContext(config=checkpoint.config, weights=checkpoint, target=target,
+                           float_type=float_type(target), options=options)
+        n_layers = checkpoint.config.num_hidden_layers
+
+        def layer_done(i: int) -> None:
+            on_progress(LoadProgress(f"Converted layer {i + 1} of {n_layers}", _LAYERS_END * (i + 1) / n_layers))
+
+        writing = tmp / DATA_FILE
+        with GraphBuilder(writing) as builder:
+            io = build_graph(builder, ctx, on_layer=layer_done, cancel=cancel)
+            writing = tmp / MODEL_FILE
+            builder.save(writing)
+        _check_cancel(cancel)
+
+        for name in (TOKENIZER_FILE, TOKENIZER_CONFIG_FILE):
+            if (src / name).is_file():
+                writing = tmp / name
+                shutil.copyfile(src / name, writing)
+        writing = tmp / GENAI_CONFIG_FILE
+        shared = io.kv_layout == "shared-buffer"
+        _write_json(writing, genai_config(checkpoint.config, target=target, context_length=ctx.context_length,
+                                          shared_kv_buffer=shared, eos_token_ids=_eos_ids(src, checkpoint)))
+
+        on_progress(LoadProgress("Computing checksums of the checkpoint", _LAYERS_END))
+        inputs = tuple(FileEntry.of(src, path) for path in _input_files(src, checkpoint))
+        _check_cancel(cancel)
+        on_progress(LoadProgress("Computing checksums of the package", (_LAYERS_END + _HASH_END) / 2))
+        files = tuple(FileEntry.of(tmp, path) for path in sorted(tmp.iterdir()) if path.is_file())
+        manifest = Manifest(
+            target=target,
+            exporter_version=EXPORTER_VERSION,
+            source=_source_model(src),
+            inputs=inputs,
+            files=files,
+            dtypes=dict(_DTYPES[target]),
+            context_length=ctx.context_length,
+            config=checkpoint.config.as_dict(),
+            io=io.as_dict(),
+            created_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            notes=_NOTES[target] + (("DEBUG MUTATION: this package is deliberately wrong (tests only).",)
+                                    if options.mutated else ()),
+        )
+        writing = tmp / "manifest.json"
+        write_manifest(tmp, manifest)
+        _check_cancel(cancel)
+        writing = out
+        os.rename(tmp, out)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ExportError(_os_error_sentence(exc, writing, tmp, out)) from exc
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    on_progress(LoadProgress("Export finished", 1.0))
+    return ExportResult(folder=out, manifest=manifest, seconds=time.monotonic() - started)
+
+
+def _check_cancel(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise ExportCancelled("export cancelled")
+
+
+def _os_error_sentence(exc: OSError, writing: Path, tmp: Path, out: Path) -> str:
+    """One sentence naming the file (as it would have been called in OUT) and what went wrong."""
+    path = Path(exc.filename) if exc.filename else writing
+    try:
+        shown = out / path.relative_to(tmp)
+    except ValueError:
+        shown = path
+    if exc.errno == errno.ENOSPC:
+        problem = "the disk is full"
+    elif exc.errno == errno.EFBIG:
+        problem = "the file grew larger than this file system or account allows"
+    elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        problem = "permission denied"
+    else:
+        problem = exc.strerror or str(exc)
+    return f"Cannot write {shown}: {problem}; nothing was written to {out}."
+
+
+def _write_json(path: Path, data: object) -> None:
+    path.write_text(json.dumps(data, indent=4) + "\n", encoding="utf-8")
+
+
+def _input_files(src: Path, checkpoint: Checkpoint) -> list[Path]:
+    """The checkpoint files the package was built from (hashed into the manifest)."""
+    names = ["config.json", "generation_config.json", "model.safetensors.index.json", TOKENIZER_FILE,
+             TOKENIZER_CONFIG_FILE]
+    files = [src / n for n in names if (src / n).is_file()]
+    return files + [p for p in checkpoint.shard_files if p not in files]
+
+
+def _eos_ids(src: Path, checkpoint: Checkpoint) -> list[int]:
+    """End-of-turn ids from generation_config.json when present (gpt-oss lists <|return|>, <|endoftext|>,
+    <|call|>), else config.json's single eos id."""
+    path = src / "generation_config.json"
+    if path.is_file():
+        try:
+            value = json.loads(path.read_text(encoding="utf-8")).get("eos_token_id")
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise CheckpointError(f"{path}: cannot be read as JSON ({exc})") from exc
+        if isinstance(value, int):
+            return [value]
+        if isinstance(value, list) and value and all(isinstance(v, int) for v in value):
+            return list(value)
+    return [checkpoint.config.eos_token_id]
+
+
+def _source_model(src: Path) -> SourceModel:
+    """Name and revision: a Hugging Face cache snapshot (models--org--name/snapshots/<commit>) gives both."""
+    resolved = src.resolve()
+    parent = resolved.parent
+    if parent.name == "snapshots" and parent.parent.name.startswith("models--"):
+        name = parent.parent.name[len("models--"):].replace("--", "/")
+        return SourceModel(name=name, folder=str(resolved), revision=resolved.name)
+    return SourceModel(name=resolved.name, folder=str(resolved), revision=None)

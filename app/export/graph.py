@@ -1,0 +1,192 @@
+"""The whole gpt-oss decoder graph: inputs, embedding, the layer loop, final norm, last-position lm_head.
+
+I/O follows onnxruntime-genai's conventions (input_ids, attention_mask, past_key_values.N.key/value ->
+logits, present.N.key/value) so one package runs under both our engine and onnxruntime-genai. The KV cache is
+"shared-buffer" for GroupQueryAttention targets: past and present may be the same preallocated
+[batch, kv_heads, max_len, head_dim] buffer (seqlens_k = sum(attention_mask) - 1 tells the kernel where the
+valid tokens end); fed a growing past instead, the same graph concatenates. Positions are implicit (the kernel
+derives them from seqlens_k), so there is no position_ids input.
+
+Layers are built one at a time, each reading its tensors from the checkpoint and writing them straight to
+the external data file, so peak memory stays around one layer.
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from onnx import TensorProto
+
+from app.checkpoint.names import EMBED, FINAL_NORM, LM_HEAD, layer_names
+from app.checkpoint.safetensors_io import bf16_bits_to_f32
+from app.export import layers
+from app.export.builder import GraphBuilder
+from app.export.context import AttentionIO, LayerContext
+from app.export.rope import cos_sin_cache
+
+LM_HEAD_ROWS_PER_CHUNK = 8192  # vocabulary rows converted per step when streaming the lm_head
+
+
+class ExportCancelled(Exception):
+    """The caller set the cancel event; the exporter removes everything it wrote."""
+
+
+@dataclass(frozen=True)
+class GraphIO:
+    """What the engine must know to drive the graph (written to the manifest's `io` section)."""
+
+    kv_layout: str  # "shared-buffer" or "concat"
+    kv_dtype: str  # "float32" / "float16"
+    takes_position_ids: bool
+    logits: str = "last-position"
+    num_layers: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "kv_layout": self.kv_layout,
+            "kv_dtype": self.kv_dtype,
+            "kv_shape": ["batch_size", "num_key_value_heads", "max_length" if self.kv_layout == "shared-buffer"
+                         else "past_sequence_length", "head_dim"],
+            "takes_position_ids": self.takes_position_ids,
+            "logits": self.logits,
+            "inputs": {"input_ids": "input_ids", "attention_mask": "attention_mask",
+                       "past_key": "past_key_values.%d.key", "past_value": "past_key_values.%d.value"},
+            "outputs": {"logits": "logits", "present_key": "present.%d.key", "present_value": "present.%d.value"},
+        }
+
+
+LayerBuilder = Callable[..., str]
+
+
+def _layer_builders(target: str) -> tuple[LayerBuilder, LayerBuilder, str]:
+    """(build_attention, build_moe, kv_layout) for the target; dml delegates to its own modules."""
+    if target != "dml":
+        return layers.build_attention, layers.build_moe, "shared-buffer"
+    attention = importlib.import_module("app.export.dml_attention")
+    moe = importlib.import_module("app.export.dml_moe")
+    return attention.build_attention, moe.build_moe, getattr(attention, "KV_LAYOUT", "concat")
+
+
+def build_graph(
+    b: GraphBuilder,
+    ctx: LayerContext,
+    *,
+    on_layer: Callable[[int], None] = lambda _layer: None,
+    cancel: threading.Event | None = None,
+) -> GraphIO:
+    """Adds the whole decoder to `b`. `on_layer(i)` runs after layer i is written; `cancel` is checked
+    between layers and raises ExportCancelled."""
+    cfg = ctx.config
+    build_attention, build_moe, kv_layout = _layer_builders(ctx.target)
+    ftype = layers.elem_type(ctx)
+    kv_len = "max_length" if kv_layout == "shared-buffer" else "past_sequence_length"
+
+    input_ids = b.add_input("input_ids", TensorProto.INT64, ["batch_size", "sequence_length"])
+    mask = b.add_input("attention_mask", TensorProto.INT64, ["batch_size", "total_sequence_length"])
+    past = []
+    for i in range(cfg.num_hidden_layers):
+        shape = ["batch_size", cfg.num_key_value_heads, kv_len, cfg.head_dim]
+        past.append((b.add_input(f"past_key_values.{i}.key", ftype, shape),
+                     b.add_input(f"past_key_values.{i}.value", ftype, shape)))
+
+    # GQA's bookkeeping inputs, derived once from the attention mask (as onnxruntime-genai's builder does).
+    seqlens = b.op("ReduceSum", mask, b.const("one_axis", [1]), name="seqlens/ReduceSum", keepdims=0)
+    seqlens_k = b.op("Cast", b.op("Sub", seqlens, b.const("one_i64", 1), name="seqlens/Sub"),
+                     name="seqlens_k", to=TensorProto.INT32)
+    total_len = b.op("Cast", b.op("Gather", b.op("Shape", mask, name="total/Shape"), b.const("one_index", 1),
+                                  name="total/Gather", axis=0),
+                     name="total_sequence_length", to=TensorProto.INT32)
+    cos, sin = cos_sin_cache(cfg, ctx.context_length, yarn=not ctx.options.debug_no_yarn)
+    cos_name = b.add_initializer("cos_cache", cos.astype(ctx.float_type))
+    sin_name = b.add_initializer("sin_cache", sin.astype(ctx.float_type))
+    del cos, sin
+    position_ids = _position_ids(b, input_ids, total_len) if ctx.target == "dml" else ""
+
+    hidden = _embedding(b, ctx, input_ids)
+    residual = hidden
+    normed = layers.rms_norm(b, ctx, hidden, layer_names(0)["input_norm"], "layers.0.input_norm")
+    moe_out = ""
+    for i in range(cfg.num_hidden_layers):
+        if cancel is not None and cancel.is_set():
+            raise ExportCancelled("export cancelled")
+        names = layer_names(i)
+        if i > 0:
+            normed, residual = layers.skip_rms_norm(b, ctx, moe_out, residual, names["input_norm"],
+                                                    f"layers.{i}.input_norm")
+        io = AttentionIO(past_key=past[i][0], past_value=past[i][1], present_key=f"present.{i}.key",
+                         present_value=f"present.{i}.value", seqlens_k=seqlens_k, total_sequence_length=total_len,
+                         cos_cache=cos_name, sin_cache=sin_name, position_ids=position_ids, attention_mask=mask)
+        attn = build_attention(b, i, normed, ctx, io)
+        normed, residual = layers.skip_rms_norm(b, ctx, attn, residual, names["post_norm"], f"layers.{i}.post_norm")
+        moe_out = build_moe(b, i, normed, ctx)
+        on_layer(i)
+        b.add_output(f"present.{i}.key", ftype, ["batch_size", cfg.num_key_value_heads, "total_sequence_length",
+                                                 cfg.head_dim])
+        b.add_output(f"present.{i}.value", ftype, ["batch_size", cfg.num_key_value_heads, "total_sequence_length",
+                                                   cfg.head_dim])
+
+    # Only the last position's logits are ever needed: slice before the final norm and the lm_head so prefill
+    # runs the (vocab x hidden) projection once, not once per prompt token.
+    last = {"starts": b.const("last/starts", [-1]), "ends": b.const("last/ends", [np.iinfo(np.int64).max]),
+            "axes": b.const("last/axes", [1])}
+    last_moe = b.op("Slice", moe_out, last["starts"], last["ends"], last["axes"], name="last/moe")
+    last_res = b.op("Slice", residual, last["starts"], last["ends"], last["axes"], name="last/residual")
+    final, _ = layers.skip_rms_norm(b, ctx, last_moe, last_res, FINAL_NORM, "final_norm")
+    _lm_head(b, ctx, final)
+    b.add_output("logits", TensorProto.FLOAT, ["batch_size", 1, cfg.vocab_size])
+    kv_dtype = np.dtype(ctx.float_type).name
+    return GraphIO(kv_layout=kv_layout, kv_dtype=kv_dtype, takes_position_ids=False,
+                   num_layers=cfg.num_hidden_layers)
+
+
+def _embedding(b: GraphBuilder, ctx: LayerContext, input_ids: str) -> str:
+    """Token embedding. Stored as the checkpoint's bf16 (exact, half the size of fp32) and cast after the
+    Gather, except on dml, whose Cast has no bf16 kernel."""
+    raw = ctx.weights.tensor_raw(EMBED)
+    if ctx.target == "dml":
+        table = b.add_streamed_initializer("embed_tokens.weight", layers.elem_type(ctx), list(raw.shape),
+                                           _rows_as(ctx, raw))
+        return b.op("Gather", table, input_ids, name="embed_tokens/Gather", axis=0)
+    table = b.add_streamed_initializer("embed_tokens.weight", TensorProto.BFLOAT16, list(raw.shape),
+                                       (np.asarray(raw[r:r + LM_HEAD_ROWS_PER_CHUNK])
+                                        for r in range(0, raw.shape[0], LM_HEAD_ROWS_PER_CHUNK)))
+    gathered = b.op("Gather", table, input_ids, name="embed_tokens/Gather", axis=0)
+    return b.op("Cast", gathered, name="embed_tokens/Cast", to=layers.elem_type(ctx))
+
+
+def _lm_head(b: GraphBuilder, ctx: LayerContext, final: str) -> None:
+    """logits [batch, 1, vocab] float32 = Gemm(final [batch, hidden], W [vocab, hidden], transB=1).
+
+    Gemm with transB keeps the checkpoint's [vocab, hidden] layout, so the (largest) matrix streams from the
+    checkpoint row block by row block and is never transposed in memory."""
+    cfg = ctx.config
+    raw = ctx.weights.tensor_raw(EMBED if cfg.tie_word_embeddings else LM_HEAD)
+    weight = b.add_streamed_initializer("lm_head.weight", layers.elem_type(ctx), list(raw.shape), _rows_as(ctx, raw))
+    flat = b.op("Reshape", final, b.const("lm_head/flat_shape", [-1, cfg.hidden_size]), name="lm_head/flatten")
+    logits = b.op("Gemm", flat, weight, name="lm_head/Gemm", transB=1)
+    if ctx.float_type != np.float32:
+        logits = b.op("Cast", logits, name="lm_head/Cast", to=TensorProto.FLOAT)
+    b.add_node("Reshape", [logits, b.const("lm_head/out_shape", [0, 1, cfg.vocab_size])], ["logits"],
+               name="lm_head/unflatten")
+
+
+def _rows_as(ctx: LayerContext, raw: np.ndarray) -> Iterator[np.ndarray]:
+    """A bf16 [rows, cols] memory map as row blocks in the activation dtype (bounded memory)."""
+    for r in range(0, raw.shape[0], LM_HEAD_ROWS_PER_CHUNK):
+        yield layers.float_weight(ctx, bf16_bits_to_f32(np.asarray(raw[r:r + LM_HEAD_ROWS_PER_CHUNK])))
+
+
+def _position_ids(b: GraphBuilder, input_ids: str, total_len: str) -> str:
+    """int64 [batch, seq]: absolute positions of the new tokens, total - seq + arange(seq) (for targets whose
+    attention is built from standard ops and needs explicit positions)."""
+    shape = b.op("Shape", input_ids, name="positions/Shape")
+    seq = b.op("Gather", shape, b.const("positions/one", 1), name="positions/seq", axis=0)
+    total = b.op("Cast", total_len, name="positions/total", to=TensorProto.INT64)
+    start = b.op("Sub", total, seq, name="positions/start")
+    positions = b.op("Range", start, total, b.const("positions/step", 1), name="positions/Range")
+    return b.op("Expand", b.op("Unsqueeze", positions, b.const("positions/axis0", [0]), name="positions/Unsqueeze"),
+                shape, name="position_ids")

@@ -1,0 +1,179 @@
+"""The gpt-oss blocks as ORT com.microsoft operators (targets cpu, cpu-int4, cuda).
+
+Attention is one fused QKV MatMul + GroupQueryAttention (rotary, sinks and sliding window inside the kernel);
+the MLP is a router MatMul feeding *logits* to QMoE (the kernel does softmax, top-k and renormalisation,
+matching transformers' softmax over the top-k logits). Input orders and attributes follow the operator
+schemas registered in onnxruntime 1.32 (`onnxruntime.capi._pybind_state.get_all_operator_schema()`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from onnx import TensorProto
+
+from app.checkpoint import mxfp4
+from app.checkpoint.names import layer_names
+from app.export import experts
+from app.export.builder import MS_DOMAIN, GraphBuilder, onnx_dtype
+from app.export.context import AttentionIO, LayerContext
+
+
+def float_weight(ctx: LayerContext, values: np.ndarray) -> np.ndarray:
+    """A float32 tensor in the graph's activation dtype; refuses fp16 overflow instead of writing inf."""
+    if ctx.float_type == np.float32:
+        return np.ascontiguousarray(values, dtype=np.float32)
+    converted = values.astype(ctx.float_type)
+    if not np.isfinite(converted).all() and np.isfinite(values).all():
+        raise ValueError(f"a weight exceeds the range of {ctx.float_type.name}; this target cannot hold it")
+    return converted
+
+
+def rms_norm(b: GraphBuilder, ctx: LayerContext, x: str, weight_name: str, name: str) -> str:
+    """RMSNorm without a residual (only the very first norm; the others fuse the residual add)."""
+    gamma = b.add_initializer(name + ".weight", float_weight(ctx, ctx.weights.tensor_f32(weight_name)))
+    return b.op("SimplifiedLayerNormalization", x, gamma, name=name, axis=-1,
+                epsilon=ctx.config.rms_norm_eps, stash_type=1)
+
+
+def skip_rms_norm(b: GraphBuilder, ctx: LayerContext, x: str, residual: str, weight_name: str,
+                  name: str) -> tuple[str, str]:
+    """(normalised, new residual) = RMSNorm(x + residual), residual = x + residual, in one kernel."""
+    gamma = b.add_initializer(name + ".weight", float_weight(ctx, ctx.weights.tensor_f32(weight_name)))
+    out, _, _, summed = b.add_node(
+        "SkipSimplifiedLayerNormalization", [x, residual, gamma], 4, name=name, domain=MS_DOMAIN,
+        epsilon=ctx.config.rms_norm_eps,
+    )
+    return out, summed
+
+
+def linear(b: GraphBuilder, ctx: LayerContext, x: str, weight: np.ndarray, bias: np.ndarray, name: str) -> str:
+    """x @ weight.T + bias for a checkpoint weight [out, in] (MatMul wants [in, out])."""
+    w = b.add_initializer(name + ".weight", float_weight(ctx, np.ascontiguousarray(weight.T)))
+    bias_name = b.add_initializer(name + ".bias", float_weight(ctx, bias))
+    return b.op("Add", b.op("MatMul", x, w, name=name + "/MatMul"), bias_name, name=name + "/Add")
+
+
+def build_attention(b: GraphBuilder, layer: int, hidden: str, ctx: LayerContext, io: AttentionIO) -> str:
+    """Self-attention of one layer: fused QKV projection, GQA with sinks/window/YaRN rotary, o_proj."""
+    cfg, opts = ctx.config, ctx.options
+    names = layer_names(layer)
+    f32 = ctx.weights.tensor_f32
+    prefix = f"layers.{layer}.attn"
+    qkv_w = np.concatenate([f32(names["q_weight"]), f32(names["k_weight"]), f32(names["v_weight"])], axis=0)
+    qkv_b = np.concatenate([f32(names["q_bias"]), f32(names["k_bias"]), f32(names["v_bias"])])
+    qkv = linear(b, ctx, hidden, qkv_w, qkv_b, prefix + ".qkv_proj")
+    del qkv_w
+    sinks = "" if opts.debug_drop_sinks else b.add_initializer(prefix + ".sinks", float_weight(ctx, f32(names["sinks"])))
+    window = -1
+    if cfg.is_sliding(layer):
+        # transformers (masking_utils.sliding_window_overlay: kv > q - window) and the gpt-oss reference let a
+        # query see `sliding_window` keys including itself. onnxruntime 1.32's CPU GroupQueryAttention with
+        # local_window_size=W also attends to exactly W keys including the query's own position (measured by
+        # tests/export/test_gqa_window.py; older kernel sources read as W + 1, so this is pinned by a test, not
+        # by reading). Hence W = sliding_window.
+        window = cfg.sliding_window + opts.debug_window_offset
+    attn, _, _ = b.add_node(
+        "GroupQueryAttention",
+        [qkv, "", "", io.past_key, io.past_value, io.seqlens_k, io.total_sequence_length,
+         io.cos_cache, io.sin_cache, "", "", sinks],
+        [b.unique(prefix + "/gqa_out"), io.present_key, io.present_value],
+        name=prefix + "/GroupQueryAttention", domain=MS_DOMAIN,
+        num_heads=cfg.num_attention_heads, kv_num_heads=cfg.num_key_value_heads,
+        do_rotary=1, rotary_interleaved=0, local_window_size=window,
+    )
+    return linear(b, ctx, attn, f32(names["o_weight"]), f32(names["o_bias"]), prefix + ".o_proj")
+
+
+def build_moe(b: GraphBuilder, layer: int, hidden: str, ctx: LayerContext) -> str:
+    """Router + QMoE for one layer; expert weights per target (int8 lossless, int4, or raw MXFP4)."""
+    cfg, opts = ctx.config, ctx.options
+    names = layer_names(layer)
+    w = ctx.weights
+    prefix = f"layers.{layer}.moe"
+    logits = linear(b, ctx, hidden, w.tensor_f32(names["router_weight"]), w.tensor_f32(names["router_bias"]),
+                    prefix + ".router")
+    flat = b.op("Reshape", hidden, b.const(prefix + "/flat_shape", [-1, cfg.hidden_size]), name=prefix + "/flatten")
+    flat_logits = b.op("Reshape", logits, b.const(prefix + "/logit_shape", [-1, cfg.num_local_experts]),
+                       name=prefix + "/flatten_logits")
+
+    order = tuple(range(cfg.num_local_experts))
+    if opts.debug_swap_experts:
+        order = order[::-1]
+    up = experts.ExpertSource(w.tensor_raw(names["gate_up_blocks"]), w.tensor_raw(names["gate_up_scales"]),
+                              order, swap=opts.debug_swap_nibbles)
+    down = experts.ExpertSource(w.tensor_raw(names["down_blocks"]), w.tensor_raw(names["down_scales"]),
+                                order, swap=opts.debug_swap_nibbles)
+    if opts.experts_fp32:
+        return _fp32_moe(b, ctx, prefix, hidden, flat, flat_logits, up, down, order)
+    fc1_w, fc1_s = _expert_tensors(b, ctx, up, prefix + ".fc1")
+    fc2_w, fc2_s = _expert_tensors(b, ctx, down, prefix + ".fc2")
+    fc1_b = b.add_initializer(prefix + ".fc1.bias",
+                              float_weight(ctx, experts.reorder(w.tensor_f32(names["gate_up_bias"]), order)))
+    fc2_b = b.add_initializer(prefix + ".fc2.bias",
+                              float_weight(ctx, experts.reorder(w.tensor_f32(names["down_bias"]), order)))
+    inputs = [flat, flat_logits, fc1_w, fc1_s, fc1_b, fc2_w, fc2_s, fc2_b]
+    attrs: dict[str, object] = {}
+    if ctx.target == "cuda":
+        ones = np.ones(cfg.num_local_experts, dtype=np.float32)
+        inputs += ["", "", "", "", "", "", "", b.add_initializer(prefix + ".fc1.global_scale", ones),
+                   b.add_initializer(prefix + ".fc2.global_scale", ones)]
+        attrs.update(quant_type="fp4", expert_weight_bits=4, block_size=32)
+    elif ctx.target == "cpu-int4":
+        attrs.update(expert_weight_bits=4, block_size=opts.int4_block_size)
+    else:
+        attrs.update(expert_weight_bits=8, block_size=32)
+    out = b.op("QMoE", *inputs, name=prefix + "/QMoE", domain=MS_DOMAIN, **_swiglu_attrs(ctx), **attrs)
+    return b.op("Reshape", out, b.op("Shape", hidden, name=prefix + "/shape"), name=prefix + "/unflatten")
+
+
+def _swiglu_attrs(ctx: LayerContext) -> dict[str, object]:
+    cfg = ctx.config
+    return dict(k=cfg.num_experts_per_tok, activation_type="swiglu", swiglu_fusion=1,
+                activation_alpha=cfg.swiglu_alpha, activation_beta=1.0,
+                swiglu_limit=None if ctx.options.debug_no_swiglu_limit else cfg.swiglu_limit,
+                normalize_routing_weights=1)
+
+
+def _fp32_moe(b: GraphBuilder, ctx: LayerContext, prefix: str, hidden: str, flat: str, flat_logits: str,
+              up: experts.ExpertSource, down: experts.ExpertSource, order: tuple[int, ...]) -> str:
+    """The diagnostic float32 path: decoded MXFP4 experts in ORT's unquantised MoE op."""
+    names = layer_names(int(prefix.split(".")[1]))
+    w = ctx.weights
+
+    def decoded(src: experts.ExpertSource):  # noqa: ANN202 - generator of [N, K] float32
+        return (mxfp4.decode(*src.expert(slot)) for slot in range(src.num_experts))
+
+    fc1 = b.add_streamed_initializer(prefix + ".fc1.weight", TensorProto.FLOAT,
+                                     [up.num_experts, up.out_features, up.in_features], decoded(up))
+    fc2 = b.add_streamed_initializer(prefix + ".fc2.weight", TensorProto.FLOAT,
+                                     [down.num_experts, down.out_features, down.in_features], decoded(down))
+    fc1_b = b.add_initializer(prefix + ".fc1.bias", experts.reorder(w.tensor_f32(names["gate_up_bias"]), order))
+    fc2_b = b.add_initializer(prefix + ".fc2.bias", experts.reorder(w.tensor_f32(names["down_bias"]), order))
+    out = b.op("MoE", flat, flat_logits, fc1, fc1_b, fc2, fc2_b, name=prefix + "/MoE", domain=MS_DOMAIN,
+               **_swiglu_attrs(ctx))
+    return b.op("Reshape", out, b.op("Shape", hidden, name=prefix + "/shape"), name=prefix + "/unflatten")
+
+
+def _expert_tensors(b: GraphBuilder, ctx: LayerContext, src: experts.ExpertSource, name: str) -> tuple[str, str]:
+    """Writes one projection's expert weights and scales for the context's target; returns their names."""
+    e, n, k = src.num_experts, src.out_features, src.in_features
+    scales: list[np.ndarray] = []
+    if ctx.target == "cuda":
+        weights = b.add_streamed_initializer(name + ".weight", TensorProto.UINT8, [e, k, n // 2],
+                                             experts.fp4_weight_chunks(src))
+        scale_name = b.add_streamed_initializer(name + ".scales", TensorProto.FLOAT8E8M0, [e, n, k // 32],
+                                                experts.fp4_scale_chunks(src))
+        return weights, scale_name
+    if ctx.target == "cpu-int4":
+        block = ctx.options.int4_block_size
+        weights = b.add_streamed_initializer(name + ".weight", TensorProto.UINT8, [e, n, k // 2],
+                                             experts.int4_weight_chunks(src, block, scales))
+    else:
+        weights = b.add_streamed_initializer(name + ".weight", TensorProto.UINT8, [e, n, k],
+                                             experts.int8_weight_chunks(src, scales))
+    scale_array = np.stack(scales).astype(ctx.float_type)
+    return weights, b.add_initializer(name + ".scales", scale_array)
+
+
+def elem_type(ctx: LayerContext) -> int:
+    return onnx_dtype(ctx.float_type)

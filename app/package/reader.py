@@ -1,0 +1,108 @@
+"""Opening an exported package: the one way the engine (and anything else) gets at a package's files.
+
+`read_package` checks that the manifest parses, that every file it lists is present with the recorded size
+(cheap, catches truncated copies), and, with `verify=True`, that each SHA-256 matches (slow: reads every
+byte). Any problem is a PackageError with one sentence naming the file.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.checkpoint.config import GptOssConfig, RopeScaling
+from app.package.manifest import (
+    DATA_FILE,
+    GENAI_CONFIG_FILE,
+    MANIFEST_FILE,
+    MODEL_FILE,
+    REQUIRED_FILES,
+    TOKENIZER_FILE,
+    Manifest,
+    PackageError,
+    sha256_file,
+)
+
+
+@dataclass(frozen=True)
+class Package:
+    """A validated package folder."""
+
+    folder: Path
+    manifest: Manifest
+    config: GptOssConfig
+
+    @property
+    def target(self) -> str:
+        return self.manifest.target
+
+    @property
+    def model_path(self) -> Path:
+        return self.folder / MODEL_FILE
+
+    @property
+    def data_path(self) -> Path:
+        return self.folder / DATA_FILE
+
+    @property
+    def tokenizer_path(self) -> Path:
+        return self.folder / TOKENIZER_FILE
+
+    @property
+    def genai_config_path(self) -> Path:
+        return self.folder / GENAI_CONFIG_FILE
+
+    @property
+    def io(self) -> dict[str, Any]:
+        return self.manifest.io
+
+    @property
+    def context_length(self) -> int:
+        return self.manifest.context_length
+
+
+def config_from_manifest(data: dict[str, Any]) -> GptOssConfig:
+    """Rebuilds the GptOssConfig the exporter recorded (GptOssConfig.as_dict() output)."""
+    values = dict(data)
+    values["rope_scaling"] = RopeScaling(**values.get("rope_scaling", {}))
+    values["layer_types"] = tuple(values.get("layer_types", ()))
+    return GptOssConfig(**values)
+
+
+def read_package(folder: Path, *, verify: bool = False) -> Package:
+    """Opens and validates a package folder; `verify` also re-hashes every file against the manifest."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise PackageError(f"{folder}: no such model package folder")
+    manifest_path = folder / MANIFEST_FILE
+    if not manifest_path.is_file():
+        raise PackageError(f"{manifest_path}: the manifest is missing; the export did not finish or this is not "
+                           "an Enclave model package")
+    try:
+        data = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise PackageError(f"{manifest_path}: cannot be read as JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise PackageError(f"{manifest_path}: is not a JSON object")
+    manifest = Manifest.from_dict(data, manifest_path)
+    listed = {entry.path for entry in manifest.files}
+    for required in REQUIRED_FILES:
+        if required not in listed:
+            raise PackageError(f"{manifest_path}: does not list the required file {required}")
+    for entry in manifest.files:
+        path = folder / entry.path
+        if not path.is_file():
+            raise PackageError(f"{path}: file is missing from the package")
+        size = path.stat().st_size
+        if size != entry.size:
+            raise PackageError(f"{path}: has {size} bytes but the manifest records {entry.size}; the file is "
+                               "truncated or was replaced")
+        if verify and sha256_file(path) != entry.sha256:
+            raise PackageError(f"{path}: SHA-256 does not match the manifest; the file is corrupt")
+    try:
+        config = config_from_manifest(manifest.config)
+    except (TypeError, ValueError) as exc:
+        raise PackageError(f"{manifest_path}: the recorded model configuration is invalid ({exc})") from exc
+    return Package(folder=folder, manifest=manifest, config=config)

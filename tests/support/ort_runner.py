@@ -1,0 +1,68 @@
+"""A minimal driver for an exported package on ONNX Runtime CPU, for the exporter's tests.
+
+Deliberately independent of app.engine (the real generator): it feeds the graph exactly as the manifest's
+`io` section describes, keeping the KV cache as one preallocated [batch, kv_heads, max_len, head_dim] buffer
+that is passed back in as `past` every step ("shared-buffer" layout), or growing it ("concat").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from app.package.reader import read_package
+
+
+class PackageRunner:
+    """Prefill once, then decode token by token; `logits` are float32 [vocab] of the last position."""
+
+    def __init__(self, folder: Path, *, max_length: int = 512, threads: int = 2) -> None:
+        self.package = read_package(folder)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(str(self.package.model_path), options,
+                                            providers=["CPUExecutionProvider"])
+        cfg = self.package.config
+        self.layers = cfg.num_hidden_layers
+        self.kv_shape = (1, cfg.num_key_value_heads, max_length, cfg.head_dim)
+        self.kv_dtype = np.dtype(self.package.io["kv_dtype"])
+        self.shared = self.package.io["kv_layout"] == "shared-buffer"
+        self.reset()
+
+    def reset(self) -> None:
+        if self.shared:
+            self.past = [np.zeros(self.kv_shape, self.kv_dtype) for _ in range(2 * self.layers)]
+        else:
+            shape = self.kv_shape[:2] + (0,) + self.kv_shape[3:]
+            self.past = [np.zeros(shape, self.kv_dtype) for _ in range(2 * self.layers)]
+        self.length = 0
+
+    def step(self, token_ids: list[int]) -> np.ndarray:
+        """Feeds new tokens (the whole prompt, or one token) and returns the last position's logits."""
+        total = self.length + len(token_ids)
+        feeds: dict[str, np.ndarray] = {
+            "input_ids": np.asarray([token_ids], dtype=np.int64),
+            "attention_mask": np.ones((1, total), dtype=np.int64),
+        }
+        for i in range(self.layers):
+            feeds[f"past_key_values.{i}.key"] = self.past[2 * i]
+            feeds[f"past_key_values.{i}.value"] = self.past[2 * i + 1]
+        names = ["logits"] + [f"present.{i}.{kv}" for i in range(self.layers) for kv in ("key", "value")]
+        outputs = self.session.run(names, feeds)
+        self.past = outputs[1:]
+        self.length = total
+        logits = outputs[0]
+        assert logits.shape == (1, 1, self.package.config.vocab_size), logits.shape
+        return logits[0, 0]
+
+    def prefill_and_decode(self, prompt: list[int], continuation: list[int]) -> list[np.ndarray]:
+        """Logits after the prompt, then after each continuation token fed one at a time."""
+        self.reset()
+        out = [self.step(prompt)]
+        for token in continuation:
+            out.append(self.step([token]))
+        return out
