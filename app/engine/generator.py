@@ -1,0 +1,228 @@
+"""The decode loop, in three layers (after mlx-lm): `step()` -> `generate()` -> `complete()`.
+
+- `Generator.forward(tokens)` runs the graph once on new tokens with IO binding. The KV buffers are bound
+  once as both past input and present output (see kv_cache.py); per call only `input_ids` and
+  `attention_mask` are re-bound, as raw pointers into buffers preallocated for the whole context, and the
+  logits land in a preallocated [1, 1, vocab] array. Nothing is allocated or copied per token except what
+  ORT does inside the graph.
+- `step()` yields `(token, logits)` pairs, sampling from the last logits and feeding each token back.
+- `generate()` turns steps into `GenerationEvent`s: text deltas from the incremental detokenizer, stop
+  reasons, cancellation (one `threading.Event`, checked before every forward), per-token timing.
+- `complete()` joins the text.
+
+The generator keeps its cache between calls. A new prompt that starts with tokens already in the cache
+(the previous turns of a chat) is only prefilled from the first differing token: the cache is rewound to
+the longest common prefix, which for the shared-buffer layout costs nothing.
+
+Per-token Python overhead (time per step outside `run_with_iobinding`) is reported in every event's
+`timing`; with greedy sampling it is an argmax over the vocabulary plus two pointer re-binds.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import onnxruntime as ort
+
+from app.engine.detokenizer import IncrementalDecoder
+from app.engine.events import FinishReason, GenerationEvent, TokenTiming
+from app.engine.kv_cache import KVCache, common_prefix_length
+from app.engine.sampling import Sampler, SamplingParams, make_sampler
+from app.engine.session import LoadedModel
+
+_NEVER = threading.Event()  # default cancel event: never set, so the loop needs no None checks
+
+
+@dataclass(frozen=True)
+class GenerationConfig:
+    """Limits and stop rules of one generation."""
+
+    max_new_tokens: int = 512
+    stop_token_ids: tuple[int, ...] | None = None  # None: the package's (genai_config eos_token_id)
+    ignore_eos: bool = False  # keep going through stop tokens (benchmarks)
+    skip_special_text: bool = False  # special tokens yield no text (their ids are still reported)
+
+    def __post_init__(self) -> None:
+        if self.max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
+
+
+class Generator:
+    """Drives one loaded model for one conversation at a time (not thread-safe: one generation at once)."""
+
+    def __init__(self, model: LoadedModel, *, max_length: int | None = None) -> None:
+        self.model = model
+        self.max_length = min(max_length or model.max_length, model.facts.context_length)
+        self.cache = KVCache(model.kv_spec, self.max_length, device=model.device)
+        self._binding = model.session.io_binding()
+        # Preallocated inputs: ids/positions for the longest possible step and an all-ones mask for the
+        # whole context; each run binds a prefix of them by pointer.
+        self._ids = np.zeros((1, self.max_length), dtype=np.int64)
+        self._mask = np.ones((1, self.max_length), dtype=np.int64)
+        self._positions = np.arange(self.max_length, dtype=np.int64).reshape(1, -1)
+        self._logits = np.zeros((1, 1, model.vocab_size), dtype=model.logits_dtype)
+        self._ids_ptr = self._ids.ctypes.data
+        self._mask_ptr = self._mask.ctypes.data
+        self._positions_ptr = self._positions.ctypes.data
+        self._present_offset = 1  # logits is output 0, the presents follow (concat layout)
+        self._binding.bind_output(model.logits_name, "cpu", 0, self._logits.dtype, list(self._logits.shape),
+                                  self._logits.ctypes.data)
+        self.cache.bind(self._binding)
+        self.last_ort_seconds = 0.0
+
+    # --- layer 0: one forward pass -------------------------------------------------------------------------
+    def forward(self, tokens: Sequence[int]) -> np.ndarray:
+        """Feeds `tokens` after what is cached; returns the last position's logits (a view, valid until
+        the next call). Raises ValueError when they do not fit in the context."""
+        n, start = len(tokens), self.cache.length
+        if n == 0:
+            raise ValueError("forward() needs at least one token")
+        if start + n > self.max_length:
+            raise ValueError(f"{start + n} tokens do not fit in the context of {self.max_length}")
+        m, b = self.model, self._binding
+        if n == 1:
+            self._ids[0, 0] = tokens[0]
+        else:
+            self._ids[0, :n] = tokens
+        b.bind_input(m.input_ids_name, "cpu", 0, np.int64, [1, n], self._ids_ptr)
+        b.bind_input(m.attention_mask_name, "cpu", 0, np.int64, [1, start + n], self._mask_ptr)
+        if m.position_ids_name is not None:
+            b.bind_input(m.position_ids_name, "cpu", 0, np.int64, [1, n], self._positions_ptr + 8 * start)
+        t0 = time.perf_counter()
+        m.session.run_with_iobinding(b)
+        self.last_ort_seconds = time.perf_counter() - t0
+        self.cache.after_run(b, tokens, self._present_offset)
+        if self.cache.rebinds_each_step:
+            self.cache.bind(b)
+        return self._logits[0, 0]
+
+    def prefill(self, prompt: Sequence[int]) -> tuple[np.ndarray, int]:
+        """Rewinds the cache to its longest common prefix with `prompt` and feeds the rest.
+
+        Returns (logits after the prompt, number of prompt tokens reused from the cache). At least one token
+        is always fed, because the logits of the last prompt token are not kept between calls.
+        """
+        if len(prompt) == 0:
+            raise ValueError("the prompt is empty")
+        reuse = min(common_prefix_length(self.cache.tokens, prompt), len(prompt) - 1)
+        if not self.cache.rewind(reuse):
+            reuse = 0
+        return self.forward(prompt[reuse:]), reuse
+
+    def reset(self) -> None:
+        """Forgets the cached conversation (the next prompt is prefilled from the start)."""
+        self.cache.clear()
+        if self.cache.rebinds_each_step:
+            self.cache.bind(self._binding)
+
+    # --- layer 1: tokens ----------------------------------------------------------------------------------
+    def step(self, prompt: Sequence[int], sampler: Sampler, *, max_new_tokens: int,
+             cancel: threading.Event = _NEVER) -> Iterator[tuple[int, np.ndarray]]:
+        """Yields (token, logits it was sampled from) up to `max_new_tokens` times, stopping early when
+        `cancel` is set or the context is full. The caller may stop iterating at any time."""
+        if cancel.is_set():
+            return
+        logits, _ = self.prefill(prompt)
+        history = list(prompt)
+        for i in range(max_new_tokens):
+            token = sampler(logits, history)
+            history.append(token)
+            yield token, logits
+            if i + 1 == max_new_tokens or cancel.is_set() or self.cache.free < 1:
+                return
+            logits = self.forward((token,))
+
+    # --- layer 2: events ----------------------------------------------------------------------------------
+    def generate(
+        self,
+        prompt: Sequence[int],
+        params: SamplingParams | Sampler | None = None,
+        config: GenerationConfig = GenerationConfig(),
+        cancel: threading.Event = _NEVER,
+    ) -> Iterator[GenerationEvent]:
+        """Streams one reply to `prompt` (token ids) as events; the last one has `finish_reason` set."""
+        started = time.perf_counter()
+        sampler = params if callable(params) else make_sampler(params or SamplingParams())
+        stops = frozenset(() if config.ignore_eos else
+                          (config.stop_token_ids if config.stop_token_ids is not None
+                           else self.model.facts.stop_token_ids))
+        decoder = IncrementalDecoder(self.model.tokenizer, skip_special=config.skip_special_text)
+        prompt = list(prompt)
+        n_prompt = len(prompt)
+        if cancel.is_set():
+            yield GenerationEvent(prompt_tokens=n_prompt, finish_reason=FinishReason.CANCELLED)
+            return
+        if n_prompt >= self.max_length:
+            yield GenerationEvent(prompt_tokens=n_prompt, finish_reason=FinishReason.CONTEXT_FULL,
+                                  error=f"the prompt has {n_prompt} tokens but the context holds "
+                                        f"{self.max_length}; start a new chat or shorten the messages")
+            return
+        try:
+            logits, reused = self.prefill(prompt)
+        except (RuntimeError, ort.capi.onnxruntime_pybind11_state.Fail) as exc:  # type: ignore[attr-defined]
+            self.reset()
+            yield GenerationEvent(prompt_tokens=n_prompt, finish_reason=FinishReason.ERROR,
+                                  error=f"the model failed while reading the prompt: {exc}")
+            return
+        history = prompt
+        first_at = ttft = None
+        new = 0
+        step_started = started
+        ort_s = self.last_ort_seconds
+        while True:
+            token = sampler(logits, history)
+            history.append(token)
+            new += 1
+            now = time.perf_counter()
+            if first_at is None:
+                first_at = now
+                ttft = now - started
+            text = decoder.add(token)
+            reason = None
+            if token in stops:
+                reason = FinishReason.STOP
+            elif new >= config.max_new_tokens:
+                reason = FinishReason.LENGTH
+            elif cancel.is_set():
+                reason = FinishReason.CANCELLED
+            elif self.cache.free < 1:
+                reason = FinishReason.CONTEXT_FULL
+            if reason is not None:
+                text += decoder.flush()
+            rate = (new - 1) / (now - first_at) if new > 1 else None
+            yield GenerationEvent(
+                token_ids=(token,), text=text, prompt_tokens=n_prompt, new_tokens=new, cached_tokens=reused,
+                ttft_s=ttft, decode_tok_s=rate, timing=TokenTiming(now - step_started, ort_s),
+                finish_reason=reason,
+            )
+            if reason is not None:
+                return
+            if cancel.is_set():  # set by the consumer while handling this event: stop before computing more
+                yield GenerationEvent(prompt_tokens=n_prompt, new_tokens=new, cached_tokens=reused, ttft_s=ttft,
+                                      decode_tok_s=rate, finish_reason=FinishReason.CANCELLED)
+                return
+            step_started = time.perf_counter()
+            try:
+                logits = self.forward((token,))
+            except (RuntimeError, ort.capi.onnxruntime_pybind11_state.Fail) as exc:  # type: ignore[attr-defined]
+                self.reset()
+                yield GenerationEvent(prompt_tokens=n_prompt, new_tokens=new, cached_tokens=reused,
+                                      finish_reason=FinishReason.ERROR, error=f"the model failed: {exc}")
+                return
+            ort_s = self.last_ort_seconds
+
+    # --- layer 3: text ------------------------------------------------------------------------------------
+    def complete(self, prompt: Sequence[int], params: SamplingParams | Sampler | None = None,
+                 config: GenerationConfig = GenerationConfig(),
+                 cancel: threading.Event = _NEVER) -> tuple[str, GenerationEvent]:
+        """The whole reply as one string, with the final event (counts, rates, finish reason)."""
+        parts: list[str] = []
+        last = GenerationEvent()
+        for event in self.generate(prompt, params, config, cancel):
+            parts.append(event.text)
+            last = event
+        return "".join(parts), last

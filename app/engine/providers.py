@@ -1,0 +1,140 @@
+"""Which ONNX Runtime execution provider runs a package, and why the others were not picked.
+
+Preference is CUDA, then DirectML, then CPU. A provider is skipped when onnxruntime does not offer it
+(`get_available_providers()`), when the package was exported for another target (a cpu-int4 graph uses
+CPU-only kernels, a cuda graph is float16 with CUDA-only attention), or when the package does not fit in the
+memory that provider would use (VRAM for CUDA, RAM for CPU). The decision is a pure function of those facts
+so it is tested without GPUs; `detect_environment()` gathers the facts on the real machine.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+CUDA = "CUDAExecutionProvider"
+DML = "DmlExecutionProvider"
+CPU = "CPUExecutionProvider"
+PREFERENCE = (CUDA, DML, CPU)
+
+# Short names accepted from users (--provider cuda) -> ORT names.
+ALIASES = {"cuda": CUDA, "dml": DML, "directml": DML, "cpu": CPU}
+
+# Export target -> providers its graph can run on.
+TARGET_PROVIDERS: dict[str, tuple[str, ...]] = {
+    "cpu": (CPU,),
+    "cpu-int4": (CPU,),
+    "cuda": (CUDA,),
+    "dml": (DML,),
+}
+
+# Headroom on top of the weights: KV cache, activations, ORT arenas. The check is a guard against a
+# certain failure (a 13 GB model on an 8 GB card), not a precise fit test.
+MEMORY_HEADROOM = 1.10
+
+
+class ProviderError(RuntimeError):
+    """No execution provider can run this package here (the message says why for each one)."""
+
+
+@dataclass(frozen=True)
+class Environment:
+    """What the machine offers. Memory values are bytes, None when unknown (then no memory check is made)."""
+
+    available: tuple[str, ...]
+    free_ram: int | None = None
+    free_vram: dict[str, int | None] = field(default_factory=dict)  # provider -> free device memory
+
+
+@dataclass(frozen=True)
+class ProviderChoice:
+    provider: str
+    reason: str  # one line: why this one, and why each preferred one was not used
+    rejected: dict[str, str] = field(default_factory=dict)
+
+
+def normalise(name: str) -> str:
+    """Accepts 'cuda', 'CUDA', 'CUDAExecutionProvider' ...; raises ValueError for unknown names."""
+    key = name.strip()
+    if key in PREFERENCE:
+        return key
+    if key.lower() in ALIASES:
+        return ALIASES[key.lower()]
+    raise ValueError(f"unknown execution provider {name!r}; use one of: cpu, cuda, dml")
+
+
+def choose_provider(
+    env: Environment,
+    *,
+    target: str | None,
+    package_bytes: int,
+    requested: str | None = None,
+) -> ProviderChoice:
+    """Picks the provider for a package of `package_bytes` exported for `target` (None: any provider).
+
+    With `requested`, only that provider is considered and an unusable one raises ProviderError naming why.
+    """
+    compatible = TARGET_PROVIDERS.get(target or "", PREFERENCE)
+    candidates = (normalise(requested),) if requested else PREFERENCE
+    rejected: dict[str, str] = {}
+    for provider in candidates:
+        why_not = _why_not(provider, env, compatible, target, package_bytes)
+        if why_not is None:
+            reason = "requested by the user" if requested else "first usable provider in the order CUDA, DirectML, CPU"
+            if rejected:
+                reason += "; " + "; ".join(f"not {_short(p)}: {w}" for p, w in rejected.items())
+            return ProviderChoice(provider, reason, rejected)
+        rejected[provider] = why_not
+    details = "; ".join(f"{_short(p)}: {w}" for p, w in rejected.items())
+    raise ProviderError(f"no execution provider can run this package ({details})")
+
+
+def _why_not(provider: str, env: Environment, compatible: Sequence[str], target: str | None,
+             package_bytes: int) -> str | None:
+    if provider not in env.available:
+        return "not offered by this onnxruntime build (onnxruntime.get_available_providers())"
+    if provider not in compatible:
+        return f"the package was exported for the {target} target"
+    free = env.free_ram if provider == CPU else env.free_vram.get(provider)
+    needed = int(package_bytes * MEMORY_HEADROOM)
+    if free is not None and needed > free:
+        where = "RAM" if provider == CPU else "GPU memory"
+        return f"too little free {where}: the package needs about {_gib(needed)}, {_gib(free)} is free"
+    return None
+
+
+def _short(provider: str) -> str:
+    return provider.removesuffix("ExecutionProvider")
+
+
+def _gib(n: int) -> str:
+    return f"{n / 2**30:.1f} GiB"
+
+
+def detect_environment() -> Environment:
+    """The providers onnxruntime offers here and the free RAM / VRAM (None where it cannot be measured)."""
+    import onnxruntime as ort
+    import psutil
+
+    available = tuple(ort.get_available_providers())
+    vram: dict[str, int | None] = {}
+    if CUDA in available:
+        vram[CUDA] = _nvidia_free_vram()
+    if DML in available:
+        vram[DML] = None  # DirectML exposes no free-memory query through onnxruntime; skip the check
+    return Environment(available=available, free_ram=int(psutil.virtual_memory().available), free_vram=vram)
+
+
+def _nvidia_free_vram() -> int | None:
+    """Free memory of GPU 0 from nvidia-smi, or None when the tool is missing or fails."""
+    exe = shutil.which("nvidia-smi")
+    if exe is None:
+        return None
+    try:
+        out = subprocess.run([exe, "--query-gpu=memory.free", "--format=csv,noheader,nounits"],
+                             capture_output=True, text=True, timeout=10, check=True).stdout
+        return int(out.split()[0]) * 2**20
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None

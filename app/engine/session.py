@@ -1,0 +1,261 @@
+"""Loading a model folder into an ONNX Runtime session: checks, provider choice, timing, memory.
+
+Accepts an Enclave package (manifest.json + genai_config.json + model.onnx + model.onnx.data) or a plain
+onnxruntime-genai folder (genai_config.json + its model file). genai_config.json is the common ground: it
+names the graph file and the cache inputs; the manifest (read through app.package) adds the export target
+and the KV layout. Everything about the cache that the graph itself can tell (dtype, position_ids input,
+vocabulary width) is read from the session's own input/output metadata, so the two can never disagree.
+
+Before ONNX Runtime sees the graph, every external-data reference is checked against the files on disk:
+a missing or truncated `model.onnx.data` becomes one sentence naming the file and the tensor, instead of
+an ORT stack trace (or a crash while memory-mapping). External data is memory-mapped by ORT's CPU provider
+when tensors are page aligned (the exporter aligns them), so loading costs page-cache, not a copy.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+from app.engine.events import LoadProgress, ModelInfo
+from app.engine.kv_cache import CONCAT, SHARED, KVSpec
+from app.engine.memory import peak_rss
+from app.engine.providers import CPU, CUDA, DML, ProviderChoice, ProviderError, choose_provider, detect_environment
+from app.package.manifest import PackageError
+from app.package.reader import Package, read_package
+
+GENAI_CONFIG = "genai_config.json"
+MANIFEST = "manifest.json"
+TOKENIZER = "tokenizer.json"
+
+# KV buffers are allocated for this many positions unless the caller asks for more (or the model allows
+# fewer). 8k tokens is a long chat; the full 131k context would reserve 13 GB of address space per 24 layers.
+DEFAULT_MAX_LENGTH = 8192
+
+_ORT_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(bfloat16)": np.uint16}
+
+
+class LoadError(RuntimeError):
+    """The folder cannot be loaded; the message is one sentence for the user."""
+
+
+@dataclass(frozen=True)
+class PackageFacts:
+    """What the engine knows about a folder before creating a session."""
+
+    folder: Path
+    name: str
+    model_file: Path
+    target: str | None  # None for onnxruntime-genai folders without a manifest
+    context_length: int
+    kv_layout: str
+    stop_token_ids: tuple[int, ...]
+    num_layers: int
+    kv_heads: int
+    head_dim: int
+    inputs: dict[str, str] = field(default_factory=dict)  # genai_config names
+    outputs: dict[str, str] = field(default_factory=dict)
+    data_files: tuple[Path, ...] = ()
+
+    @property
+    def size_bytes(self) -> int:
+        return sum(p.stat().st_size for p in (self.model_file, *self.data_files) if p.exists())
+
+
+def read_package_facts(folder: Path, *, verify: bool = False) -> PackageFacts:
+    """Reads genai_config.json (and manifest.json when present) and checks the graph's data files."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise LoadError(f"{folder} is not a folder; point at an exported model package.")
+    genai = _read_json(folder / GENAI_CONFIG, "genai_config.json")
+    try:
+        model = genai["model"]
+        decoder = model["decoder"]
+        model_file = folder / decoder.get("filename", "model.onnx")
+        eos = model.get("eos_token_id", [])
+        stop_ids = tuple(int(e) for e in (eos if isinstance(eos, list) else [eos]))
+        num_layers = int(decoder["num_hidden_layers"])
+        kv_heads = int(decoder["num_key_value_heads"])
+        head_dim = int(decoder["head_size"])
+        context_length = int(model["context_length"])
+        share = bool(genai.get("search", {}).get("past_present_share_buffer", True))
+        inputs, outputs = dict(decoder.get("inputs", {})), dict(decoder.get("outputs", {}))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise LoadError(f"{folder / GENAI_CONFIG} lacks a required field ({exc}).") from exc
+    target, kv_layout, name = None, SHARED if share else CONCAT, folder.name
+    if (folder / MANIFEST).exists():
+        package = _read_package(folder, verify)
+        target = package.target
+        kv_layout = str(package.io.get("kv_layout", kv_layout))
+        name = package.manifest.source.name or name
+    if not model_file.is_file():
+        raise LoadError(f"{model_file.name} is missing from {folder}; the package is incomplete, export it again.")
+    data_files = check_external_data(model_file)
+    return PackageFacts(folder=folder, name=name, model_file=model_file, target=target,
+                        context_length=context_length, kv_layout=kv_layout, stop_token_ids=stop_ids,
+                        num_layers=num_layers, kv_heads=kv_heads, head_dim=head_dim, inputs=inputs,
+                        outputs=outputs, data_files=data_files)
+
+
+def _read_json(path: Path, what: str) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise LoadError(f"{path.parent} has no {what}; it is not an exported model package.") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise LoadError(f"{path} cannot be read ({exc}).") from exc
+    if not isinstance(data, dict):
+        raise LoadError(f"{path} is not a JSON object.")
+    return data
+
+
+def _read_package(folder: Path, verify: bool) -> Package:
+    """The Enclave manifest through app.package (sizes always checked; SHA-256 too with `verify`)."""
+    try:
+        return read_package(folder, verify=verify)
+    except PackageError as exc:
+        raise LoadError(f"{exc}.") from exc
+
+
+def check_external_data(model_file: Path) -> tuple[Path, ...]:
+    """Every external-data file the graph references must exist and be long enough for its tensors.
+
+    Reads only the graph structure (the weights stay on disk), so this costs milliseconds.
+    """
+    import onnx
+
+    try:
+        proto = onnx.load(str(model_file), load_external_data=False)
+    except Exception as exc:  # noqa: BLE001 - protobuf raises assorted errors for damaged files
+        raise LoadError(f"{model_file} is damaged and cannot be parsed ({type(exc).__name__}).") from exc
+    needed: dict[str, tuple[int, str]] = {}  # file -> (bytes needed, tensor that needs the most)
+    for tensor in proto.graph.initializer:
+        if tensor.data_location != onnx.TensorProto.EXTERNAL:
+            continue
+        info = {e.key: e.value for e in tensor.external_data}
+        location = info.get("location", "")
+        end = int(info.get("offset", 0)) + int(info.get("length", 0))
+        if end > needed.get(location, (-1, ""))[0]:
+            needed[location] = (end, tensor.name)
+    files = []
+    for location, (end, tensor_name) in needed.items():
+        path = model_file.parent / location
+        if not path.is_file():
+            raise LoadError(f"the weights file {path.name} is missing from {model_file.parent}; "
+                            "copy it back or export the model again.")
+        size = path.stat().st_size
+        if size < end:
+            raise LoadError(f"the weights file {path} is damaged: it has {size:,} bytes but tensor "
+                            f"{tensor_name!r} needs {end:,}; export the model again.")
+        files.append(path)
+    return tuple(files)
+
+
+def session_options(threads: int | None = None) -> ort.SessionOptions:
+    """Options shared by every session we create (and documented so benchmarks can quote them)."""
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    so.log_severity_level = 3  # errors only: ORT's warnings about unused initializers are noise to users
+    if threads:
+        so.intra_op_num_threads = threads
+    return so
+
+
+class LoadedModel:
+    """A ready session plus everything needed to drive it. Create with `load_model`."""
+
+    def __init__(self, facts: PackageFacts, session: ort.InferenceSession, tokenizer: Tokenizer,
+                 choice: ProviderChoice, info: ModelInfo, max_length: int) -> None:
+        self.facts = facts
+        self.session = session
+        self.tokenizer = tokenizer
+        self.provider = choice
+        self.info = info
+        self.max_length = max_length
+        inputs = {i.name: i for i in session.get_inputs()}
+        outputs = {o.name: o for o in session.get_outputs()}
+        names_in, names_out = facts.inputs, facts.outputs
+        self.input_ids_name = names_in.get("input_ids", "input_ids")
+        self.attention_mask_name = names_in.get("attention_mask", "attention_mask")
+        position_name = names_in.get("position_ids", "position_ids")
+        self.position_ids_name = position_name if position_name in inputs else None
+        self.logits_name = names_out.get("logits", "logits")
+        past_key = names_in.get("past_key_names", "past_key_values.%d.key")
+        first_past = inputs.get(past_key % 0)
+        if first_past is None or self.logits_name not in outputs:
+            raise LoadError(f"{facts.model_file} does not have the expected inputs/outputs "
+                            f"({past_key % 0}, {self.logits_name}); it is not a decoder exported for this app.")
+        kv_dtype = _ORT_TYPES.get(first_past.type)
+        logits_dtype = _ORT_TYPES.get(outputs[self.logits_name].type)
+        if kv_dtype is None or logits_dtype is None:
+            raise LoadError(f"{facts.model_file} uses an unsupported tensor type ({first_past.type}).")
+        self.logits_dtype = np.dtype(logits_dtype)
+        vocab = outputs[self.logits_name].shape[-1]
+        self.vocab_size = int(vocab) if isinstance(vocab, int) else tokenizer.get_vocab_size()
+        self.kv_spec = KVSpec(
+            num_layers=facts.num_layers, kv_heads=facts.kv_heads, head_dim=facts.head_dim,
+            dtype=np.dtype(kv_dtype), layout=facts.kv_layout, past_key=past_key,
+            past_value=names_in.get("past_value_names", "past_key_values.%d.value"),
+            present_key=names_out.get("present_key_names", "present.%d.key"),
+            present_value=names_out.get("present_value_names", "present.%d.value"),
+        )
+        self.device = {CUDA: "cuda", DML: "dml"}.get(choice.provider, "cpu")
+
+    def encode(self, text: str) -> list[int]:
+        """Token ids of `text`; special-token strings in it are read as the special tokens."""
+        return self.tokenizer.encode(text, add_special_tokens=False).ids
+
+    def close(self) -> None:
+        """Drops the session (and with it the memory-mapped weights)."""
+        self.session = None  # type: ignore[assignment]
+
+
+def load_model(
+    folder: Path | str,
+    *,
+    provider: str | None = None,
+    max_length: int | None = None,
+    threads: int | None = None,
+    verify: bool = False,
+    progress: Callable[[LoadProgress], None] = lambda _p: None,
+) -> LoadedModel:
+    """Loads a package: checks its files, picks the provider, creates the session, loads the tokenizer.
+
+    `verify` re-hashes every file against the manifest (catches bit rot, costs a full read of the weights).
+    """
+    started = time.perf_counter()
+    progress(LoadProgress("Checking model files", 0.0))
+    facts = read_package_facts(Path(folder), verify=verify)
+    try:
+        choice = choose_provider(detect_environment(), target=facts.target, package_bytes=facts.size_bytes,
+                                 requested=provider)
+    except (ProviderError, ValueError) as exc:
+        raise LoadError(str(exc)) from exc
+    tokenizer_path = facts.folder / TOKENIZER
+    if not tokenizer_path.is_file():
+        raise LoadError(f"{TOKENIZER} is missing from {facts.folder}; the package is incomplete.")
+    tokenizer = Tokenizer.from_file(str(tokenizer_path))
+    progress(LoadProgress(f"Loading weights on {choice.provider.removesuffix('ExecutionProvider')}", 0.1))
+    providers: list[Any] = [choice.provider] if choice.provider == CPU else [choice.provider, CPU]
+    try:
+        session = ort.InferenceSession(str(facts.model_file), sess_options=session_options(threads),
+                                       providers=providers)
+    except Exception as exc:  # noqa: BLE001 - ORT raises its own exception types (Fail, InvalidGraph, ...)
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LoadError(f"ONNX Runtime could not load {facts.model_file.name} from {facts.folder}: "
+                        f"{first_line}") from exc
+    length = min(max_length or DEFAULT_MAX_LENGTH, facts.context_length)
+    info = ModelInfo(name=facts.name, path=str(facts.folder), provider=choice.provider,
+                     provider_reason=choice.reason, context_length=length, target=facts.target or "genai",
+                     load_seconds=time.perf_counter() - started, peak_rss_bytes=peak_rss())
+    progress(LoadProgress("Model loaded", 1.0))
+    return LoadedModel(facts, session, tokenizer, choice, info, length)
+

@@ -1,0 +1,169 @@
+"""The generator on a real ORT session of the tiny exported package.
+
+Parity is checked against transformers' GptOssForCausalLM (the reference implementation) run on the same
+tokens: one teacher-forced forward over prompt + our greedy tokens gives the reference's argmax at every
+step. A step may disagree only where the reference's top two logits are closer than the export tolerance
+(the cpu target quantises activations inside the experts); after such a legitimate divergence the two
+continuations are different texts and comparison stops.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.engine.events import FinishReason
+from app.engine.generator import GenerationConfig, Generator
+from app.engine.sampling import SamplingParams
+from app.engine.session import LoadedModel, LoadError, load_model
+from app.tokenizer.special_tokens import NUM_MERGEABLE, RETURN
+from tests.support.test_models import load_reference_model
+
+# Largest |logit| difference allowed between the cpu package and transformers (float32 reference). The cpu
+# target's QMoE quantises activations to int8 per token, which moves the tiny model's logits by ~1e-2.
+EXPORT_TOLERANCE = 0.1
+PROMPT_TOKENS = 150  # longer than the 128-token sliding window
+NEW_TOKENS = 64
+
+
+def random_prompt(n: int, seed: int = 0) -> list[int]:
+    return np.random.default_rng(seed).integers(0, NUM_MERGEABLE, n).tolist()
+
+
+@pytest.fixture()
+def generator(tiny_model: LoadedModel) -> Generator:
+    return Generator(tiny_model, max_length=512)
+
+
+def test_greedy_matches_transformers_step_by_step(generator: Generator, tiny_checkpoint: Path) -> None:
+    import torch
+
+    prompt = random_prompt(PROMPT_TOKENS)
+    steps = list(generator.step(prompt, lambda logits, _h: int(np.argmax(logits)), max_new_tokens=NEW_TOKENS))
+    ours = [t for t, _ in steps]
+    ours_logits = np.stack([logits.copy() for _, logits in steps])
+    assert len(ours) == NEW_TOKENS
+
+    reference = load_reference_model(tiny_checkpoint)
+    with torch.no_grad():
+        ref = reference(torch.tensor([prompt + ours])).logits[0, len(prompt) - 1:-1].numpy()
+    compared = 0
+    for k in range(NEW_TOKENS):
+        top2 = np.sort(ref[k])[-2:]
+        close_call = top2[1] - top2[0] < EXPORT_TOLERANCE
+        assert np.abs(ours_logits[k] - ref[k]).max() < EXPORT_TOLERANCE, f"step {k}: logits drifted"
+        if ours[k] != int(np.argmax(ref[k])):
+            assert close_call, f"step {k}: {ours[k]} vs reference {int(np.argmax(ref[k]))} with a clear margin"
+            break
+        compared += 1
+    assert compared >= 16, f"only {compared} steps compared before a divergence"
+
+
+def test_prefix_reuse_gives_the_same_tokens_as_a_cold_start(tiny_model: LoadedModel) -> None:
+    first_turn = random_prompt(140, seed=1)
+    warm = Generator(tiny_model, max_length=512)
+    _, first = warm.complete(first_turn, None, GenerationConfig(max_new_tokens=20, ignore_eos=True))
+    # The next turn keeps the first 100 tokens (e.g. earlier reasoning was dropped) and adds new ones.
+    second_turn = first_turn[:100] + random_prompt(40, seed=2)
+    warm_ids = [e.token_ids for e in warm.generate(second_turn, None, GenerationConfig(max_new_tokens=24,
+                                                                                     ignore_eos=True))]
+    cold = Generator(tiny_model, max_length=512)
+    cold_events = list(cold.generate(second_turn, None, GenerationConfig(max_new_tokens=24, ignore_eos=True)))
+    assert first.finish_reason is FinishReason.LENGTH
+    assert warm_ids == [e.token_ids for e in cold_events]
+    assert cold_events[-1].cached_tokens == 0
+
+
+def test_prefix_reuse_reports_the_reused_tokens(generator: Generator) -> None:
+    prompt = random_prompt(60, seed=3)
+    list(generator.generate(prompt, None, GenerationConfig(max_new_tokens=4)))
+    events = list(generator.generate(prompt + [5, 6, 7], None, GenerationConfig(max_new_tokens=2)))
+    assert events[-1].cached_tokens == 60
+
+
+def test_cancel_takes_effect_before_the_next_token(generator: Generator) -> None:
+    cancel = threading.Event()
+    events = []
+    for event in generator.generate(random_prompt(20), None, GenerationConfig(max_new_tokens=50,
+                                                                              ignore_eos=True), cancel):
+        events.append(event)
+        if len(events) == 3:
+            cancel.set()
+    assert [len(e.token_ids) for e in events] == [1, 1, 1, 0]
+    assert events[-1].finish_reason is FinishReason.CANCELLED
+
+
+def test_cancel_from_another_thread_stops_within_one_token(generator: Generator) -> None:
+    cancel = threading.Event()
+    tokens_after_cancel = []
+    for event in generator.generate(random_prompt(20), None, GenerationConfig(max_new_tokens=200,
+                                                                              ignore_eos=True), cancel):
+        if cancel.is_set():
+            tokens_after_cancel.append(event)
+        elif event.new_tokens == 5:
+            threading.Thread(target=cancel.set).start()
+            threading.Event().wait(0.05)  # let the other thread run; the generator is paused at yield
+    assert len(tokens_after_cancel) <= 2
+    assert tokens_after_cancel[-1].finish_reason is FinishReason.CANCELLED
+
+
+def test_same_seed_same_tokens_different_seed_different(generator: Generator) -> None:
+    prompt = random_prompt(30, seed=4)
+    config = GenerationConfig(max_new_tokens=24, ignore_eos=True)
+
+    def run(seed: int) -> list[int]:
+        generator.reset()
+        params = SamplingParams(temperature=1.0, top_p=0.95, top_k=200, seed=seed)
+        return [e.token_ids[0] for e in generator.generate(prompt, params, config) if e.token_ids]
+
+    assert run(11) == run(11)
+    assert run(11) != run(12)
+
+
+def test_stop_reasons(tiny_model: LoadedModel) -> None:
+    generator = Generator(tiny_model, max_length=64)
+    prompt = random_prompt(10, seed=5)
+    events = list(generator.generate(prompt, None, GenerationConfig(max_new_tokens=7, ignore_eos=True)))
+    assert (events[-1].finish_reason, events[-1].new_tokens) == (FinishReason.LENGTH, 7)
+
+    def say_return_at_third(logits: np.ndarray, history: list[int]) -> int:
+        return RETURN if len(history) - len(prompt) == 2 else int(np.argmax(logits))
+
+    events = list(generator.generate(prompt, say_return_at_third, GenerationConfig(max_new_tokens=50)))
+    assert events[-1].finish_reason is FinishReason.STOP
+    assert events[-1].token_ids == (RETURN,) and events[-1].new_tokens == 3
+
+    events = list(generator.generate(prompt, None, GenerationConfig(max_new_tokens=500, ignore_eos=True)))
+    assert events[-1].finish_reason is FinishReason.CONTEXT_FULL
+    assert len(prompt) + events[-1].new_tokens == 64 + 1  # every slot filled, plus the token never fed back
+
+    too_long = list(generator.generate(random_prompt(64), None, GenerationConfig(max_new_tokens=5)))
+    assert too_long[-1].finish_reason is FinishReason.CONTEXT_FULL and too_long[-1].error
+
+
+def test_streamed_text_is_the_decode_of_the_tokens(generator: Generator, tiny_model: LoadedModel) -> None:
+    events = list(generator.generate(random_prompt(40, seed=6), None, GenerationConfig(max_new_tokens=40,
+                                                                                       ignore_eos=True)))
+    ids = [t for e in events for t in e.token_ids]
+    assert "".join(e.text for e in events) == tiny_model.tokenizer.decode(ids, skip_special_tokens=False)
+    assert all(e.timing is not None and e.timing.ort_seconds <= e.timing.seconds for e in events)
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated"])
+def test_missing_or_damaged_data_file_is_a_clear_error(tiny_package: Path, tmp_path: Path, damage: str) -> None:
+    broken = Path(shutil.copytree(tiny_package, tmp_path / "broken"))
+    data = broken / "model.onnx.data"
+    if damage == "missing":
+        data.unlink()
+    else:
+        with open(data, "r+b") as handle:
+            handle.truncate(data.stat().st_size // 2)
+    with pytest.raises(LoadError) as info:
+        load_model(broken)
+    message = str(info.value)
+    assert "model.onnx.data" in message and ("missing" in message or "bytes" in message)
+    assert "\n" not in message
