@@ -7,7 +7,8 @@ Where and shape ops, which DirectML implements (resources/directml_operators.jso
 ORT's CPU provider for the parity tests.
 
 Semantics follow transformers' `GptOssAttention` + `eager_attention_forward`:
-  * q/k/v projections with bias; rotary (non-interleaved halves) with the exporter's YaRN cos/sin caches;
+  * q/k/v projections with bias; rotary (non-interleaved halves) with YaRN frequencies (app/export/rope.py)
+    and the concentration factor, computed in the graph from position_ids;
   * KV cache layout "concat": present = Concat(past, new) along the sequence axis, rotated keys cached;
   * scores = q·kᵀ / sqrt(head_dim), masked causal, and on sliding layers to the `sliding_window` most recent
     keys *including the query itself* (key j visible from query i iff i - window < j <= i), plus the
@@ -27,6 +28,7 @@ from onnx import TensorProto
 from app.checkpoint.names import layer_names
 from app.export.builder import GraphBuilder, onnx_dtype
 from app.export.context import AttentionIO, LayerContext
+from app.export.rope import plain_inv_freq, yarn_inv_freq
 
 KV_LAYOUT = "concat"  # what the manifest's io section must say for dml packages
 # Activation (and KV cache) dtype of the dml graph, read by the exporter. float32 is what runs on ORT's CPU
@@ -67,10 +69,21 @@ def _shared(b: GraphBuilder, ctx: LayerContext, io: AttentionIO, hidden: str) ->
     cfg, ft = ctx.config, np.dtype(ctx.float_type)
     p = "attn_shared"
     cache = {}
-    # Rotary: [B, 1, S, d/2] gathered once by absolute position.
-    for part, table in (("cos", io.cos_cache), ("sin", io.sin_cache)):
-        gathered = b.op("Gather", table, io.position_ids, axis=0, name=f"{p}/{part}")
-        cache[part] = b.op("Unsqueeze", gathered, b.const(f"{p}/axis1", [1]), name=f"{p}/{part}_heads")
+    # Rotary: [B, 1, S, d/2] computed from the positions, not gathered from a [context, d/2] cache: at 131072
+    # positions the two caches alone would be 34 MB, a third of the tiny package. fp32 angle = fp32 position x
+    # fp32 inverse frequency, then cos/sin scaled by YaRN's concentration factor: the same float32 steps as
+    # transformers' GptOssRotaryEmbedding.forward.
+    inv_freq, attention_factor = plain_inv_freq(cfg) if ctx.options.debug_no_yarn else yarn_inv_freq(cfg)
+    positions = b.op("Cast", io.position_ids, to=TensorProto.FLOAT, name=f"{p}/positions")
+    positions = b.op("Unsqueeze", positions, b.const(f"{p}/axis_freq", [-1]), name=f"{p}/positions_col")
+    angles = b.op("Mul", positions, b.add_initializer(f"{p}.inv_freq", inv_freq.astype(np.float32)),
+                  name=f"{p}/angles")  # [B, S, d/2] float32
+    factor = b.const(f"{p}/attention_factor", [attention_factor], np.float32)
+    for part in ("Cos", "Sin"):
+        wave = b.op("Mul", b.op(part, angles, name=f"{p}/{part.lower()}"), factor, name=f"{p}/{part.lower()}_scaled")
+        if ft != np.float32:
+            wave = b.op("Cast", wave, to=onnx_dtype(ft), name=f"{p}/{part.lower()}_cast")
+        cache[part.lower()] = b.op("Unsqueeze", wave, b.const(f"{p}/axis1", [1]), name=f"{p}/{part.lower()}_heads")
     # Query slots i = past + s and key slots j = 0..T-1, with T from attention_mask and S from the input.
     total = b.op("Shape", io.attention_mask, start=1, end=2, name=f"{p}/total_len")
     new = b.op("Shape", hidden, start=1, end=2, name=f"{p}/new_len")
@@ -122,7 +135,8 @@ def build_attention(b: GraphBuilder, layer: int, hidden: str, ctx: LayerContext,
     """Self-attention of one layer: `hidden` [B, S, H] (normalised) -> [B, S, H]; writes io.present_*.
 
     Expects io.past_key/past_value as [B, kv_heads, past, head_dim] graph inputs (layout "concat", see
-    KV_LAYOUT); seqlens_k and total_sequence_length are not needed here.
+    KV_LAYOUT), io.position_ids and io.attention_mask. seqlens_k, total_sequence_length and the cos/sin
+    caches are not used (rotary is computed from the positions), so the exporter need not write the caches.
     """
     cfg, ft = ctx.config, np.dtype(ctx.float_type)
     names = layer_names(layer)

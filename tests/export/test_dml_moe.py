@@ -1,0 +1,118 @@
+"""The dml target's MoE: MXFP4 dequantised in the graph, both execution paths, against NumPy gpt-oss math."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto
+
+from app.checkpoint.config import GptOssConfig
+from app.export import dml_moe
+from app.export.builder import GraphBuilder
+from app.export.context import ExportOptions, LayerContext
+from tests.export import dml_reference as ref
+
+CFG = GptOssConfig(num_hidden_layers=1, hidden_size=64, intermediate_size=96, num_attention_heads=4,
+                   num_key_value_heads=2, head_dim=16, num_local_experts=8, num_experts_per_tok=4)
+# float32 graph vs float64 reference: the only differences are float32 rounding in the MatMuls.
+RTOL = 2e-6
+
+
+@pytest.fixture(scope="module")
+def weights() -> dict[str, np.ndarray]:
+    return ref.random_layer(CFG, 0, np.random.default_rng(7))
+
+
+def _moe_model(folder: Path, tensors: dict[str, np.ndarray], options: ExportOptions = ExportOptions(),
+               path: str = "if") -> Path:
+    """A graph of just one MoE block: hidden [B, S, H] -> y. `path` picks the If (as exported) or one branch."""
+    ctx = LayerContext(CFG, ref.DictWeights(tensors), "dml", np.dtype(np.float32), options)
+    with GraphBuilder(folder / "moe.onnx.data") as b:
+        b.add_input("hidden", TensorProto.FLOAT, ["B", "S", CFG.hidden_size])
+        if path == "if":
+            out = dml_moe.build_moe(b, 0, "hidden", ctx)
+        else:
+            x2d = b.op("Reshape", "hidden", b.const("flat", [-1, CFG.hidden_size]))
+            top_idx, top_w = dml_moe.build_router(b, ctx, 0, x2d)
+            names = dml_moe.moe_names(b, ctx, 0)
+            build = dml_moe.build_gather_path if path == "gather" else dml_moe.build_expert_loop_path
+            out = b.op("Reshape", build(b, names, x2d, top_idx, top_w, path), b.op("Shape", "hidden"))
+        b.add_node("Identity", [out], ["y"])
+        b.add_output("y", TensorProto.FLOAT, ["B", "S", CFG.hidden_size])
+        b.save(folder / "moe.onnx")
+    return folder / "moe.onnx"
+
+
+def _run(model: Path, x: np.ndarray) -> np.ndarray:
+    return ref.cpu_session(str(model)).run(None, {"hidden": x})[0]
+
+
+def _relative_error(got: np.ndarray, want: np.ndarray) -> float:
+    return float(np.abs(got - want).max() / np.abs(want).max())
+
+
+def test_pair_lut_decodes_low_nibble_first() -> None:
+    lut = dml_moe.pair_lut()
+    assert lut.shape == (256, 2)
+    assert lut[0x21].tolist() == [0.5, 1.0]  # low nibble 1 -> 0.5, high nibble 2 -> 1.0
+    assert lut[0x7F].tolist() == [-6.0, 6.0]
+    assert lut[0x98].tolist() == [-0.0, -0.5]
+    assert dml_moe.pair_lut(swap_nibbles=True)[0x21].tolist() == [1.0, 0.5]
+
+
+def test_scale_lut_is_two_to_the_exponent_minus_127() -> None:
+    lut = dml_moe.scale_lut()
+    assert lut[127] == 1.0 and lut[128] == 2.0 and lut[120] == 2.0 ** -7
+    assert lut[0] == np.float32(2.0 ** -127)  # a float32 subnormal, still exact
+
+
+def test_deinterleave_puts_gate_rows_before_up_rows() -> None:
+    rows = np.arange(2 * 6).reshape(2, 6)  # [E=2, 2I=6]: g0 u0 g1 u1 g2 u2
+    assert dml_moe.deinterleave_rows(rows).tolist() == [[0, 2, 4, 1, 3, 5], [6, 8, 10, 7, 9, 11]]
+
+
+@pytest.mark.parametrize("path", ["if", "gather", "loop"])
+@pytest.mark.parametrize("tokens", [1, 2, 9])
+def test_moe_matches_reference(tmp_path: Path, weights: dict[str, np.ndarray], path: str, tokens: int) -> None:
+    """Both paths (and the If that picks between them) are exact up to float32 rounding."""
+    x = np.random.default_rng(tokens).normal(0, 1, (1, tokens, CFG.hidden_size)).astype(np.float32)
+    got = _run(_moe_model(tmp_path, weights, path=path), x)
+    assert got.shape == x.shape
+    assert _relative_error(got, ref.moe(CFG, weights, 0, x)) < RTOL
+
+
+def test_unused_experts_and_batches(tmp_path: Path, weights: dict[str, np.ndarray]) -> None:
+    """Two sequences of three tokens: some experts get no token (empty shapes in the loop path)."""
+    x = np.random.default_rng(3).normal(0, 1, (2, 3, CFG.hidden_size)).astype(np.float32)
+    assert _relative_error(_run(_moe_model(tmp_path, weights), x), ref.moe(CFG, weights, 0, x)) < RTOL
+
+
+@pytest.mark.parametrize("mutation", ["debug_swap_nibbles", "debug_swap_experts", "debug_no_swiglu_limit"])
+def test_mutations_change_the_output(tmp_path: Path, weights: dict[str, np.ndarray], mutation: str) -> None:
+    """The reference test above can fail: each deliberate bug moves the output by far more than RTOL."""
+    x = np.random.default_rng(11).normal(0, 1, (1, 9, CFG.hidden_size)).astype(np.float32)
+    got = _run(_moe_model(tmp_path, weights, ExportOptions(**{mutation: True})), x)
+    assert _relative_error(got, ref.moe(CFG, weights, 0, x)) > 1e-2
+
+
+def test_experts_stay_packed_after_ort_optimisation(tmp_path: Path, weights: dict[str, np.ndarray]) -> None:
+    """ORT's constant folding must not expand the uint8 experts to float at session start: the optimised
+    graph keeps the same initializer bytes (give or take small folded constants)."""
+    model = _moe_model(tmp_path, weights)
+    optimised = tmp_path / "optimised.onnx"
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.optimized_model_filepath = str(optimised)
+    ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+
+    def initializer_bytes(path: Path) -> int:
+        graph = onnx.load(str(path), load_external_data=False).graph
+        return sum(int(np.prod(t.dims)) * onnx.helper.tensor_dtype_to_np_dtype(t.data_type).itemsize
+                   for t in graph.initializer)
+
+    before, after = initializer_bytes(model), initializer_bytes(optimised)
+    assert after <= before * 1.05 + 4096, f"optimised initializers grew from {before} to {after} bytes"
