@@ -10,6 +10,8 @@ Streaming replies are written as they arrive: `begin_assistant_message` creates 
 STREAMING, `update_streaming_content` / `append_streaming_content` commit the text so far (the worker calls
 them a few times per second), and `finish_message` sets the final status. If the app is killed, the next
 open marks any STREAMING row INTERRUPTED and keeps its partial text: at most the reply in flight is lost.
+This assumes one Enclave instance per database (the app is single-instance): a second instance opening the
+file would mark the first one's reply in flight as interrupted.
 
 Search decrypts titles and message texts in Python and matches substrings (case-insensitive). An FTS
 index would be faster but would store the words of every message in plaintext (or need a leaky blind

@@ -163,3 +163,20 @@ def test_tampered_attachment_is_reported(db_path: Path, store: HistoryStore) -> 
     assert listed[0].decrypt_error and listed[1].text == "fine" and listed[1].id == ok.id
     assert store.get_attachment_data(att.id) == b"contents"  # other columns are sealed independently
 
+
+
+def test_deleted_conversation_leaves_no_ciphertext_behind(db_path: Path, store: HistoryStore) -> None:
+    doomed = store.create_conversation("Doomed")
+    kept = store.create_conversation("Kept")
+    sealed = []
+    for conv in (doomed, kept):
+        msg = store.add_message(conv.id, Role.USER, "x" * 20000)  # spills onto overflow pages
+        sealed.append(_raw_value(db_path, "SELECT content FROM messages WHERE id = ?", (msg.id,)))
+    store.delete_conversation(doomed.id)
+    on_disk = _disk_bytes(db_path)
+
+    def found(blob: bytes) -> int:  # large values are split across pages, so look for 32-byte pieces
+        return sum(blob[i:i + 32] in on_disk for i in range(0, len(blob) - 32, 499))
+
+    assert found(sealed[1]) > 30  # the scan finds the sealed value that should be there...
+    assert found(sealed[0]) == 0  # ...and secure_delete + checkpoint removed the deleted one
