@@ -24,7 +24,6 @@ from app.tokenizer.special_tokens import NUM_MERGEABLE
 O200K_BASE_SHA256 = "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"
 O200K_BASE_FILENAME = "o200k_base.tiktoken"
 
-_PACKAGE = "quicktok"
 _VOCAB_FILE = "o200k.vocab"
 
 
@@ -34,11 +33,14 @@ class TokenizerDataError(RuntimeError):
 
 def _read_vocab_file() -> bytes:
     try:
-        resource = importlib.resources.files(_PACKAGE).joinpath("data", _VOCAB_FILE)
+        # Literal names: tests/packaging checks that the frozen app bundles every resource the code reads.
+        # One name per joinpath: frozen, quicktok resolves to a MultiplexedPath, whose joinpath takes one
+        # argument on Python 3.11.
+        resource = importlib.resources.files("quicktok").joinpath("data").joinpath("o200k.vocab")
         return resource.read_bytes()
     except (ModuleNotFoundError, FileNotFoundError) as exc:
         raise TokenizerDataError(
-            f"The o200k vocabulary {_PACKAGE}/data/{_VOCAB_FILE} is not installed; "
+            f"The o200k vocabulary quicktok/data/{_VOCAB_FILE} is not installed; "
             f"install the pinned 'quicktok-v1' package ({exc})."
         ) from exc
 
