@@ -1,0 +1,85 @@
+"""Text-like files: plain text, Markdown, JSON and source code, decoded with charset detection.
+
+Markdown is split at its headings (found by markdown-it, so a "#" inside a code block is not a heading);
+everything else is one section, which chunking later splits by paragraphs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from markdown_it import MarkdownIt
+
+from app.documents.formats import code_language
+from app.documents.model import DocumentLimits, ProgressFn, Section
+from app.documents.readers.base import ReaderResult, limit_warnings
+from app.documents.textdecode import decode_text
+
+MINIFIED_LINE = 300  # a JSON file that is one long line gets indented so chunks break at sensible places
+
+
+def read_limited_text(path: Path, name: str, limits: DocumentLimits) -> tuple[str, bool]:
+    """Decoded text, cut at limits.max_chars; returns (text, truncated)."""
+    with path.open("rb") as f:
+        # Up to 4 bytes per character (UTF-32); reading just past the limit tells us whether we cut anything.
+        data = f.read(limits.max_chars * 4 + 4)
+    text, _ = decode_text(data, name)
+    if len(text) > limits.max_chars:
+        return text[:limits.max_chars], True
+    return text, False
+
+
+def markdown_sections(text: str) -> list[Section]:
+    lines = text.split("\n")
+    tokens = MarkdownIt("commonmark").parse(text)
+    starts: list[tuple[int, str]] = []  # (first line of heading, heading text)
+    for i, token in enumerate(tokens):
+        if token.type == "heading_open" and token.map and token.level == 0:
+            starts.append((token.map[0], tokens[i + 1].content))
+    sections = []
+    if not starts or starts[0][0] > 0:
+        preamble = "\n".join(lines[:starts[0][0] if starts else len(lines)]).strip()
+        if preamble:
+            sections.append(Section("text", "beginning", preamble))
+    for n, (first, title) in enumerate(starts):
+        end = starts[n + 1][0] if n + 1 < len(starts) else len(lines)
+        body = "\n".join(lines[first:end]).strip()
+        if body:
+            sections.append(Section("heading", " ".join(title.split()), body))
+    return sections
+
+
+def read_text(path: Path, name: str, limits: DocumentLimits, progress: ProgressFn) -> ReaderResult:
+    text, truncated = read_limited_text(path, name, limits)
+    progress(1, 1)
+    sections = [Section("text", "", text)] if text.strip() else []
+    return ReaderResult(sections, warnings=limit_warnings(truncated), truncated=truncated)
+
+
+def read_markdown(path: Path, name: str, limits: DocumentLimits, progress: ProgressFn) -> ReaderResult:
+    text, truncated = read_limited_text(path, name, limits)
+    progress(1, 1)
+    return ReaderResult(markdown_sections(text), warnings=limit_warnings(truncated), truncated=truncated)
+
+
+def read_code(path: Path, name: str, limits: DocumentLimits, progress: ProgressFn) -> ReaderResult:
+    result = read_text(path, name, limits, progress)
+    result.language = code_language(name)
+    return result
+
+
+def read_json(path: Path, name: str, limits: DocumentLimits, progress: ProgressFn) -> ReaderResult:
+    text, truncated = read_limited_text(path, name, limits)
+    progress(1, 1)
+    warnings = limit_warnings(truncated)
+    if not truncated and not name.lower().endswith((".jsonl", ".ndjson")):
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            warnings.append(f"{name} is not valid JSON ({exc.msg} at line {exc.lineno}); it was read as text.")
+        else:
+            if max(map(len, text.split("\n"))) > MINIFIED_LINE:
+                text = json.dumps(value, indent=1, ensure_ascii=False)
+    sections = [Section("text", "", text)] if text.strip() else []
+    return ReaderResult(sections, warnings=warnings, truncated=truncated)

@@ -1,0 +1,88 @@
+"""Word (.docx) with python-docx: paragraphs and tables in body order, split into heading sections.
+
+DOCX has no pages until Word lays it out, so sections follow the headings; the page count Word saved in
+docProps/app.xml (read through defusedxml) is reported as metadata when present.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from pathlib import Path
+
+import docx
+from defusedxml import ElementTree
+from docx.table import Table
+from docx.text.paragraph import Paragraph
+
+from app.documents.model import DocumentLimits, ErrorKind, ExtractionError, ProgressFn
+from app.documents.readers.base import CharBudget, ReaderResult, limit_warnings
+from app.documents.readers.outline import OutlineBuilder
+from app.documents.tables import markdown_table
+
+_HEADING = re.compile(r"^(?:heading|überschrift|titre|título|titolo|kop)\s*(\d)$", re.IGNORECASE)
+
+
+def saved_page_count(path: Path) -> int | None:
+    """<Pages> from docProps/app.xml, which Word and LibreOffice write on save; None if absent."""
+    with zipfile.ZipFile(path) as archive:
+        try:
+            data = archive.read("docProps/app.xml")
+        except KeyError:
+            return None
+    root = ElementTree.fromstring(data)
+    for element in root:
+        if element.tag.endswith("}Pages") and (element.text or "").strip().isdigit():
+            return int(element.text.strip())
+    return None
+
+
+def _heading_level(paragraph: Paragraph) -> int | None:
+    name = paragraph.style.name if paragraph.style is not None else ""
+    if name == "Title":
+        return 1
+    match = _HEADING.match(name or "")
+    return int(match.group(1)) if match else None
+
+
+def _table_rows(table: Table) -> list[list[str]]:
+    rows = []
+    for row in table.rows:
+        cells = []
+        previous = None
+        for cell in row.cells:
+            # python-docx repeats a merged cell once per grid column; keep it once.
+            cells.append("" if cell._tc is previous else cell.text)
+            previous = cell._tc
+        rows.append(cells)
+    return rows
+
+
+def read_docx(path: Path, name: str, limits: DocumentLimits, progress: ProgressFn) -> ReaderResult:
+    try:
+        document = docx.Document(str(path))
+    except (KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise ExtractionError(ErrorKind.CORRUPT, f"{name} is damaged or not a Word document ({exc}).")
+    pages = saved_page_count(path)
+    if pages is not None and pages > limits.max_pages:
+        raise ExtractionError(ErrorKind.TOO_MANY_PAGES, f"{name} has {pages:,} pages, more than the limit of "
+                                                        f"{limits.max_pages:,}.")
+    budget = CharBudget(limits.max_chars)
+    outline = OutlineBuilder(budget)
+    for item in document.iter_inner_content():
+        if outline.full:
+            break
+        if isinstance(item, Table):
+            outline.block(markdown_table(_table_rows(item)))
+            continue
+        level = _heading_level(item)
+        if level is not None:
+            outline.heading(level, item.text)
+        else:
+            style = item.style.name if item.style is not None else ""
+            prefix = "- " if style.startswith("List") else ""
+            outline.block(prefix + item.text)
+    sections = outline.sections()
+    progress(1, 1)
+    warnings = limit_warnings(budget.exhausted)
+    return ReaderResult(sections, pages=pages, warnings=warnings, truncated=budget.exhausted)

@@ -1,0 +1,199 @@
+"""Builders for real test documents, each made with the library that writes that format.
+
+Contents are chosen so a test can check structure, not just presence: tables with distinct cells per column,
+headings at two levels, facts placed on known pages.
+"""
+
+from __future__ import annotations
+
+import email.message
+import json
+import random
+import zipfile
+from pathlib import Path
+
+TABLE = [["Item", "Quantity", "Unit price"], ["Widget", "12", "3.50"], ["Gadget", "7", "19.99"],
+         ["Sprocket", "250", "0.15"]]
+
+
+def pdf_with_table(path: Path) -> Path:
+    """Three pages: page 1 intro, page 2 a ruled table, page 3 a closing note (reportlab platypus)."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Table
+
+    styles = getSampleStyleSheet()
+    story = [Paragraph("Quarterly Procurement Report", styles["Title"]),
+             Paragraph("This report covers purchases made by the Oslo office in the third quarter.",
+                       styles["Normal"]), PageBreak(),
+             Paragraph("Order table", styles["Heading2"]), Table(TABLE, colWidths=[150, 100, 100]), PageBreak(),
+             Paragraph("Closing note: the auditor signed off on 3 October.", styles["Normal"])]
+    SimpleDocTemplate(str(path), pagesize=A4).build(story)
+    return path
+
+
+def docx_with_headings(path: Path) -> Path:
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph("Preface written before any heading.")
+    document.add_heading("Scope", level=1)
+    document.add_paragraph("The agreement covers maintenance of the harbour cranes.")
+    document.add_heading("Prices", level=2)
+    table = document.add_table(rows=len(TABLE), cols=3)
+    for r, row in enumerate(TABLE):
+        for c, value in enumerate(row):
+            table.cell(r, c).text = value
+    document.add_heading("Termination", level=1)
+    document.add_paragraph("Either party may terminate with ninety days notice.")
+    document.add_paragraph("First bullet point", style="List Bullet")
+    document.save(path)
+    return path
+
+
+def xlsx_two_sheets(path: Path) -> Path:
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "Budget"
+    for row in TABLE:
+        sheet.append(row)
+    staff = workbook.create_sheet("Staff")
+    staff.append(["Name", "Role"])
+    staff.append(["Ingrid", "Engineer"])
+    staff.append(["Tomasz", "Accountant"])
+    workbook.save(path)
+    return path
+
+
+def pptx_slides(path: Path) -> Path:
+    import pptx
+    from pptx.util import Inches
+
+    presentation = pptx.Presentation()
+    slide = presentation.slides.add_slide(presentation.slide_layouts[1])
+    slide.shapes.title.text = "Roadmap 2027"
+    slide.placeholders[1].text = "Ship the offline installer"
+    slide.notes_slide.notes_text_frame.text = "Mention the pilot customers."
+    slide = presentation.slides.add_slide(presentation.slide_layouts[5])
+    slide.shapes.title.text = "Costs"
+    shape = slide.shapes.add_table(len(TABLE), 3, Inches(1), Inches(2), Inches(6), Inches(2))
+    for r, row in enumerate(TABLE):
+        for c, value in enumerate(row):
+            shape.table.cell(r, c).text = value
+    presentation.save(path)
+    return path
+
+
+def odt_with_heading(path: Path) -> Path:
+    from odf.opendocument import OpenDocumentText
+    from odf.table import Table, TableCell, TableColumn, TableRow
+    from odf.text import H, P
+
+    document = OpenDocumentText()
+    document.text.addElement(H(outlinelevel=1, text="Minutes"))
+    document.text.addElement(P(text="The board met on Tuesday."))
+    table = Table(name="Votes")
+    table.addElement(TableColumn(numbercolumnsrepeated=2))
+    for row in [["Motion", "Result"], ["Budget", "Carried"]]:
+        tr = TableRow()
+        for value in row:
+            cell = TableCell()
+            cell.addElement(P(text=value))
+            tr.addElement(cell)
+        table.addElement(tr)
+    document.text.addElement(table)
+    document.text.addElement(H(outlinelevel=2, text="Actions"))
+    document.text.addElement(P(text="Renew the lease."))
+    document.save(str(path))
+    return path
+
+
+def html_page(path: Path) -> Path:
+    path.write_text("""<!doctype html><html><head><title>T</title><style>p {color: red}</style>
+<script>var secret = "do not show";</script></head><body>
+<h1>Release notes</h1><p>Version <b>4.2</b> fixes the login bug.</p>
+<ul><li>Faster sync</li><li>New icons</li></ul>
+<h2>Known issues</h2><table><tr><th>Issue</th><th>Status</th></tr><tr><td>Crash on exit</td><td>Open</td></tr>
+</table><!-- hidden comment --></body></html>""", encoding="utf-8")
+    return path
+
+
+def eml_message(path: Path) -> Path:
+    message = email.message.EmailMessage()
+    message["From"] = "Åsa Berg <asa@example.com>"
+    message["To"] = "team@example.com"
+    message["Subject"] = "Contract renewal"
+    message["Date"] = "Tue, 3 Nov 2026 09:00:00 +0100"
+    message.set_content("Hi team,\n\nThe contract renews on 1 January unless we object.\n\nÅsa")
+    message.add_alternative("<p>Hi team,</p><p>The contract renews on <b>1 January</b>.</p>", subtype="html")
+    message.add_attachment(b"%PDF-1.4 fake", maintype="application", subtype="pdf", filename="contract.pdf")
+    path.write_bytes(bytes(message))
+    return path
+
+
+def json_file(path: Path) -> Path:
+    path.write_text(json.dumps({"server": {"host": "intranet.local", "port": 8443}, "retries": 3}),
+                    encoding="utf-8")
+    return path
+
+
+def csv_file(path: Path) -> Path:
+    path.write_text("name;city;amount\nMüller;Zürich;1200\nDupont;Lyon;800\n", encoding="utf-8")
+    return path
+
+
+def zip_bomb(path: Path, member: str, extra: dict[str, bytes], megabytes: int = 40) -> Path:
+    """A zip whose `member` inflates `megabytes` MB of one repeated byte (~1000:1), next to small real parts."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in extra.items():
+            archive.writestr(name, data)
+        with archive.open(member, "w") as f:
+            block = b" " * (1024 * 1024)
+            for _ in range(megabytes):
+                f.write(block)
+    return path
+
+
+CONTENT_TYPES = b'<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>'
+
+# Words for the long document: each page draws a topic and sentences from a shared vocabulary, so search
+# terms recur across pages and BM25 has to rank rather than just match.
+TOPICS = ["harbour", "budget", "ferry", "turbine", "depot", "warehouse", "pipeline", "audit", "licence", "fleet"]
+PLACES = ["Bodø", "Tromsø", "Narvik", "Alta", "Hammerfest", "Vadsø", "Kirkenes", "Harstad"]
+SENTENCES = [
+    "The {t} team in {p} reviewed the schedule and agreed on the next milestones.",
+    "Costs for the {t} in {p} rose slightly because of fuel and staff overtime.",
+    "An inspection of the {t} near {p} found no issues that need urgent work.",
+    "The emergency generator at the {p} {t} was tested and performed as expected.",
+    "Staff in {p} asked for more training on the new {t} procedures this winter.",
+    "The contract for the {t} at {p} was extended by another twelve months.",
+]
+PLANTED_PAGE = 217
+PLANTED_FACT = ("The emergency generator at the Kirkenes depot is serviced by Halvorsen Marine under contract "
+                "number KX-4471.")
+
+
+def long_pdf(path: Path, pages: int = 300, seed: int = 7) -> Path:
+    """`pages` pages of varied prose (about 35 lines each); PLANTED_FACT sits on page PLANTED_PAGE."""
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    rng = random.Random(seed)
+    pdf = canvas.Canvas(str(path), pagesize=A4)
+    for page in range(1, pages + 1):
+        y = 800
+        pdf.setFont("Helvetica-Bold", 12)
+        pdf.drawString(50, y, f"Section {page}: {rng.choice(TOPICS).title()} report")
+        pdf.setFont("Helvetica", 10)
+        lines = [rng.choice(SENTENCES).format(t=rng.choice(TOPICS), p=rng.choice(PLACES)) for _ in range(34)]
+        if page == PLANTED_PAGE:
+            cut = PLANTED_FACT.rfind(" ", 0, 60)  # wrapped over two lines like real prose
+            lines[20:20] = [PLANTED_FACT[:cut], PLANTED_FACT[cut + 1:]]
+        for line in lines:
+            y -= 22
+            pdf.drawString(50, y, line)
+        pdf.showPage()
+    pdf.save()
+    return path

@@ -1,0 +1,154 @@
+"""Every kind of bad file yields an ExtractionError with a clear message, through the real sandbox.
+
+Each case goes through `extract_document` (a separate process per file) and ends with a good file read by the
+same caller, showing the caller keeps working.
+"""
+
+from __future__ import annotations
+
+import io
+import random
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+import doc_files
+from app.documents.extract import extract_in_process
+from app.documents.model import DocumentLimits, ErrorKind, ExtractionError
+from app.documents.sandbox import extract_document
+from app.documents.zipguard import check_archive
+
+
+def _refused(path: Path, limits: DocumentLimits = DocumentLimits()) -> ExtractionError:
+    with pytest.raises(ExtractionError) as info:
+        extract_document(path, limits)
+    assert info.value.user_message.count(".") >= 1 and path.name in info.value.user_message
+    return info.value
+
+
+def test_password_pdf_is_refused_but_owner_only_password_opens(table_pdf: Path, tmp_path: Path) -> None:
+    import pypdf
+
+    for user_password, name in (("s3cret", "locked.pdf"), ("", "no-print.pdf")):
+        writer = pypdf.PdfWriter(clone_from=table_pdf)
+        writer.encrypt(user_password=user_password, owner_password="owner", algorithm="AES-256")
+        writer.write(tmp_path / name)
+    error = _refused(tmp_path / "locked.pdf")
+    assert error.kind is ErrorKind.ENCRYPTED and "password" in error.user_message
+    assert extract_document(tmp_path / "no-print.pdf").metadata.pages == 3
+
+
+def test_corrupt_files(table_pdf: Path, tmp_path: Path) -> None:
+    broken_pdf = tmp_path / "broken.pdf"
+    broken_pdf.write_bytes(b"%PDF-1.7\n" + random.Random(1).randbytes(5000))
+    assert _refused(broken_pdf).kind is ErrorKind.CORRUPT
+
+    docx_bytes = doc_files.docx_with_headings(tmp_path / "whole.docx").read_bytes()
+    truncated = tmp_path / "truncated.docx"
+    truncated.write_bytes(docx_bytes[: len(docx_bytes) // 2])
+    assert "damaged" in _refused(truncated).user_message
+
+    renamed = tmp_path / "report.pdf"
+    renamed.write_text("<html>not a pdf</html>")
+    assert "not a valid PDF" in _refused(renamed).user_message
+
+
+@pytest.mark.parametrize(("name", "member", "parts"), [
+    ("invoice.docx", "word/document.xml", {"[Content_Types].xml": doc_files.CONTENT_TYPES}),
+    ("ledger.xlsx", "xl/worksheets/sheet1.xml", {"[Content_Types].xml": doc_files.CONTENT_TYPES,
+                                                 "xl/workbook.xml": b"<workbook/>"}),
+])
+def test_zip_bomb_disguised_as_office_file(tmp_path: Path, name: str, member: str, parts: dict) -> None:
+    bomb = doc_files.zip_bomb(tmp_path / name, member, parts)
+    assert bomb.stat().st_size < 200_000
+    error = _refused(bomb)
+    assert error.kind is ErrorKind.ARCHIVE_BOMB and "zip bomb" in error.user_message and member in error.user_message
+
+
+def test_archive_member_count_and_declared_size_limits(tmp_path: Path) -> None:
+    many = tmp_path / "many.docx"
+    with zipfile.ZipFile(many, "w") as archive:
+        for i in range(20):
+            archive.writestr(f"part{i}.xml", b"<x/>")
+    with pytest.raises(ExtractionError, match="packs 20 files"):
+        check_archive(many, many.name, DocumentLimits(max_archive_members=10))
+    big = doc_files.zip_bomb(tmp_path / "big.xlsx", "xl/sheet.xml", {}, megabytes=3)
+    with pytest.raises(ExtractionError, match="unpack to 3 MB"):
+        check_archive(big, big.name, DocumentLimits(max_archive_bytes=2 * 2**20, max_compression_ratio=10**6))
+
+
+def test_two_gigabyte_file_is_refused_from_its_size(tmp_path: Path) -> None:
+    huge = tmp_path / "archive-scan.pdf"
+    with huge.open("wb") as f:
+        f.truncate(2 * 1024**3)  # sparse: costs no disk, but stat reports 2 GiB
+    started = time.monotonic()
+    error = _refused(huge)
+    assert error.kind is ErrorKind.TOO_LARGE and "2,048 MB" in error.user_message
+    assert time.monotonic() - started < 2.0  # refused from stat, no process started, nothing read
+
+
+def test_binary_junk_renamed_txt(tmp_path: Path) -> None:
+    junk = tmp_path / "notes.txt"
+    junk.write_bytes(random.Random(5).randbytes(64 * 1024))
+    error = _refused(junk)
+    assert error.kind is ErrorKind.NOT_TEXT and "binary" in error.user_message
+
+
+def test_unsupported_types(tmp_path: Path) -> None:
+    from PIL import Image
+
+    picture = tmp_path / "photo.png"
+    Image.new("RGB", (8, 8), "red").save(picture)
+    assert "images are not supported" in _refused(picture).user_message
+    unknown = tmp_path / "data.bin3"
+    unknown.write_bytes(bytes(range(256)) * 16)
+    assert _refused(unknown).kind is ErrorKind.UNSUPPORTED
+
+
+def test_file_deleted_after_dropping(tmp_path: Path) -> None:
+    dropped = tmp_path / "minutes.docx"
+    doc_files.docx_with_headings(dropped)
+    dropped.unlink()
+    error = _refused(dropped)
+    assert error.kind is ErrorKind.MISSING and "moved or deleted" in error.user_message
+
+
+def test_scanned_pdf_has_no_text_layer(tmp_path: Path) -> None:
+    from PIL import Image
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    Image.new("L", (200, 100), 255).save(buffer, "PNG")
+    scan = tmp_path / "scan.pdf"
+    pdf = canvas.Canvas(str(scan))
+    for _ in range(2):
+        pdf.drawImage(ImageReader(io.BytesIO(buffer.getvalue())), 50, 500, 400, 200)
+        pdf.showPage()
+    pdf.save()
+    error = _refused(scan)
+    assert error.kind is ErrorKind.NO_TEXT_LAYER and "scanned" in error.user_message
+
+
+def test_page_limit(table_pdf: Path) -> None:
+    with pytest.raises(ExtractionError) as info:
+        extract_in_process(table_pdf, DocumentLimits(max_pages=2))
+    assert info.value.kind is ErrorKind.TOO_MANY_PAGES and "3 pages" in info.value.user_message
+
+
+def test_text_limit_truncates_and_says_so(tmp_path: Path) -> None:
+    log = tmp_path / "server.log"
+    log.write_text("request served in 12 ms\n" * 1000)
+    doc = extract_in_process(log, DocumentLimits(max_chars=1000))
+    assert doc.metadata.truncated and len(doc.text) == 1000 and doc.warnings
+
+
+def test_caller_keeps_working_after_failures(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.txt"
+    junk.write_bytes(bytes(range(32)) * 100)
+    with pytest.raises(ExtractionError):
+        extract_document(junk)
+    good = doc_files.csv_file(tmp_path / "after.csv")
+    assert "Müller" in extract_document(good).text
