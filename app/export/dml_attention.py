@@ -28,6 +28,7 @@ from onnx import TensorProto
 from app.checkpoint.names import layer_names
 from app.export.builder import GraphBuilder, onnx_dtype
 from app.export.context import AttentionIO, LayerContext
+from app.export.dml_weights import stored_weight
 from app.export.rope import plain_inv_freq, yarn_inv_freq
 
 KV_LAYOUT = "concat"  # what the manifest's io section must say for dml packages
@@ -35,31 +36,6 @@ KV_LAYOUT = "concat"  # what the manifest's io section must say for dml packages
 # provider for the parity tests; the layer code also builds for float16.
 FLOAT_TYPE = np.float32
 _CACHE_ATTR = "_dml_attention_shared"
-
-# bf16 weights are stored as float16 on disk: exact for |w| >= 2^-17 (fp16 keeps 10 mantissa bits), and below
-# that the absolute error is under 2^-25. The range check makes a too-large weight fail loudly instead.
-_FP16_MAX = 65504.0
-
-
-def to_storage_fp16(name: str, array: np.ndarray) -> np.ndarray:
-    """bf16-valued float32 -> float16 for the package, refusing values fp16 cannot hold."""
-    peak = float(np.max(np.abs(array))) if array.size else 0.0
-    if not np.isfinite(peak) or peak > _FP16_MAX:
-        raise ValueError(f"tensor {name} has a value of magnitude {peak:g}, which float16 cannot store "
-                         "(the dml target keeps attention weights in float16)")
-    return array.astype(np.float16)
-
-
-def _weight(b: GraphBuilder, ctx: LayerContext, name: str, array: np.ndarray) -> str:
-    """Stores a weight as float16 and casts it to the activation dtype when that is wider.
-
-    ORT folds the Cast at session start, so the file stays 16-bit while the float32 graph computes in fp32.
-    """
-    stored = b.add_initializer(name, to_storage_fp16(name, array))
-    if np.dtype(ctx.float_type) == np.float16:
-        return stored
-    return b.op("Cast", stored, to=onnx_dtype(ctx.float_type), name=f"{name}/cast")
-
 
 def _shared(b: GraphBuilder, ctx: LayerContext, io: AttentionIO, hidden: str) -> dict[str, str]:
     """Tensors every layer shares (rotary cos/sin, mask biases, shapes), built once at the first layer."""
@@ -148,7 +124,7 @@ def build_attention(b: GraphBuilder, layer: int, hidden: str, ctx: LayerContext,
 
     qkv_w = np.concatenate([w.tensor_f32(names[k]) for k in ("q_weight", "k_weight", "v_weight")], axis=0).T
     qkv_b = np.concatenate([w.tensor_f32(names[k]) for k in ("q_bias", "k_bias", "v_bias")]).astype(ft)
-    qkv = b.op("MatMul", hidden, _weight(b, ctx, f"{p}.qkv.weight", np.ascontiguousarray(qkv_w)), name=f"{p}/qkv")
+    qkv = b.op("MatMul", hidden, stored_weight(b, ctx, f"{p}.qkv.weight", np.ascontiguousarray(qkv_w)), name=f"{p}/qkv")
     qkv = b.op("Add", qkv, b.add_initializer(f"{p}.qkv.bias", qkv_b), name=f"{p}/qkv_bias")
     q, k, v = b.add_node("Split", [qkv, b.const(f"{p}/qkv_sizes", [nh * d, kvh * d, kvh * d])], 3,
                          name=f"{p}/split_qkv", axis=-1)
@@ -190,6 +166,6 @@ def build_attention(b: GraphBuilder, layer: int, hidden: str, ctx: LayerContext,
     out = b.op("Transpose", out, perm=[0, 2, 1, 3], name=f"{p}/context_bshd")
     out = b.op("Reshape", out, b.const(f"{p}/merge_shape", [0, 0, nh * d]), name=f"{p}/context_merged")
     o_w = np.ascontiguousarray(w.tensor_f32(names["o_weight"]).T)
-    out = b.op("MatMul", out, _weight(b, ctx, f"{p}.o.weight", o_w), name=f"{p}/o_proj")
+    out = b.op("MatMul", out, stored_weight(b, ctx, f"{p}.o.weight", o_w), name=f"{p}/o_proj")
     return b.op("Add", out, b.add_initializer(f"{p}.o.bias", w.tensor_f32(names["o_bias"]).astype(ft)),
                 name=f"{p}/o_bias")
