@@ -1,0 +1,300 @@
+"""The main window: conversation list | chat (or the first-run screen) | chat settings, plus menus and status.
+
+All state lives in ChatController; this class only connects widgets to it, in one place (`_connect`), and
+updates widgets in `_on_*` methods.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication, QFileDialog, QInputDialog, QLineEdit, QMainWindow, QMessageBox, QSplitter, QStackedWidget,
+    QVBoxLayout, QWidget,
+)
+
+from app.engine.events import LoadProgress, ModelInfo
+from app.model_folder import NotAModelFolder, classify_model_folder
+from app.ui.chat_state import ChatMessage
+from app.ui.controller import ChatController
+from app.ui.settings import AppSettings
+from app.ui.theme import ThemeChoice
+from app.ui.widgets.qt_chat_settings import QtChatSettings
+from app.ui.widgets.qt_chat_view import QtChatView
+from app.ui.widgets.qt_composer import QtComposer
+from app.ui.widgets.qt_conversation_list import QtConversationList
+from app.ui.widgets.qt_first_run import QtFirstRun
+from app.ui.widgets.qt_status import QtStatus
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, controller: ChatController, settings: AppSettings, *, dark: bool,
+                 export_planner=None) -> None:
+        super().__init__()
+        self.controller = controller
+        self.settings = settings
+        self._export_planner = export_planner  # (ModelFolder) -> ExportRequest | None, asks the user
+        self._export_request = None
+        self.setWindowTitle("Enclave")
+        self.resize(1200, 800)
+
+        self.conversation_list = QtConversationList()
+        self.chat_view = QtChatView(dark=dark)
+        self.composer = QtComposer()
+        self.first_run = QtFirstRun()
+        self.chat_settings = QtChatSettings()
+        self.status = QtStatus()
+        self.setStatusBar(self.status)
+
+        chat_page = QWidget()
+        chat_layout = QVBoxLayout(chat_page)
+        chat_layout.setContentsMargins(0, 0, 0, 0)
+        chat_layout.addWidget(self.chat_view, 1)
+        chat_layout.addWidget(self.composer)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.first_run)
+        self.pages.addWidget(chat_page)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.conversation_list)
+        self.splitter.addWidget(self.pages)
+        self.splitter.addWidget(self.chat_settings)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([240, 700, 260])
+        self.chat_settings.setVisible(False)
+        self.setCentralWidget(self.splitter)
+        self._build_menus()
+        self._connect()
+        self.composer.set_can_send(False, "Open a model first")
+
+    # ================================================================== construction
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        self.open_action = QAction("&Open model folder…", self, shortcut=QKeySequence.StandardKey.Open)
+        self.open_action.triggered.connect(self.choose_model_folder)
+        file_menu.addAction(self.open_action)
+        self.new_action = QAction("&New chat", self, shortcut=QKeySequence.StandardKey.New)
+        self.new_action.triggered.connect(self._on_new_chat)
+        file_menu.addAction(self.new_action)
+        file_menu.addSeparator()
+        quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+
+        view_menu = self.menuBar().addMenu("&View")
+        self.settings_action = QAction("Chat &settings", self, checkable=True, shortcut="Ctrl+,")
+        self.settings_action.toggled.connect(self.chat_settings.setVisible)
+        view_menu.addAction(self.settings_action)
+        theme_menu = view_menu.addMenu("&Theme")
+        group = QActionGroup(self)
+        for choice in ThemeChoice:
+            action = QAction(choice.value.capitalize(), self, checkable=True)
+            action.setChecked(choice.value == self.settings.theme)
+            action.triggered.connect(lambda _c=False, ch=choice: self._on_theme(ch))
+            group.addAction(action)
+            theme_menu.addAction(action)
+        search_action = QAction("Search conversations", self, shortcut=QKeySequence.StandardKey.Find)
+        search_action.triggered.connect(lambda: self.conversation_list.search.setFocus())
+        self.addAction(search_action)
+        stop_action = QAction("Stop", self, shortcut=Qt.Key.Key_Escape)
+        stop_action.triggered.connect(self.controller.stop)
+        self.addAction(stop_action)
+        help_menu = self.menuBar().addMenu("&Help")
+        about = QAction("&About Enclave", self)
+        about.triggered.connect(self._on_about)
+        help_menu.addAction(about)
+
+    def _connect(self) -> None:
+        c = self.controller
+        # widgets -> controller
+        self.conversation_list.newRequested.connect(self._on_new_chat)
+        self.conversation_list.selected.connect(c.select_conversation)
+        self.conversation_list.renameRequested.connect(c.rename_conversation)
+        self.conversation_list.deleteRequested.connect(c.delete_conversation)
+        self.conversation_list.exportRequested.connect(c.export_conversation)
+        self.conversation_list.searchChanged.connect(c.search)
+        self.composer.sendRequested.connect(c.send)
+        self.composer.stopRequested.connect(c.stop)
+        self.composer.reasoningChanged.connect(lambda _e: self._push_chat_settings())
+        self.chat_settings.changed.connect(self._push_chat_settings)
+        self.chat_view.regenerateRequested.connect(c.regenerate)
+        self.chat_view.editRequested.connect(self._on_edit_requested)
+        self.first_run.openRequested.connect(self.choose_model_folder)
+        self.first_run.cancelRequested.connect(self._on_cancel_export)
+        # controller -> widgets
+        c.conversationsChanged.connect(self.conversation_list.set_conversations)
+        c.messagesReset.connect(self.chat_view.set_messages)
+        c.messageAppended.connect(self.chat_view.append_message)
+        c.messageChanged.connect(self.chat_view.mark_dirty)
+        c.busyChanged.connect(self._on_busy)
+        c.replyFinished.connect(lambda _m: self.chat_view.flush())
+        c.settingsLoaded.connect(self._on_settings_loaded)
+        c.modelLoaded.connect(self._on_model_loaded)
+        c.modelFailed.connect(self._on_model_failed)
+        c.progress.connect(self._on_progress)
+        c.exportFinished.connect(self._on_export_finished)
+        c.exportFailed.connect(self._on_export_failed)
+        c.statsChanged.connect(self._on_stats)
+        c.historyReady.connect(self._on_history_ready)
+        c.historyFailed.connect(self._on_history_failed)
+        c.passphraseNeeded.connect(self._on_passphrase_needed)
+        c.notice.connect(lambda text: self.status.showMessage(text, 10000))
+        c.exported.connect(self._on_exported)
+
+    # ================================================================== model opening
+    def choose_model_folder(self) -> None:
+        start = self.settings.last_model or str(Path.home())
+        folder = QFileDialog.getExistingDirectory(self, "Open model folder", start)
+        if folder:
+            self.open_model_folder(folder)
+
+    def open_model_folder(self, folder: str) -> None:
+        try:
+            model_folder = classify_model_folder(Path(folder))
+        except NotAModelFolder as exc:
+            self.first_run.show_message(str(exc), error=True)
+            if self.pages.currentIndex() == 1:
+                QMessageBox.warning(self, "Not a model folder", str(exc))
+            return
+        if model_folder.needs_export:
+            request = self._export_planner(model_folder, self) if self._export_planner else None
+            if request is None:
+                self.first_run.show_message("This checkpoint must be converted once before it can run. "
+                                            "Open it again when you are ready.")
+                return
+            self._export_request = request
+            self.pages.setCurrentIndex(0)
+            self.first_run.show_progress(0.0, f"Converting the model for {request.target}…", cancellable=True)
+            self.controller.export_model(request)
+            return
+        self._load(str(model_folder.path))
+
+    def _load(self, path: str) -> None:
+        self.pages.setCurrentIndex(0) if self.controller.model is None else None
+        self.first_run.show_progress(None, f"Loading {Path(path).name}…", cancellable=False)
+        self.status.showMessage(f"Loading {path}…")
+        self._loading_path = path
+        self.controller.load_model(path)
+
+    def _on_cancel_export(self) -> None:
+        if self._export_request is not None:
+            self._export_request.cancel.set()
+
+    def _on_export_finished(self, package: str) -> None:
+        self._export_request = None
+        self._load(package)
+
+    def _on_export_failed(self, message: str) -> None:
+        self._export_request = None
+        self.first_run.hide_progress()
+        self.first_run.show_message(message, error=True)
+
+    def _on_progress(self, progress: LoadProgress) -> None:
+        self.first_run.show_progress(progress.fraction, progress.message,
+                                     cancellable=self._export_request is not None)
+
+    def _on_model_loaded(self, info: ModelInfo) -> None:
+        self.first_run.hide_progress()
+        self.first_run.show_message("")
+        self.status.show_model(info)
+        self.status.showMessage(f"Loaded {info.name} in {info.load_seconds:.1f} s on {info.provider}", 8000)
+        self.settings.last_model = getattr(self, "_loading_path", info.path)
+        self.settings.save()
+        self.pages.setCurrentIndex(1)
+        self.composer.set_can_send(True)
+        self.composer.edit.setFocus()
+
+    def _on_model_failed(self, message: str) -> None:
+        self.first_run.hide_progress()
+        self.first_run.show_message(message, error=True)
+        self.status.showMessage(message, 15000)
+        if self.controller.model is not None:
+            QMessageBox.warning(self, "Could not open the model", message)
+
+    # ================================================================== chat
+    def _on_new_chat(self) -> None:
+        self.controller.new_conversation()
+        self.composer.edit.setFocus()
+
+    def _on_busy(self, busy: bool) -> None:
+        self.composer.set_busy(busy)
+        self.chat_view.set_busy(busy)
+
+    def _on_edit_requested(self, index: int) -> None:
+        message: ChatMessage = self.controller.messages[index]
+        text, ok = QInputDialog.getMultiLineText(self, "Edit message", "Edit and send again:", message.text)
+        if ok and text.strip():
+            self.controller.edit_and_resend(index, text.strip())
+
+    def _push_chat_settings(self) -> None:
+        self.controller.update_chat_settings(self.chat_settings.system_prompt.toPlainText(),
+                                             self.chat_settings.sampling(), self.composer.reasoning_effort())
+
+    def _on_settings_loaded(self, system_prompt: str, sampling, effort: str) -> None:
+        self.chat_settings.set_values(system_prompt, sampling)
+        self.composer.set_reasoning_effort(effort)
+
+    def _on_stats(self, tok_s, ttft, used: int) -> None:
+        self.status.show_speed(tok_s, ttft)
+        self.status.show_context_usage(used)
+
+    def _on_exported(self, fmt: str, content: object) -> None:
+        suffix, filt = (".md", "Markdown (*.md)") if fmt == "markdown" else (".json", "JSON (*.json)")
+        path, _ = QFileDialog.getSaveFileName(self, "Export conversation", str(Path.home() / f"chat{suffix}"), filt)
+        if not path:
+            return
+        text = content if isinstance(content, str) else json.dumps(content, indent=2, ensure_ascii=False)
+        try:
+            Path(path).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            QMessageBox.warning(self, "Export failed", f"Could not write {path}: {exc.strerror or exc}")
+
+    # ================================================================== history
+    def _on_history_ready(self, warning: object) -> None:
+        if warning:
+            self.status.showMessage(str(warning), 20000)
+
+    def _on_history_failed(self, message: str) -> None:
+        QMessageBox.critical(self, "Conversation history unavailable",
+                             f"{message}\n\nThe file was not changed. Enclave keeps working, but this session's conversations "
+                             "will not be kept after it closes.")
+
+    def _on_passphrase_needed(self, new_database: bool) -> None:
+        prompt = ("No OS keyring is available. Choose a passphrase to encrypt your conversation history:"
+                  if new_database else "Enter the passphrase that protects your conversation history:")
+        text, ok = QInputDialog.getText(self, "History passphrase", prompt, QLineEdit.EchoMode.Password)
+        if ok and text:
+            self.controller.open_history(text)
+        else:
+            self._on_history_failed("No passphrase was given, so the history stays locked.")
+
+    # ================================================================== misc
+    def _on_theme(self, choice: ThemeChoice) -> None:
+        self.settings.theme = choice.value
+        self.settings.save()
+        self.status.showMessage("The theme changes the next time Enclave starts.", 6000)
+
+    def _on_about(self) -> None:
+        from app import __version__
+
+        QMessageBox.about(self, "About Enclave",
+                          f"Enclave {__version__}\n\nRuns gpt-oss entirely on this computer. "
+                          "No cloud, no account, no telemetry.")
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self.controller.shutdown()
+        super().closeEvent(event)
+
+
+def defer(callable_) -> None:
+    """Runs after the event loop starts, so the window paints before any work is queued."""
+    QTimer.singleShot(0, callable_)
+
+
+def app_instance() -> QApplication:
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    return app

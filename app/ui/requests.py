@@ -1,0 +1,61 @@
+"""Requests the UI thread sends to its workers: plain data, safe to pass through queued signals.
+
+Cancellation is a `threading.Event` carried inside the request: the engine worker's event loop is busy
+while it generates, so a queued "stop" signal would only arrive after the reply had finished. Setting an
+Event from the UI thread is thread-safe and is checked by the generator between tokens.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_ids = itertools.count(1)
+
+
+def next_request_id() -> int:
+    return next(_ids)
+
+
+@dataclass(frozen=True)
+class HistoryTurn:
+    """One earlier message of the conversation, as the engine needs it to rebuild the prompt."""
+
+    role: str  # "user" | "assistant"
+    text: str
+    reasoning: str = ""
+
+
+@dataclass(frozen=True)
+class SamplingSettings:
+    temperature: float = 1.0
+    top_p: float = 1.0
+    top_k: int = 0
+    min_p: float = 0.0
+    repetition_penalty: float = 1.0
+    max_new_tokens: int = 2048
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    conversation_id: int
+    history: tuple[HistoryTurn, ...]
+    user_text: str
+    system_prompt: str = ""
+    reasoning_effort: str = "medium"
+    sampling: SamplingSettings = field(default_factory=SamplingSettings)
+    documents: tuple[object, ...] = ()  # extracted app.documents objects attached to the conversation
+    request_id: int = field(default_factory=next_request_id)
+    cancel: threading.Event = field(default_factory=threading.Event, compare=False)
+
+
+@dataclass(frozen=True)
+class ExportRequest:
+    source: Path
+    output: Path
+    target: str
+    request_id: int = field(default_factory=next_request_id)
+    cancel: threading.Event = field(default_factory=threading.Event, compare=False)

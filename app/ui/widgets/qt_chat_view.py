@@ -1,0 +1,99 @@
+"""The scrolling list of messages of the open conversation.
+
+Streaming deltas only mark a message dirty; a 30 Hz timer re-renders dirty messages. Re-rendering Markdown on
+every token would make the UI thread's work grow with the reply length times the token rate.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QScrollArea, QVBoxLayout, QWidget
+
+from app.ui.chat_state import ChatMessage
+from app.ui.widgets.qt_message import QtMessage
+
+RENDER_INTERVAL_MS = 33
+
+
+class QtChatView(QScrollArea):
+    regenerateRequested = Signal(int)  # message index
+    editRequested = Signal(int)
+    citationActivated = Signal(str)
+
+    def __init__(self, *, dark: bool = False, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._dark = dark
+        self._widgets: list[QtMessage] = []
+        self._dirty: set[int] = set()
+        self.setWidgetResizable(True)
+        self._container = QWidget()
+        self._layout = QVBoxLayout(self._container)
+        self._layout.setContentsMargins(16, 12, 16, 12)
+        self._layout.setSpacing(10)
+        self._layout.addStretch(1)
+        self.setWidget(self._container)
+        self._timer = QTimer(self)
+        self._timer.setInterval(RENDER_INTERVAL_MS)
+        self._timer.timeout.connect(self._render_dirty)
+        self._stick_to_bottom = True
+        self.verticalScrollBar().rangeChanged.connect(self._on_range_changed)
+        self.verticalScrollBar().valueChanged.connect(self._on_scrolled)
+
+    # --- controller-facing API -----------------------------------------------------------------------------------
+    def set_messages(self, messages: list[ChatMessage]) -> None:
+        for widget in self._widgets:
+            widget.setParent(None)
+            widget.deleteLater()
+        self._widgets = []
+        self._dirty.clear()
+        for message in messages:
+            self._append_widget(message)
+        self._stick_to_bottom = True
+
+    def append_message(self, message: ChatMessage) -> None:
+        self._append_widget(message)
+        self._stick_to_bottom = True
+
+    def mark_dirty(self, index: int) -> None:
+        self._dirty.add(index)
+        if not self._timer.isActive():
+            self._timer.start()
+
+    def flush(self) -> None:
+        """Renders pending changes now (end of a reply, so the final text never waits for the timer)."""
+        self._render_dirty()
+
+    def set_busy(self, busy: bool) -> None:
+        for widget in self._widgets:
+            widget.set_actions_enabled(not busy)
+
+    def message_widgets(self) -> list[QtMessage]:
+        return list(self._widgets)
+
+    # --- internals ----------------------------------------------------------------------------------------------
+    def _append_widget(self, message: ChatMessage) -> None:
+        index = len(self._widgets)
+        widget = QtMessage(message, dark=self._dark)
+        widget.copyRequested.connect(lambda text: QGuiApplication.clipboard().setText(text))
+        widget.regenerateRequested.connect(lambda i=index: self.regenerateRequested.emit(i))
+        widget.editRequested.connect(lambda i=index: self.editRequested.emit(i))
+        widget.citationActivated.connect(self.citationActivated)
+        self._layout.insertWidget(self._layout.count() - 1, widget)
+        self._widgets.append(widget)
+
+    def _render_dirty(self) -> None:
+        dirty, self._dirty = self._dirty, set()
+        for index in sorted(dirty):
+            if 0 <= index < len(self._widgets):
+                self._widgets[index].refresh()
+        if not self._dirty:
+            self._timer.stop()
+
+    def _on_scrolled(self, value: int) -> None:
+        bar = self.verticalScrollBar()
+        self._stick_to_bottom = value >= bar.maximum() - 24
+
+    def _on_range_changed(self, _minimum: int, maximum: int) -> None:
+        if self._stick_to_bottom:
+            self.verticalScrollBar().setValue(maximum)

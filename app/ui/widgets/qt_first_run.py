@@ -1,0 +1,70 @@
+"""What a user sees before any model is open: what Enclave is, and the one thing to do next."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+
+FIRST_RUN_TEXT = (
+    "Enclave runs OpenAI's gpt-oss models entirely on this computer. Nothing you type or attach leaves it.\n\n"
+    "To start, open the folder that holds your model: an Enclave package, an onnxruntime-genai model folder, "
+    "or the gpt-oss-20b / gpt-oss-120b checkpoint from Hugging Face (for example copied from a USB drive). "
+    "A Hugging Face checkpoint is converted once for this computer's hardware."
+)
+
+
+class QtFirstRun(QWidget):
+    openRequested = Signal()
+    cancelRequested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        title = QLabel("Welcome to Enclave")
+        title.setObjectName("firstRunTitle")
+        title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(title)
+        text = QLabel(FIRST_RUN_TEXT)
+        text.setWordWrap(True)
+        text.setMaximumWidth(560)
+        text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(text, 0, Qt.AlignmentFlag.AlignCenter)
+        self.open_button = QPushButton("Open model folder…")
+        self.open_button.setDefault(True)
+        self.open_button.clicked.connect(self.openRequested)
+        layout.addWidget(self.open_button, 0, Qt.AlignmentFlag.AlignCenter)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.status.setMaximumWidth(560)
+        self.status.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        layout.addWidget(self.status, 0, Qt.AlignmentFlag.AlignCenter)
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(420)
+        self.progress.setVisible(False)
+        layout.addWidget(self.progress, 0, Qt.AlignmentFlag.AlignCenter)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setVisible(False)
+        self.cancel_button.clicked.connect(self.cancelRequested)
+        layout.addWidget(self.cancel_button, 0, Qt.AlignmentFlag.AlignCenter)
+
+    def show_message(self, text: str, *, error: bool = False) -> None:
+        self.status.setText(text)
+        self.status.setStyleSheet("color: #d93025;" if error else "")
+
+    def show_progress(self, fraction: float | None, message: str, *, cancellable: bool) -> None:
+        self.progress.setVisible(True)
+        if fraction is None:
+            self.progress.setRange(0, 0)
+        else:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(fraction * 1000))
+        self.status.setStyleSheet("")
+        self.status.setText(message)
+        self.cancel_button.setVisible(cancellable)
+        self.open_button.setEnabled(False)
+
+    def hide_progress(self) -> None:
+        self.progress.setVisible(False)
+        self.cancel_button.setVisible(False)
+        self.open_button.setEnabled(True)

@@ -1,0 +1,46 @@
+"""Status bar: model, execution provider, speed, time to first token and how full the context is."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
+
+from app.engine.events import ModelInfo
+
+
+class QtStatus(QStatusBar):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model_label = QLabel("No model")
+        self.provider_label = QLabel("")
+        self.speed_label = QLabel("")
+        self.ttft_label = QLabel("")
+        self.context_bar = QProgressBar()
+        self.context_bar.setMaximumWidth(160)
+        self.context_bar.setTextVisible(True)
+        self.context_bar.setFormat("Context %p%")
+        self.context_bar.setValue(0)
+        self.context_bar.setToolTip("How much of the model's context window this conversation uses")
+        for widget in (self.model_label, self.provider_label, self.speed_label, self.ttft_label):
+            self.addPermanentWidget(widget)
+        self.addPermanentWidget(self.context_bar)
+        self._context_length = 0
+
+    def show_model(self, info: ModelInfo | None) -> None:
+        if info is None:
+            self.model_label.setText("No model")
+            self.provider_label.setText("")
+            self._context_length = 0
+            return
+        self.model_label.setText(info.name)
+        self.provider_label.setText(info.provider.replace("ExecutionProvider", ""))
+        self.provider_label.setToolTip(info.provider_reason)
+        self._context_length = info.context_length
+
+    def show_speed(self, tokens_per_second: float | None, ttft_s: float | None) -> None:
+        self.speed_label.setText(f"{tokens_per_second:.1f} tok/s" if tokens_per_second else "")
+        self.ttft_label.setText(f"first token {ttft_s:.2f} s" if ttft_s is not None else "")
+
+    def show_context_usage(self, used_tokens: int) -> None:
+        if self._context_length:
+            self.context_bar.setValue(min(100, round(100 * used_tokens / self._context_length)))
+            self.context_bar.setToolTip(f"{used_tokens:,} of {self._context_length:,} tokens")

@@ -1,0 +1,1 @@
+"""Qt stylesheets (read through importlib.resources by app.ui.theme)."""

@@ -1,0 +1,43 @@
+"""Fixtures that build the real main window with temporary history and settings files."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("ENCLAVE_PASSPHRASE", "test-passphrase-not-secret")
+
+
+@pytest.fixture
+def no_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Headless runs have no OS keyring: the history falls back to ENCLAVE_PASSPHRASE, as in CI."""
+    import keyring
+    from keyring.backends import fail
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    yield
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def make_app(qtbot, tmp_path: Path, no_keyring) -> Iterator[Callable]:
+    built = []
+
+    def make(open_model, export_model=None, *, database: Path | None = None):
+        from app.ui.application import build_app
+
+        parts = build_app(database=database or tmp_path / "history.db", settings_path=tmp_path / "settings.json",
+                          open_model=open_model, export_model=export_model or (lambda req, progress: req.output))
+        qtbot.addWidget(parts.window)
+        parts.window.show()
+        parts.controller.open_history()
+        built.append(parts)
+        return parts
+
+    yield make
+    for parts in built:
+        parts.controller.shutdown()
