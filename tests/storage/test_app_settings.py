@@ -1,0 +1,113 @@
+"""App settings: JSON in the config dir, atomic writes, bad files set aside and bad values reset."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from app.documents.model import DocumentLimits
+from app.storage.settings import AppSettings, SamplingDefaults, SettingsError
+
+
+@pytest.fixture
+def settings_path(tmp_path: Path) -> Path:
+    return tmp_path / "config" / "settings.json"
+
+
+def test_missing_file_gives_defaults_and_writes_nothing(settings_path: Path) -> None:
+    settings = AppSettings.load(settings_path)
+    assert (settings.last_model, settings.theme, settings.reasoning_effort) == ("", "system", "medium")
+    assert settings.sampling == SamplingDefaults() and settings.document_limits == DocumentLimits()
+    assert settings.load_warning is None and not settings_path.exists()
+
+
+def test_round_trip(settings_path: Path) -> None:
+    settings = AppSettings.load(settings_path)
+    settings.last_model = "/models/gpt-oss-20b-cpu-int4"
+    settings.theme = "dark"
+    settings.reasoning_effort = "high"
+    settings.sampling = SamplingDefaults(temperature=0.7, top_p=0.95, top_k=40, max_new_tokens=512, seed=7)
+    settings.document_limits = replace(DocumentLimits(), max_pages=50, timeout_s=12.5)
+    settings.save()
+    loaded = AppSettings.load(settings_path)
+    assert loaded == settings and loaded.load_warning is None
+    on_disk = json.loads(settings_path.read_text(encoding="utf-8"))
+    assert on_disk["settings_version"] == 1 and on_disk["sampling"]["seed"] == 7
+    assert on_disk["document_limits"]["max_pages"] == 50
+
+
+def test_save_leaves_no_temp_files_and_failed_save_keeps_old_file(settings_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = AppSettings.load(settings_path)
+    settings.theme = "light"
+    settings.save()
+    settings.theme = "dark"
+    settings.save()
+    assert [p.name for p in settings_path.parent.iterdir()] == ["settings.json"]
+    before = settings_path.read_bytes()
+
+    def failing_replace(src: str, dst: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", failing_replace)
+    settings.theme = "system"
+    with pytest.raises(SettingsError, match=r"Could not save the settings to .*settings\.json"):
+        settings.save()
+    assert settings_path.read_bytes() == before
+    assert [p.name for p in settings_path.parent.iterdir()] == ["settings.json"]
+
+
+def test_invalid_json_is_set_aside_not_overwritten(settings_path: Path) -> None:
+    settings_path.parent.mkdir(parents=True)
+    settings_path.write_text('{"theme": "dark", oops', encoding="utf-8")
+    settings = AppSettings.load(settings_path)
+    assert settings.theme == "system"
+    assert settings.load_warning and "settings.json.invalid" in settings.load_warning
+    aside = settings_path.with_name("settings.json.invalid")
+    assert aside.read_text(encoding="utf-8") == '{"theme": "dark", oops'
+    settings.save()
+    assert AppSettings.load(settings_path).load_warning is None
+    assert aside.read_text(encoding="utf-8") == '{"theme": "dark", oops'
+
+
+def test_bad_values_reset_individually(settings_path: Path) -> None:
+    settings_path.parent.mkdir(parents=True)
+    settings_path.write_text(json.dumps({
+        "last_model": "/models/ok", "theme": "neon", "reasoning_effort": "high",
+        "sampling": {"temperature": "hot", "top_p": 0.5, "top_k": True, "max_new_tokens": 0, "seed": 1.5,
+                     "min_p": 0.05},
+        "document_limits": {"max_pages": -1, "timeout_s": 30, "memory_mb": 512.5},
+    }), encoding="utf-8")
+    settings = AppSettings.load(settings_path)
+    assert (settings.last_model, settings.theme, settings.reasoning_effort) == ("/models/ok", "system", "high")
+    assert settings.sampling == SamplingDefaults(top_p=0.5, min_p=0.05)
+    assert settings.document_limits == replace(DocumentLimits(), timeout_s=30.0)
+    assert isinstance(settings.document_limits.timeout_s, float)
+    warning = settings.load_warning or ""
+    for name in ["theme", "sampling.temperature", "sampling.top_k", "sampling.max_new_tokens", "sampling.seed",
+                 "document_limits.max_pages", "document_limits.memory_mb"]:
+        assert name in warning
+    assert "sampling.top_p" not in warning and "last_model" not in warning
+
+
+def test_unknown_keys_from_a_newer_version_survive_a_save(settings_path: Path) -> None:
+    settings_path.parent.mkdir(parents=True)
+    settings_path.write_text(json.dumps({"theme": "dark", "future_feature": {"enabled": True}}), encoding="utf-8")
+    settings = AppSettings.load(settings_path)
+    settings.last_model = "/models/x"
+    settings.save()
+    on_disk = json.loads(settings_path.read_text(encoding="utf-8"))
+    assert on_disk["future_feature"] == {"enabled": True} and on_disk["theme"] == "dark"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="XDG_CONFIG_HOME is honoured on Linux only")
+def test_default_path_is_in_user_config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    settings = AppSettings.load()
+    settings.save()
+    assert settings.path == tmp_path / "cfg" / "Enclave" / "settings.json" and settings.path.is_file()
