@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from app.tokenizer.o200k_harmony import (
+    O200K_PATTERN,
     derive_vocab_and_merges,
     load_tokenizer,
+    tokenizer_json_bytes,
     write_tokenizer_files,
     write_tokenizer_json,
 )
@@ -69,3 +71,41 @@ def test_load_tokenizer_errors_name_the_file(tmp_path: Path) -> None:
     broken.write_text("{not json", encoding="utf-8")
     with pytest.raises(ValueError, match="broken.json"):
         load_tokenizer(broken)
+
+
+@pytest.fixture(scope="module")
+def transformers_converter():
+    from transformers.convert_slow_tokenizer import TikTokenConverter
+
+    return TikTokenConverter
+
+
+@pytest.mark.slow
+def test_vocab_and_merges_equal_transformers_conversion(
+    tiktoken_encodings_dir: Path, transformers_converter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """transformers' own tiktoken -> HF conversion (what made gpt-oss's hub file) yields the same vocab and merges."""
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", "")
+    tiktoken_file = str(tiktoken_encodings_dir / "o200k_base.tiktoken")
+    vocab, merges = transformers_converter(vocab_file=tiktoken_file).extract_vocab_merges_from_model(tiktoken_file)
+    ours = json.loads(tokenizer_json_bytes())["model"]
+    assert len(merges) == len(ours["merges"]) == 446189
+    assert ours["vocab"] == vocab
+    assert ours["merges"] == [list(pair) for pair in merges]
+
+
+def test_pipeline_equals_transformers_conversion(
+    tmp_path: Path, transformers_converter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Normalizer, pre-tokenizer, post-processor, decoder and BPE flags as transformers' converter sets them."""
+    import base64
+
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", "")
+    tiny = tmp_path / "tiny.tiktoken"
+    tiny.write_bytes(b"".join(base64.b64encode(bytes([b])) + b" %d\n" % b for b in range(256)))
+    reference = json.loads(transformers_converter(vocab_file=str(tiny), pattern=O200K_PATTERN).converted().to_str())
+    ours = json.loads(tokenizer_json_bytes())
+    for key in ("version", "truncation", "padding", "normalizer", "pre_tokenizer", "post_processor", "decoder"):
+        assert ours[key] == reference[key], key
+    flags = {k: v for k, v in reference["model"].items() if k not in ("vocab", "merges")}
+    assert {k: ours["model"][k] for k in flags} == flags
