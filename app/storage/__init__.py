@@ -7,7 +7,7 @@ keys.py for where the data key lives, schema.py for how foreign or damaged files
 from app.storage.database import UNSET, default_database_path
 from app.storage.errors import (CorruptDatabaseError, ForeignDatabaseError, KeyUnavailableError, NewerSchemaError,
                                 NotFoundError, PassphraseRequiredError, StorageError, TamperedDataError,
-                                WrongKeyError)
+                                WrongKeyError, WrongPassphraseError)
 from app.storage.keys import PASSPHRASE_ENV, KeyMode
 from app.storage.models import (REASONING_EFFORTS, Attachment, Conversation, Message, MessageStatus, Role,
                                 SearchHit)
@@ -16,6 +16,6 @@ from app.storage.store import HistoryStore
 __all__ = [
     "UNSET", "default_database_path", "CorruptDatabaseError", "ForeignDatabaseError", "KeyUnavailableError",
     "NewerSchemaError", "NotFoundError", "PassphraseRequiredError", "StorageError", "TamperedDataError",
-    "WrongKeyError", "PASSPHRASE_ENV", "KeyMode", "REASONING_EFFORTS", "Attachment", "Conversation", "Message",
-    "MessageStatus", "Role", "SearchHit", "HistoryStore",
+    "WrongKeyError", "WrongPassphraseError", "PASSPHRASE_ENV", "KeyMode", "REASONING_EFFORTS", "Attachment",
+    "Conversation", "Message", "MessageStatus", "Role", "SearchHit", "HistoryStore",
 ]

@@ -16,11 +16,11 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 
 import platformdirs
 
@@ -29,6 +29,7 @@ from app.storage.errors import CorruptDatabaseError, NotFoundError, StorageError
 from app.storage.models import MessageStatus
 
 DATABASE_FILE_NAME = "history.sqlite3"
+T = TypeVar("T")
 
 
 class _Unset:
@@ -60,11 +61,7 @@ class Database:
             conn = schema.connect(self.path)
             entries = {"db_id": self.db_id, "created": time.time(), **key.meta,
                        "key_check": keys.make_key_check(key.data_key, self.db_id)}
-            try:
-                schema.initialize(conn, self.path, entries)
-            except BaseException:
-                conn.close()
-                raise
+            self._closing_on_error(conn, lambda: schema.initialize(conn, self.path, entries))
         else:
             db_id, key_check = meta.get("db_id"), meta.get("key_check")
             if not isinstance(db_id, str) or not isinstance(key_check, bytes):
@@ -77,7 +74,15 @@ class Database:
         self._key = key.data_key
         self.key_mode = key.mode
         self.key_warning = key.warning  # the UI must show this when set (passphrase mode)
-        self.recovered_message_ids = self._mark_interrupted()
+        self.recovered_message_ids: list[int] = self._closing_on_error(conn, self._mark_interrupted)
+
+    @staticmethod
+    def _closing_on_error(conn: sqlite3.Connection, step: Callable[[], T]) -> T:
+        try:
+            return step()
+        except BaseException:
+            conn.close()
+            raise
 
     # -- lifecycle -------------------------------------------------------------------------------------
     @classmethod
@@ -122,11 +127,11 @@ class Database:
                 conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 try:
                     yield conn
-                except BaseException:
+                    conn.execute("COMMIT")
+                except BaseException:  # includes a failed COMMIT (busy, disk full): never leave it open
                     if conn.in_transaction:
                         conn.execute("ROLLBACK")
                     raise
-                conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 raise StorageError(f"The history in {self.path} could not be {verb} ({exc}).") from exc
 

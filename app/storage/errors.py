@@ -50,6 +50,10 @@ class WrongKeyError(StorageError):
     """The passphrase or keyring key does not match the one the database was encrypted with."""
 
 
+class WrongPassphraseError(WrongKeyError):
+    """The passphrase (typed, or from ENCLAVE_PASSPHRASE) is wrong: the UI should ask again."""
+
+
 class TamperedDataError(StorageError):
     """One encrypted value failed authentication: it was modified, damaged, or moved from another row."""
 

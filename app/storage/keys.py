@@ -30,7 +30,7 @@ import keyring.errors
 
 from app.storage import crypto
 from app.storage.errors import (CorruptDatabaseError, KeyUnavailableError, PassphraseRequiredError,
-                                WrongKeyError)
+                                WrongKeyError, WrongPassphraseError)
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ def create_key(db_id: str, path: Path, passphrase: str | None = None) -> Unlocke
         name = keyring_entry_name(db_id)
         try:
             keyring.set_password(KEYRING_SERVICE, name, base64.b64encode(data_key).decode("ascii"))
-        except keyring.errors.KeyringError as exc:
+        except (keyring.errors.KeyringError, OSError) as exc:  # locked, or its service (D-Bus) unreachable
             log.warning("Could not store the history key in the OS keyring (%s); using a passphrase.", exc)
         else:
             meta: dict[str, object] = {"key_mode": KeyMode.KEYRING.value, "keyring_service": KEYRING_SERVICE,
@@ -124,7 +124,7 @@ def unlock_key(meta: Mapping[str, object], db_id: str, path: Path, passphrase: s
         try:
             data_key = crypto.open_sealed(crypto.derive_wrapping_key(chosen, salt, n, r, p), wrapped, _wrap_ad(db_id))
         except crypto.AuthenticationFailed as exc:
-            raise WrongKeyError(f"The passphrase does not unlock the history in {path}.") from exc
+            raise WrongPassphraseError(f"The passphrase does not unlock the history in {path}.") from exc
         return UnlockedKey(data_key, KeyMode.PASSPHRASE, warning=PASSPHRASE_WARNING)
     raise CorruptDatabaseError(f"The history in {path} names an unknown key mode {mode!r}.")
 
@@ -151,7 +151,7 @@ def _key_from_keyring(db_id: str, path: Path) -> bytes:
             "but no keyring is available in this session.")
     try:
         stored = keyring.get_password(KEYRING_SERVICE, name)
-    except keyring.errors.KeyringError as exc:
+    except (keyring.errors.KeyringError, OSError) as exc:
         raise KeyUnavailableError(f"The OS keyring could not return the key for the history in {path} ({exc}).") from exc
     if stored is None:
         raise KeyUnavailableError(

@@ -16,7 +16,7 @@ import pytest
 from storage_keyrings import LockedKeyring, MemoryKeyring
 
 from app.storage import (HistoryStore, KeyMode, KeyUnavailableError, PassphraseRequiredError, Role,
-                         WrongKeyError)
+                         WrongKeyError, WrongPassphraseError)
 from app.storage.keys import KEYRING_SERVICE, keyring_usable
 
 
@@ -86,7 +86,7 @@ def test_wrong_passphrase_is_a_clear_error_and_changes_nothing(
     HistoryStore.open(db_path).close()
     before = file_hash(db_path)
     monkeypatch.setenv("ENCLAVE_PASSPHRASE", "wrong horse")
-    with pytest.raises(WrongKeyError, match="passphrase does not unlock") as info:
+    with pytest.raises(WrongPassphraseError, match="passphrase does not unlock") as info:
         HistoryStore.open(db_path)
     assert str(db_path) in str(info.value)
     assert file_hash(db_path) == before
