@@ -22,7 +22,7 @@ INT8_ZERO_POINT = 128  # QMoE's default zero point for 8-bit weights (stored = v
 INT4_ZERO_POINT = 8  # ... and for 4-bit weights
 # Candidate divisors of a block's absolute maximum for the int4 scale; the one with the least squared error
 # wins per block. 7 maps the maximum onto +-7; larger ones trade clipping of the maximum for finer steps.
-INT4_SCALE_DIVISORS = (7.0, 7.5, 8.0)
+INT4_SCALE_DIVISORS = (5.0, 5.5, 6.0, 6.5, 7.0, 7.5, 8.0)
 
 
 def swap_nibbles(blocks: np.ndarray) -> np.ndarray:
