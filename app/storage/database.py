@@ -49,14 +49,17 @@ def default_database_path() -> Path:
 class Database:
     """One SQLite file, unlocked. Every public method of subclasses is one transaction."""
 
-    def __init__(self, path: str | os.PathLike[str] | None = None, *, passphrase: str | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, passphrase: str | None = None,
+                 use_keyring: bool = True) -> None:
+        """Open (or create) the history. For a new file the key goes to the OS keyring when one is usable
+        (unless use_keyring=False), else it is wrapped by `passphrase` / ENCLAVE_PASSPHRASE."""
         self.path = Path(path) if path is not None else default_database_path()
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = None
         meta = schema.inspect_database(self.path)
         if meta is None:
             self.db_id = uuid.uuid4().hex
-            key = keys.create_key(self.db_id, self.path, passphrase)  # may ask for a passphrase
+            key = keys.create_key(self.db_id, self.path, passphrase, use_keyring)  # may ask for a passphrase
             self._create_file()
             conn = schema.connect(self.path)
             entries = {"db_id": self.db_id, "created": time.time(), **key.meta,
@@ -86,9 +89,10 @@ class Database:
 
     # -- lifecycle -------------------------------------------------------------------------------------
     @classmethod
-    def open(cls, path: str | os.PathLike[str] | None = None, *, passphrase: str | None = None) -> Self:
+    def open(cls, path: str | os.PathLike[str] | None = None, *, passphrase: str | None = None,
+             use_keyring: bool = True) -> Self:
         """Same as the constructor; reads better at call sites (`HistoryStore.open(path)`)."""
-        return cls(path, passphrase=passphrase)
+        return cls(path, passphrase=passphrase, use_keyring=use_keyring)
 
     def close(self) -> None:
         """Fold the write-ahead log into the main file and close. Safe to call twice."""

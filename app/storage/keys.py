@@ -80,10 +80,14 @@ def resolve_passphrase(passphrase: str | None) -> str | None:
     return chosen or None
 
 
-def create_key(db_id: str, path: Path, passphrase: str | None = None) -> UnlockedKey:
-    """Make the data key for a new database, stored in the keyring or wrapped by a passphrase."""
+def create_key(db_id: str, path: Path, passphrase: str | None = None, use_keyring: bool = True) -> UnlockedKey:
+    """Make the data key for a new database, stored in the keyring or wrapped by a passphrase.
+
+    `use_keyring=False` forces passphrase mode (e.g. a throwaway session history that must not leave an
+    entry in the user's keyring); otherwise the keyring wins whenever one is usable.
+    """
     data_key = crypto.new_data_key()
-    if keyring_usable():
+    if use_keyring and keyring_usable():
         name = keyring_entry_name(db_id)
         try:
             keyring.set_password(KEYRING_SERVICE, name, base64.b64encode(data_key).decode("ascii"))

@@ -122,3 +122,11 @@ def test_locked_keyring_for_keyring_database_is_a_clear_error(db_path: Path, mem
     keyring.set_keyring(LockedKeyring())
     with pytest.raises(KeyUnavailableError, match="could not return the key"):
         HistoryStore.open(db_path)
+
+
+def test_use_keyring_false_forces_passphrase_mode(db_path: Path, memory_keyring: MemoryKeyring) -> None:
+    with HistoryStore.open(db_path, passphrase="throwaway", use_keyring=False) as store:
+        assert store.key_mode is KeyMode.PASSPHRASE
+    assert memory_keyring.secrets == {}  # nothing left in the user's keyring
+    with HistoryStore.open(db_path, passphrase="throwaway") as store:  # reopening follows the file's mode
+        assert store.key_mode is KeyMode.PASSPHRASE
