@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
+import tempfile
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -66,8 +68,9 @@ class WeightScales:
     - v std 1 and o sized so a head's output adds rms ~1 to the residual.
     - router logits std 2: top-4 of 8 (or 32) is decisive and the softmax weights are far from uniform.
     - gate_up pre-activations std 5.5: about 20% of entries fall beyond ±7, so the SwiGLU clamp is exercised.
-    - down sized so each expert's output has rms ~1 (SwiGLU outputs have rms ~18 at that input scale).
+    - down sized so the MoE output has rms ~1 (SwiGLU outputs have rms ~9 at that input scale, measured).
     - lm_head: logits std ~3, spread enough for stable argmax decisions, not so wide that softmax is one-hot.
+    - edge_logit: the peak attention logit of the window-edge head (see `_shape_edge_head`).
     """
 
     embed: float
@@ -79,6 +82,7 @@ class WeightScales:
     gate_up: float
     down: float
     lm_head: float
+    edge_logit: float
 
     @classmethod
     def for_config(cls, config: GptOssConfig) -> WeightScales:
@@ -92,17 +96,36 @@ class WeightScales:
             sinks=(1.0, 7.0),
             router=2.0 / math.sqrt(h),
             gate_up=5.5 / math.sqrt(h),
-            down=1.0 / (18.0 * math.sqrt(config.intermediate_size)),
+            down=1.0 / (9.0 * math.sqrt(config.intermediate_size)),
             lm_head=3.0 / math.sqrt(h),
+            edge_logit=20.0,
         )
 
 
 def write_test_model(folder: Path, config: GptOssConfig, *, seed: int = 0, with_tokenizer: bool = True) -> Path:
-    """Writes a random checkpoint for `config` into `folder` (created; must be empty or absent)."""
+    """Writes a random checkpoint for `config` into `folder` (must be empty or absent) and returns it.
+
+    Files go to a temporary folder beside it that is renamed at the end, so a failure (disk full) never leaves
+    something that looks like a checkpoint.
+    """
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    if any(folder.iterdir()):
-        raise FileExistsError(f"{folder}: folder is not empty; refusing to mix a test model into it")
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise FileExistsError(f"{folder}: already exists and is not an empty folder; refusing to overwrite it")
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.partial-", dir=folder.parent))
+    staging.chmod(0o755)  # mkdtemp makes it private; a model folder is an ordinary folder
+    try:
+        _write_files(staging, config, seed, with_tokenizer)
+        if folder.exists():
+            folder.rmdir()
+        staging.rename(folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return folder
+
+
+def _write_files(folder: Path, config: GptOssConfig, seed: int, with_tokenizer: bool) -> None:
     scales = WeightScales.for_config(config)
     specs = expected_tensors(config)
     shards = _shard_plan(config, specs)
@@ -122,7 +145,6 @@ def write_test_model(folder: Path, config: GptOssConfig, *, seed: int = 0, with_
         from app.tokenizer.o200k_harmony import write_tokenizer_files
 
         write_tokenizer_files(folder)
-    return folder
 
 
 def generation_config(config: GptOssConfig) -> dict[str, object]:
@@ -166,7 +188,9 @@ def _generate(name: str, spec: TensorSpec, config: GptOssConfig, scales: WeightS
         elif name.endswith("_scales"):
             yield _mxfp4_exponents(rng, shape, _mxfp4_std(name, scales))
         else:
-            yield f32_to_bf16_bits(_float_values(rng, name, shape, config, scales))
+            values = _float_values(rng, name, shape, config, scales)
+            _shape_edge_head(name, r0, values, config, scales)
+            yield f32_to_bf16_bits(values)
 
 
 def _mxfp4_std(name: str, scales: WeightScales) -> float:
@@ -212,3 +236,70 @@ def _float_values(rng: np.random.Generator, name: str, shape: tuple[int, ...], c
     if kind in biases:
         return normal(biases[kind])
     raise KeyError(f"no random initialiser for tensor {name}")
+
+
+# --- the window-edge head -------------------------------------------------------------------------------------
+# With random weights, the key at the edge of the sliding window gets about 1/128 of a head's attention, so a
+# window off by one changes the output by well under a percent: invisible next to the int8 error of a real export.
+# So in every sliding layer, query head 0 is built to look back exactly `sliding_window - 1` tokens, the oldest
+# key a 128-token window still shows: q and k biases put a rope-relative bias sum_i a^2·cos(θ_i·(Δ - 127)) on the
+# attention logits, which peaks at distance Δ = 127 (and is high at 126 and 128). Dropping that key (window 127)
+# or adding the next one (window 129) then moves the head's output a lot, and a rope with the wrong frequencies,
+# pairing or scale moves the peak. Only high-frequency pairs are used: YaRN leaves their frequencies at
+# theta^(-2i/d) (its ramp starts above them), so this needs no YaRN code. Pair 0 (1 rad/token) is left out: it
+# makes the peak so narrow that the key one step beyond the window (window 129) would get almost no weight.
+
+_EDGE_HEAD = 0  # query head 0 and, through grouped-query attention, KV head 0
+_EDGE_PAIRS_MAX = 8
+_EDGE_Q_CONTENT = 0.25  # shrink head 0's content-dependent query so the positional bias dominates its logits
+_EDGE_K_CONTENT = 0.4  # and KV head 0's content in the rope pairs the bias uses
+
+
+def edge_pairs(config: GptOssConfig) -> np.ndarray:
+    """Rope pair indices used by the edge head: pairs 1..7, or fewer where YaRN's ramp starts below pair 8."""
+    rope = config.rope_scaling
+    limit = float(_EDGE_PAIRS_MAX)
+    if rope.factor > 1.0:
+        # YaRN's correction_dim(beta_fast): pairs at or below it keep their original frequency.
+        low = config.head_dim * math.log(rope.original_max_position_embeddings / (rope.beta_fast * 2 * math.pi)) / (
+            2 * math.log(config.rope_theta))
+        limit = min(limit, math.floor(low) + 1)
+    return np.arange(1, int(max(limit, 2)))
+
+
+def _layer_of(name: str) -> int | None:
+    parts = name.split(".")
+    return int(parts[2]) if len(parts) > 3 and parts[1] == "layers" else None
+
+
+def _shape_edge_head(name: str, row0: int, values: np.ndarray, config: GptOssConfig, scales: WeightScales) -> None:
+    """Rewrites, in place, the rows of head 0 that make it a window-edge head (sliding layers only)."""
+    layer = _layer_of(name)
+    if layer is None or not config.is_sliding(layer) or ".self_attn." not in name:
+        return
+    d = config.head_dim
+    pairs = edge_pairs(config)
+    half = d // 2
+    dims = np.concatenate([pairs, pairs + half])  # rotate-half rope: pair i is (dim i, dim i + d/2)
+    head = slice(_EDGE_HEAD * d - row0, (_EDGE_HEAD + 1) * d - row0)
+    if head.stop <= 0 or head.start >= values.shape[0]:
+        return  # this chunk of rows does not hold head 0
+    # logit = (q·k)·m²/sqrt(d), m = YaRN's concentration factor on cos and sin: choose a so the peak hits edge_logit.
+    m2 = config.yarn_attention_factor ** 2
+    amplitude = math.sqrt(scales.edge_logit * math.sqrt(d) / (m2 * len(pairs)))
+    theta = config.rope_theta ** (-2.0 * pairs / d)
+    reach = config.sliding_window - 1
+    kind = ".".join(name.rsplit(".", 2)[-2:])
+    if kind == "q_proj.weight":
+        values[head] *= _EDGE_Q_CONTENT
+    elif kind == "k_proj.weight":
+        values[head][dims] *= _EDGE_K_CONTENT
+    elif kind == "q_proj.bias":
+        # z_q = a·e^(-iθ·reach) and z_k = a, so Re(z_q·conj(z_k)·e^(iθΔ)) = a²·cos(θ(Δ - reach)).
+        bias = np.zeros(d, dtype=np.float32)
+        bias[pairs] = amplitude * np.cos(theta * reach)
+        bias[pairs + half] = -amplitude * np.sin(theta * reach)
+        values[head] = bias
+    elif kind == "k_proj.bias":
+        values[head][pairs] = amplitude
+        values[head][pairs + half] = 0.0

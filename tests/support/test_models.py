@@ -35,7 +35,8 @@ def load_reference_model(folder: Path, attn_implementation: str = "eager") -> An
     transformers dequantizes the MXFP4 experts when it runs on CPU without kernels; asking for it explicitly
     (Mxfp4Config(dequantize=True)) keeps that from depending on what hardware or kernels are around. Dequantized
     into float32 parameters the expert weights are exact (E2M1 times a power of two). Eager attention is the
-    implementation that applies sinks in plain torch code, which is what the ablation tests patch.
+    implementation that applies sinks in plain torch code, and the eager expert loop is the textbook MoE (the
+    default grouped_mm kernel refuses float64, which the noise-floor measurement uses).
     """
     import torch
     from transformers import GptOssForCausalLM, Mxfp4Config
@@ -45,6 +46,7 @@ def load_reference_model(folder: Path, attn_implementation: str = "eager") -> An
         dtype=torch.float32,
         quantization_config=Mxfp4Config(dequantize=True),
         attn_implementation=attn_implementation,
+        experts_implementation="eager",
     )
     model.eval()
     return model
