@@ -29,10 +29,20 @@ def float_weight(ctx: LayerContext, values: np.ndarray) -> np.ndarray:
 
 
 def rms_norm(b: GraphBuilder, ctx: LayerContext, x: str, weight_name: str, name: str) -> str:
-    """RMSNorm without a residual (only the very first norm; the others fuse the residual add)."""
-    gamma = b.add_initializer(name + ".weight", float_weight(ctx, ctx.weights.tensor_f32(weight_name)))
-    return b.op("SimplifiedLayerNormalization", x, gamma, name=name, axis=-1,
-                epsilon=ctx.config.rms_norm_eps, stash_type=1)
+    """RMSNorm without a residual (only the very first norm; the others fuse the residual add).
+
+    Built from standard ops (computed in float32 as transformers' GptOssRMSNorm does): ORT's own
+    SimplifiedLayerNormalization sits in the ONNX domain without an ONNX schema, so onnx.checker and other
+    runtimes reject it, and it runs once per token, so fusion buys nothing here."""
+    gamma = b.add_initializer(name + ".weight", ctx.weights.tensor_f32(weight_name))
+    x32 = x if ctx.float_type == np.float32 else b.op("Cast", x, name=name + "/to_f32", to=TensorProto.FLOAT)
+    mean_sq = b.op("ReduceMean", b.op("Mul", x32, x32, name=name + "/square"), b.const(name + "/axes", [-1]),
+                   name=name + "/mean", keepdims=1)
+    eps = b.add_initializer(name + ".eps", np.array(ctx.config.rms_norm_eps, dtype=np.float32))
+    inv = b.op("Reciprocal", b.op("Sqrt", b.op("Add", mean_sq, eps, name=name + "/add_eps"), name=name + "/sqrt"),
+               name=name + "/inv")
+    out = b.op("Mul", b.op("Mul", x32, inv, name=name + "/normalise"), gamma, name=name + "/scale")
+    return out if ctx.float_type == np.float32 else b.op("Cast", out, name=name + "/to_float", to=elem_type(ctx))
 
 
 def skip_rms_norm(b: GraphBuilder, ctx: LayerContext, x: str, residual: str, weight_name: str,

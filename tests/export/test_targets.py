@@ -1,0 +1,167 @@
+"""What each target's package contains: operators, attributes, initializer dtypes and shapes.
+
+The cuda package cannot run here (no GPU), so it is checked structurally, and its MXFP4 bytes are decoded by an
+independent decoder and compared with the checkpoint's values.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto
+
+from app.checkpoint import mxfp4
+from app.checkpoint.test_model import PRESETS
+from app.checkpoint.weights import Checkpoint
+from app.package.reader import read_package
+from tests.export.conftest import CONTEXT
+
+CFG = PRESETS["tiny"]
+E2M1 = np.array([0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, -0.0, -0.5, -1.0, -1.5, -2.0, -3.0, -4.0, -6.0])
+
+
+def _model(package: Path) -> onnx.ModelProto:
+    return onnx.load(str(package / "model.onnx"), load_external_data=False)
+
+
+def _nodes(model: onnx.ModelProto, op_type: str) -> list[onnx.NodeProto]:
+    return [n for n in model.graph.node if n.op_type == op_type]
+
+
+def _attrs(node: onnx.NodeProto) -> dict[str, object]:
+    return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _initializer(model: onnx.ModelProto, name: str) -> onnx.TensorProto:
+    return next(t for t in model.graph.initializer if t.name == name)
+
+
+def _external_bytes(package: Path, tensor: onnx.TensorProto) -> bytes:
+    info = {e.key: e.value for e in tensor.external_data}
+    with open(package / info["location"], "rb") as handle:
+        handle.seek(int(info["offset"]))
+        return handle.read(int(info["length"]))
+
+
+@pytest.mark.parametrize("fixture", ["cpu_package", "cpu_int4_package", "cuda_package"])
+def test_package_passes_onnx_checker_and_reads_back(fixture: str, request: pytest.FixtureRequest) -> None:
+    package = request.getfixturevalue(fixture)
+    onnx.checker.check_model(str(package / "model.onnx"), full_check=True)
+    opened = read_package(package, verify=True)
+    assert opened.config == CFG
+    assert opened.context_length == CONTEXT
+    assert opened.io["logits"] == "last-position"
+    assert opened.io["kv_layout"] == "shared-buffer" and opened.io["takes_position_ids"] is False
+
+
+def test_graph_io_names_follow_onnxruntime_genai(cpu_package: Path) -> None:
+    model = _model(cpu_package)
+    inputs = [i.name for i in model.graph.input]
+    outputs = [o.name for o in model.graph.output]
+    assert inputs[:2] == ["input_ids", "attention_mask"]
+    for i in range(CFG.num_hidden_layers):
+        assert f"past_key_values.{i}.key" in inputs and f"present.{i}.value" in outputs
+    logits = next(o for o in model.graph.output if o.name == "logits")
+    dims = [d.dim_value or d.dim_param for d in logits.type.tensor_type.shape.dim]
+    assert dims == ["batch_size", 1, CFG.vocab_size]
+    assert logits.type.tensor_type.elem_type == TensorProto.FLOAT
+    assert len(_nodes(model, "Gemm")) == 1, "the lm_head runs once, on the last position"
+
+
+def test_gqa_attributes(cpu_package: Path) -> None:
+    model = _model(cpu_package)
+    gqa = _nodes(model, "GroupQueryAttention")
+    assert len(gqa) == CFG.num_hidden_layers
+    for layer, node in enumerate(gqa):
+        attrs = _attrs(node)
+        assert attrs["num_heads"] == CFG.num_attention_heads and attrs["kv_num_heads"] == CFG.num_key_value_heads
+        assert attrs["do_rotary"] == 1 and attrs["rotary_interleaved"] == 0
+        assert attrs["local_window_size"] == (CFG.sliding_window if CFG.is_sliding(layer) else -1)
+        assert node.input[11] == f"layers.{layer}.attn.sinks"  # head_sink
+
+
+def test_cpu_qmoe_is_int8_block32_swiglu(cpu_package: Path) -> None:
+    model = _model(cpu_package)
+    for node in _nodes(model, "QMoE"):
+        attrs = _attrs(node)
+        assert attrs == {"k": 4, "activation_type": b"swiglu", "swiglu_fusion": 1,
+                         "activation_alpha": pytest.approx(1.702), "activation_beta": 1.0, "swiglu_limit": 7.0,
+                         "normalize_routing_weights": 1, "expert_weight_bits": 8, "block_size": 32}
+        weight = _initializer(model, node.input[2])
+        assert weight.data_type == TensorProto.UINT8
+        assert list(weight.dims) == [CFG.num_local_experts, 2 * CFG.intermediate_size, CFG.hidden_size]
+
+
+def test_cuda_package_structure(cuda_package: Path) -> None:
+    model = _model(cuda_package)
+    assert model.graph.input[2].type.tensor_type.elem_type == TensorProto.FLOAT16  # fp16 KV cache
+    qmoe = _nodes(model, "QMoE")
+    assert len(qmoe) == CFG.num_hidden_layers
+    e, h, i = CFG.num_local_experts, CFG.hidden_size, CFG.intermediate_size
+    for node in qmoe:
+        attrs = _attrs(node)
+        assert attrs["quant_type"] == b"fp4" and attrs["expert_weight_bits"] == 4 and attrs["block_size"] == 32
+        fc1, fc1_scales = _initializer(model, node.input[2]), _initializer(model, node.input[3])
+        fc2, fc2_scales = _initializer(model, node.input[5]), _initializer(model, node.input[6])
+        assert fc1.data_type == TensorProto.UINT8 and list(fc1.dims) == [e, h, i]  # [E, K, N/2], N = 2I
+        assert list(fc2.dims) == [e, i, h // 2]
+        assert fc1_scales.data_type == TensorProto.FLOAT8E8M0 and list(fc1_scales.dims) == [e, 2 * i, h // 32]
+        assert list(fc2_scales.dims) == [e, h, i // 32]
+        assert _initializer(model, node.input[4]).data_type == TensorProto.FLOAT16  # bias
+        for global_scale in node.input[15:17]:
+            assert list(_initializer(model, global_scale).dims) == [e]
+    for node in _nodes(model, "GroupQueryAttention"):
+        assert _initializer(model, node.input[11]).data_type == TensorProto.FLOAT16
+        assert _initializer(model, node.input[7]).data_type == TensorProto.FLOAT16  # cos cache
+
+
+def _decode_fp4_package(packed: np.ndarray, scales: np.ndarray) -> np.ndarray:
+    """Independent decoder for the cuda layout: packed [E, K, N/2] (low nibble = even output row), E8M0 scales
+    [E, N, K/32] -> float64 [E, N, K]."""
+    codes = np.empty(packed.shape[:2] + (packed.shape[2] * 2,), dtype=np.uint8)
+    codes[..., 0::2] = packed & 0x0F
+    codes[..., 1::2] = packed >> 4
+    values = E2M1[codes].transpose(0, 2, 1)  # [E, N, K]
+    scale = 2.0 ** (scales.astype(np.float64) - 127)
+    return values * np.repeat(scale, 32, axis=2)
+
+
+def test_cuda_fp4_bytes_decode_to_the_checkpoint_values(cuda_package: Path, tiny_checkpoint: Path) -> None:
+    model = _model(cuda_package)
+    checkpoint = Checkpoint.open(tiny_checkpoint)
+    e, h, i = CFG.num_local_experts, CFG.hidden_size, CFG.intermediate_size
+    for layer, node in enumerate(_nodes(model, "QMoE")):
+        for proj, (w_in, s_in), (n, k) in (("gate_up", (2, 3), (2 * i, h)), ("down", (5, 6), (h, i))):
+            packed = np.frombuffer(_external_bytes(cuda_package, _initializer(model, node.input[w_in])),
+                                   np.uint8).reshape(e, k, n // 2)
+            scale_tensor = _initializer(model, node.input[s_in])
+            raw = scale_tensor.raw_data or _external_bytes(cuda_package, scale_tensor)
+            scales = np.frombuffer(raw, np.uint8).reshape(e, n, k // 32)
+            expected = checkpoint.experts_f32(layer, proj)
+            np.testing.assert_array_equal(_decode_fp4_package(packed, scales), expected.astype(np.float64))
+
+
+def test_genai_config_describes_the_graph(cpu_package: Path) -> None:
+    config = json.loads((cpu_package / "genai_config.json").read_text())
+    decoder = config["model"]["decoder"]
+    assert config["model"]["type"] == "gptoss"
+    assert decoder["num_hidden_layers"] == CFG.num_hidden_layers and decoder["head_size"] == CFG.head_dim
+    assert decoder["inputs"]["past_key_names"] == "past_key_values.%d.key"
+    assert config["search"]["past_present_share_buffer"] is True
+    assert config["model"]["context_length"] == CONTEXT
+
+
+def test_manifest_records_sources_and_checksums(cpu_package: Path, tiny_checkpoint: Path) -> None:
+    manifest = read_package(cpu_package).manifest
+    assert manifest.target == "cpu"
+    assert manifest.dtypes["experts"].startswith("int8")
+    inputs = {f.path for f in manifest.inputs}
+    assert {"config.json", "tokenizer.json", "model.safetensors.index.json"} <= inputs
+    assert all(len(f.sha256) == 64 for f in manifest.inputs + manifest.files)
+    assert {f.path for f in manifest.files} >= {"model.onnx", "model.onnx.data", "tokenizer.json",
+                                                "genai_config.json"}
+    assert manifest.source.folder == str(tiny_checkpoint.resolve())
