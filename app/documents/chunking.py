@@ -2,8 +2,8 @@
 
 A chunk never crosses a section (page, heading section, slide, block of rows), so every chunk has one citation.
 Inside a section, chunks are packed from paragraphs; a paragraph longer than a chunk is split at lines, and a
-line longer than a chunk at spaces. Consecutive chunks overlap by about OVERLAP_CHARS so a fact split across a
-chunk boundary is whole in one of them. Chunks are stored as character offsets into their section's text, so
+line longer than a chunk at spaces. Consecutive chunks overlap by up to OVERLAP_CHARS (from a sentence start where
+there is one) so a fact split across a chunk boundary is whole in one of them. Chunks are stored as character offsets into their section's text, so
 merging neighbours and pointing a viewer at the passage are both exact.
 """
 
@@ -19,6 +19,7 @@ CHUNK_CHARS = 1600  # about 400 tokens of English: small enough to rank precisel
 OVERLAP_CHARS = 240
 _BLOCK = re.compile(r"[^\n]+(?:\n[^\n]+)*")  # paragraphs: runs of non-blank lines
 _LINE = re.compile(r"[^\n]+")
+_SENTENCE_START = re.compile(r"(?<=[.!?:;])\s+|\n+")
 
 
 @dataclass(frozen=True)
@@ -59,23 +60,34 @@ def units(text: str, limit: int = CHUNK_CHARS) -> list[tuple[int, int]]:
     return spans
 
 
-def pack(spans: Sequence[tuple[int, int]], limit: int = CHUNK_CHARS,
+def _overlap_start(text: str, previous: tuple[int, int], natural: int, overlap: int) -> int:
+    """Where a chunk starts so that it repeats up to `overlap` chars of the previous one: at the first sentence
+    or line start in that tail, else at a word start, else (nothing to repeat) at its natural start."""
+    low = max(previous[0] + 1, previous[1] - overlap)
+    if low >= natural:
+        return natural
+    sentence = _SENTENCE_START.search(text, low, natural)
+    if sentence and sentence.end() < natural:
+        return sentence.end()
+    space = text.find(" ", low, natural)
+    return space + 1 if space != -1 and space + 1 < natural else natural
+
+
+def pack(text: str, spans: Sequence[tuple[int, int]], limit: int = CHUNK_CHARS,
          overlap: int = OVERLAP_CHARS) -> list[tuple[int, int]]:
-    """Greedy packing of consecutive spans into chunks of at most `limit` chars, each next chunk starting with
-    the trailing spans of the previous one that fit in `overlap` chars."""
-    chunks = []
+    """Greedy packing of consecutive spans into chunks of about `limit` chars; each chunk after the first also
+    repeats the tail (at most `overlap` chars) of the one before it."""
+    chunks: list[tuple[int, int]] = []
     i = 0
     while i < len(spans):
         j = i
         while j + 1 < len(spans) and spans[j + 1][1] - spans[i][0] <= limit:
             j += 1
-        chunks.append((spans[i][0], spans[j][1]))
-        if j + 1 >= len(spans):
-            break
-        k = j + 1
-        while k - 1 > i and spans[j][1] - spans[k - 1][0] <= overlap:
-            k -= 1
-        i = k
+        start = spans[i][0]
+        if chunks and overlap > 0:
+            start = _overlap_start(text, chunks[-1], start, overlap)
+        chunks.append((start, spans[j][1]))
+        i = j + 1
     return chunks
 
 
@@ -84,7 +96,7 @@ def chunk_documents(documents: Sequence[Document], count_tokens: Callable[[str],
     chunks: list[Chunk] = []
     for d, document in enumerate(documents):
         for s, section in enumerate(document.sections):
-            for start, end in pack(units(section.text, limit), limit, overlap):
+            for start, end in pack(section.text, units(section.text, limit), limit, overlap):
                 text = section.text[start:end]
                 chunks.append(Chunk(len(chunks), d, s, start, end, text, count_tokens(text)))
     return chunks

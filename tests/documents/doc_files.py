@@ -9,8 +9,17 @@ from __future__ import annotations
 import email.message
 import json
 import random
+import re
 import zipfile
 from pathlib import Path
+
+_TOKEN = re.compile(r"\w+|[^\w\s]")
+
+
+def count_words(text: str) -> int:
+    """A simple, deterministic token count (words and punctuation) for budget tests."""
+    return len(_TOKEN.findall(text))
+
 
 TABLE = [["Item", "Quantity", "Unit price"], ["Widget", "12", "3.50"], ["Gadget", "7", "19.99"],
          ["Sprocket", "250", "0.15"]]

@@ -13,7 +13,6 @@ from pathlib import Path
 import docx
 from defusedxml import ElementTree
 from docx.table import Table
-from docx.text.paragraph import Paragraph
 
 from app.documents.model import DocumentLimits, ErrorKind, ExtractionError, ProgressFn
 from app.documents.readers.base import CharBudget, ReaderResult, limit_warnings
@@ -37,11 +36,10 @@ def saved_page_count(path: Path) -> int | None:
     return None
 
 
-def _heading_level(paragraph: Paragraph) -> int | None:
-    name = paragraph.style.name if paragraph.style is not None else ""
-    if name == "Title":
+def _heading_level(style_name: str) -> int | None:
+    if style_name == "Title":
         return 1
-    match = _HEADING.match(name or "")
+    match = _HEADING.match(style_name)
     return int(match.group(1)) if match else None
 
 
@@ -69,19 +67,21 @@ def read_docx(path: Path, name: str, limits: DocumentLimits, progress: ProgressF
                                                         f"{limits.max_pages:,}.")
     budget = CharBudget(limits.max_chars)
     outline = OutlineBuilder(budget)
+    # Style names by id, looked up once: python-docx's paragraph.style rescans every style for each paragraph
+    # that uses the default style, which made a 200-page document take seconds.
+    names = {style.style_id: style.name or "" for style in document.styles}
     for item in document.iter_inner_content():
         if outline.full:
             break
         if isinstance(item, Table):
             outline.block(markdown_table(_table_rows(item)))
             continue
-        level = _heading_level(item)
+        style = names.get(item._p.style or "", "")
+        level = _heading_level(style)
         if level is not None:
             outline.heading(level, item.text)
         else:
-            style = item.style.name if item.style is not None else ""
-            prefix = "- " if style.startswith("List") else ""
-            outline.block(prefix + item.text)
+            outline.block(("- " if style.startswith("List") else "") + item.text)
     sections = outline.sections()
     progress(1, 1)
     warnings = limit_warnings(budget.exhausted)
