@@ -126,9 +126,12 @@ class Checkpoint:
         except OSError as exc:
             raise CheckpointError(f"{located.path}: cannot read tensor {name} ({exc.strerror or exc})") from exc
 
-    def tensor_f32(self, name: str) -> np.ndarray:
-        """A float32 copy of a floating-point tensor (bf16 widens exactly)."""
+    def tensor_f32(self, name: str, rows: slice | None = None) -> np.ndarray:
+        """A float32 copy of a floating-point tensor (bf16 widens exactly); `rows` limits it to a slice of the
+        first axis, so a 201088-row embedding can be converted in pieces instead of as one 2.3 GB array."""
         raw = self.tensor_raw(name)
+        if rows is not None:
+            raw = raw[rows]
         dtype = self._tensors[name].entry.dtype
         if dtype == "BF16":
             return bf16_bits_to_f32(raw)

@@ -58,3 +58,10 @@ def test_experts_f32_decodes_blocks_with_scales(tiny_checkpoint: Path) -> None:
 def test_unknown_tensor_is_named(tiny_checkpoint: Path) -> None:
     with pytest.raises(CheckpointError, match="model.layers.9.self_attn.sinks"):
         Checkpoint.open(tiny_checkpoint).tensor_raw("model.layers.9.self_attn.sinks")
+
+
+def test_tensor_f32_reads_a_slice_of_rows(tiny_checkpoint: Path) -> None:
+    checkpoint = Checkpoint.open(tiny_checkpoint)
+    whole = checkpoint.tensor_f32(EMBED)
+    part = checkpoint.tensor_f32(EMBED, rows=slice(1000, 1010))
+    assert part.shape == (10, 128) and np.array_equal(part, whole[1000:1010])
