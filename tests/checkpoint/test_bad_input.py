@@ -140,43 +140,27 @@ def test_header_length_out_of_range(broken) -> None:
     assert shard in message and "header claims" in message
 
 
-def test_wrong_shape(broken) -> None:
+@pytest.mark.parametrize(
+    ("name", "field", "value", "expected"),
+    [
+        # Same bytes, wrong layout.
+        ("model.layers.1.self_attn.q_proj.weight", "shape", [128, 256], "shape [128, 256], expected [256, 128]"),
+        # Same size as bf16, different meaning.
+        ("model.layers.1.self_attn.sinks", "dtype", "F16", "dtype F16, expected BF16"),
+        # A shape that its byte range cannot hold.
+        ("model.layers.1.mlp.router.bias", "shape", [9], "needs 18 bytes but its offsets span 16"),
+    ],
+    ids=["wrong shape", "wrong dtype", "offsets do not fit the shape"],
+)
+def test_bad_header_entry(broken, name: str, field: str, value: object, expected: str) -> None:
     shard = _layer_shard(broken.folder)
-    path = broken(shard)
-    name = "model.layers.1.self_attn.q_proj.weight"
 
-    def transpose(header: dict) -> None:
-        header[name]["shape"] = header[name]["shape"][::-1]  # same bytes, wrong layout
+    def edit(header: dict) -> None:
+        header[name][field] = value
 
-    _rewrite_header(path, transpose)
+    _rewrite_header(broken(shard), edit)
     message = _open_error(broken.folder)
-    assert shard in message and name in message and "shape [128, 256], expected [256, 128]" in message
-
-
-def test_wrong_dtype(broken) -> None:
-    shard = _layer_shard(broken.folder)
-    path = broken(shard)
-    name = "model.layers.1.self_attn.sinks"
-
-    def to_f16(header: dict) -> None:
-        header[name]["dtype"] = "F16"  # same size as bf16, different meaning
-
-    _rewrite_header(path, to_f16)
-    message = _open_error(broken.folder)
-    assert shard in message and name in message and "dtype F16, expected BF16" in message
-
-
-def test_offsets_that_do_not_fit_the_shape(broken) -> None:
-    shard = _layer_shard(broken.folder)
-    path = broken(shard)
-    name = "model.layers.1.mlp.router.bias"
-
-    def grow(header: dict) -> None:
-        header[name]["shape"] = [9]
-
-    _rewrite_header(path, grow)
-    message = _open_error(broken.folder)
-    assert shard in message and name in message and "corrupt" in message
+    assert shard in message and name in message and expected in message
 
 
 def test_tensor_missing_from_the_index(broken) -> None:
