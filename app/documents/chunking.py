@@ -2,9 +2,10 @@
 
 A chunk never crosses a section (page, heading section, slide, block of rows), so every chunk has one citation.
 Inside a section, chunks are packed from paragraphs; a paragraph longer than a chunk is split at lines, and a
-line longer than a chunk at spaces. Consecutive chunks overlap by up to OVERLAP_CHARS (from a sentence start where
-there is one) so a fact split across a chunk boundary is whole in one of them. Chunks are stored as character offsets into their section's text, so
-merging neighbours and pointing a viewer at the passage are both exact.
+line longer than a chunk at spaces. Consecutive chunks overlap by up to OVERLAP_CHARS (from a sentence start
+where there is one) so a fact split across a chunk boundary is whole in one of them. Chunks are stored as
+character offsets into their section's text, so merging neighbours and pointing a viewer at the passage are both
+exact.
 """
 
 from __future__ import annotations

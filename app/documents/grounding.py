@@ -13,6 +13,7 @@ tells a UI which file, section and character range to open when the answer cites
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -22,6 +23,7 @@ from app.documents.index import DocumentIndex
 from app.documents.model import Document, Section
 
 GPT_OSS_CONTEXT_TOKENS = 131_072
+_MARKER = re.compile(r"\[(\d+)\]")
 # English runs about 4 characters per token; text above 8 characters per budget token cannot plausibly fit
 # whole, so we skip tokenizing it all just to find that out.
 _MAX_CHARS_PER_TOKEN = 8
@@ -203,6 +205,9 @@ def ground_question(documents: Sequence[Document], question: str, budget_tokens:
             return GroundedPrompt(text, citations, "whole", tokens)
     if index is None:
         index = DocumentIndex(documents, count_tokens)
+    elif len(index.documents) != len(documents) or any(a is not b for a, b in zip(index.documents, documents)):
+        raise ValueError("ground_question: the index was built over other documents; rebuild it when the "
+                         "conversation's attachments change")
     fixed = count_tokens(_render(documents, [], question, whole=False)[0])
     room = budget_tokens - fixed
     while True:
@@ -212,3 +217,12 @@ def ground_question(documents: Sequence[Document], question: str, budget_tokens:
         if tokens <= budget_tokens or room <= 0:
             return GroundedPrompt(text, citations, "retrieved", tokens)
         room -= tokens - budget_tokens + 16  # tokenizer boundary effects: shrink and select again
+
+
+def citations_used(answer: str, prompt: GroundedPrompt) -> list[Citation]:
+    """The citations an answer refers to with [n] markers, in order of first mention (unknown numbers skipped)."""
+    by_marker = {c.marker: c for c in prompt.citations}
+    seen: dict[int, None] = {}
+    for match in _MARKER.finditer(answer):
+        seen.setdefault(int(match.group(1)), None)
+    return [by_marker[m] for m in seen if m in by_marker]

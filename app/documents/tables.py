@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from app.documents.model import Section
+from app.documents.model import Section, SectionKind
 
 ROWS_PER_SECTION = 200
 
@@ -45,17 +45,17 @@ def trim_empty(rows: list[list[object]]) -> list[list[object]]:
 
 
 def table_sections(title: str, rows: Iterable[list[object]], rows_per_section: int = ROWS_PER_SECTION,
-                   kind: str = "sheet", number: int | None = None) -> list[Section]:
+                   kind: SectionKind = "sheet", number: int | None = None) -> list[Section]:
     """Splits a header + data table into Markdown sections labelled "<title> rows a-b" (rows count data rows)."""
     rows = trim_empty(list(rows))
     if not rows:
         return []
     header, data = rows[0], rows[1:]
     if len(data) <= rows_per_section:
-        return [Section(kind, title, markdown_table(rows), number)]  # type: ignore[arg-type]
+        return [Section(kind, title, markdown_table(rows), number)]
     sections = []
     for start in range(0, len(data), rows_per_section):
         block = data[start:start + rows_per_section]
         label = f"{title} rows {start + 1}-{start + len(block)}"
-        sections.append(Section(kind, label, markdown_table([header, *block]), number))  # type: ignore[arg-type]
+        sections.append(Section(kind, label, markdown_table([header, *block]), number))
     return sections

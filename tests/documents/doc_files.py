@@ -206,3 +206,26 @@ def long_pdf(path: Path, pages: int = 300, seed: int = 7) -> Path:
         pdf.showPage()
     pdf.save()
     return path
+
+
+BILLION_LAUGHS = ('<!DOCTYPE w:document [<!ENTITY a "aaaaaaaaaa">'
+                  + "".join(f'<!ENTITY {n} "{("&" + p + ";") * 10}">' for p, n in zip("abcdefgh", "bcdefghi"))
+                  + "]>")
+
+
+def external_entity(target: Path) -> str:
+    return f'<!DOCTYPE w:document [<!ENTITY xxe SYSTEM "{target.as_uri()}">]>'
+
+
+def docx_with_doctype(source: Path, path: Path, doctype: str, preface: str) -> Path:
+    """A copy of docx_with_headings' file whose document.xml gains `doctype` and whose preface text becomes
+    `preface` (entity references go there)."""
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as copy:
+        for info in original.infolist():
+            data = original.read(info)
+            if info.filename == "word/document.xml":
+                xml = data.decode("utf-8")
+                body = xml[xml.index("<w:document"):].replace("Preface written before any heading.", preface)
+                data = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>' + doctype + body).encode()
+            copy.writestr(info, data)
+    return path

@@ -67,6 +67,20 @@ def test_zip_bomb_disguised_as_office_file(tmp_path: Path, name: str, member: st
     assert error.kind is ErrorKind.ARCHIVE_BOMB and "zip bomb" in error.user_message and member in error.user_message
 
 
+def test_xml_entity_attacks_in_docx(tmp_path: Path) -> None:
+    source = doc_files.docx_with_headings(tmp_path / "source.docx")
+    laughs = doc_files.docx_with_doctype(source, tmp_path / "laughs.docx", doc_files.BILLION_LAUGHS, "&i;")
+    error = _refused(laughs)  # 10^9 characters if expanded; libxml2's amplification guard stops it
+    assert error.kind is ErrorKind.CORRUPT and "amplification" in error.user_message
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-7781")
+    external = doc_files.docx_with_doctype(source, tmp_path / "xxe.docx", doc_files.external_entity(secret),
+                                           "X&xxe;Y")
+    doc = extract_document(external)
+    assert "TOP-SECRET" not in doc.text  # the external entity is not resolved
+    assert doc.sections[0].text.startswith("X")
+
+
 def test_archive_member_count_and_declared_size_limits(tmp_path: Path) -> None:
     many = tmp_path / "many.docx"
     with zipfile.ZipFile(many, "w") as archive:

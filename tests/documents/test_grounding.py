@@ -12,7 +12,7 @@ import doc_files
 from doc_files import count_words
 from app.documents.chunking import CHUNK_CHARS, OVERLAP_CHARS, pack, units
 from app.documents.extract import extract_in_process
-from app.documents.grounding import context_budget, ground_question
+from app.documents.grounding import citations_used, context_budget, ground_question
 from app.documents.index import DocumentIndex
 from app.documents.model import Document
 
@@ -111,3 +111,17 @@ def test_chunks_follow_paragraphs_and_overlap() -> None:
 def test_budget_helper() -> None:
     assert context_budget(history_tokens=10_000, reply_tokens=8192, system_tokens=500) == 131_072 - 18_692
     assert context_budget(history_tokens=200_000) == 0
+
+
+def test_citations_used_by_an_answer(tmp_path: Path) -> None:
+    doc = extract_in_process(doc_files.docx_with_headings(tmp_path / "contract.docx"))
+    prompt = ground_question([doc], "notice?", 10_000, count_words)
+    used = citations_used("Ninety days [4], see also [2][4] and [99].", prompt)
+    assert [(c.marker, c.section_label) for c in used] == [(4, "Termination"), (2, "Scope")]
+
+
+def test_index_must_match_the_documents(tmp_path: Path, long_doc: Document) -> None:
+    index = DocumentIndex([long_doc], count_words)
+    other = extract_in_process(doc_files.docx_with_headings(tmp_path / "contract.docx"))
+    with pytest.raises(ValueError, match="other documents"):
+        ground_question([other, long_doc], "generator", 100, count_words, index=index)

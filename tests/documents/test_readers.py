@@ -123,3 +123,13 @@ def test_text_encodings_are_detected(tmp_path: Path) -> None:
     latin1 = tmp_path / "notes.txt"
     latin1.write_bytes(latin.encode("latin-1"))
     assert extract_in_process(latin1).sections[0].text == latin
+
+
+def test_document_round_trips_through_json(tmp_path: Path) -> None:
+    """Storage keeps attachments as JSON (encrypted); the sandbox sends them the same way."""
+    import json
+
+    from app.documents.model import Document
+
+    doc = extract_in_process(doc_files.pptx_slides(tmp_path / "deck.pptx"))
+    assert Document.from_dict(json.loads(json.dumps(doc.to_dict()))) == doc
