@@ -25,7 +25,7 @@ from app.ui.controller import ChatController
 from app.ui.engine_worker import EngineWorker, ExportModel, OpenModel
 from app.ui.main_window import MainWindow
 from app.ui.requests import ExportRequest
-from app.ui.settings import AppSettings
+from app.storage.settings import AppSettings
 from app.ui.storage_worker import StorageWorker
 from app.ui.theme import ThemeChoice, apply_theme
 
@@ -42,11 +42,11 @@ class AppParts:
     settings: AppSettings
 
 
-def make_store_factory(database: Path | None) -> Callable[[str | None], object]:
+def make_store_factory(database: Path | None, *, use_keyring: bool = True) -> Callable[[str | None], object]:
     def factory(passphrase: str | None) -> object:
         from app.storage.store import HistoryStore
 
-        return HistoryStore.open(database, passphrase=passphrase)
+        return HistoryStore.open(database, passphrase=passphrase, use_keyring=use_keyring)
 
     return factory
 
@@ -56,12 +56,12 @@ def open_ephemeral_store() -> object:
     from app.storage.store import HistoryStore
 
     folder = Path(tempfile.mkdtemp(prefix="enclave-session-"))
-    return HistoryStore.open(folder / "history.db", passphrase=secrets.token_urlsafe(24))
+    return HistoryStore.open(folder / "history.db", passphrase=secrets.token_urlsafe(24), use_keyring=False)
 
 
 def build_app(*, database: Path | None = None, settings_path: Path | None = None,
               open_model: OpenModel | None = None, export_model: ExportModel | None = None,
-              argv: list[str] | None = None) -> AppParts:
+              argv: list[str] | None = None, use_keyring: bool = True) -> AppParts:
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName("Enclave")
     app.setOrganizationName("Enclave")
@@ -76,7 +76,11 @@ def build_app(*, database: Path | None = None, settings_path: Path | None = None
 
         open_model = open_model or backend.open_backend
         export_model = export_model or backend.export_checkpoint
-    controller = ChatController(EngineWorker(open_model, export_model), StorageWorker(make_store_factory(database), open_ephemeral_store))
+    storage = StorageWorker(make_store_factory(database, use_keyring=use_keyring), open_ephemeral_store)
+    controller = ChatController(EngineWorker(open_model, export_model), storage)
+    controller.reasoning_effort = settings.reasoning_effort
+    controller.sampling = settings.sampling
+    controller.attachments.limits = settings.document_limits
     window = MainWindow(controller, settings, dark=dark, export_planner=plan_export)
     return AppParts(app, window, controller, settings)
 
@@ -110,7 +114,7 @@ def run_smoke(package: str, prompt: str, screenshot: Path, *, timeout_s: float =
     """Real window, real model: load, send, wait for the streamed reply, screenshot, print one JSON line."""
     data_dir = Path(tempfile.mkdtemp(prefix="enclave-smoke-"))
     os.environ.setdefault("ENCLAVE_PASSPHRASE", secrets.token_urlsafe(16))  # throwaway history
-    parts = build_app(database=data_dir / "history.db", settings_path=data_dir / "settings.json")
+    parts = build_app(database=data_dir / "history.db", settings_path=data_dir / "settings.json", use_keyring=False)
     window, controller = parts.window, parts.controller
     controller.reasoning_effort = reasoning
     controller.sampling = type(controller.sampling)(temperature=0.0, max_new_tokens=max_tokens)

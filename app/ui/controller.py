@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from app.engine.events import Channel, FinishReason, GenerationEvent, LoadProgress, ModelInfo
 from app.storage.models import Conversation, Message, MessageStatus, Role
+from app.ui.attachments import AttachmentsController
 from app.ui.chat_state import ChatMessage, ConversationSummary, MessageState
+from app.ui.document_worker import DocumentWorker
 from app.ui.engine_worker import EngineWorker
 from app.ui.requests import ExportRequest, GenerateRequest, HistoryTurn, SamplingSettings
 from app.ui.storage_worker import StorageClient, StorageWorker
@@ -59,6 +62,7 @@ class ChatController(QObject):
     historyReady = Signal(object)  # key warning or None
     historyFailed = Signal(str)
     passphraseNeeded = Signal(bool)
+    wrongPassphrase = Signal(str)
     notice = Signal(str)  # a message for the status bar / a dialog
     exported = Signal(str, object)  # format, content (str or dict) of a conversation export
 
@@ -70,7 +74,8 @@ class ChatController(QObject):
     _closeStore = Signal()
     _shutdownEngine = Signal()
 
-    def __init__(self, engine_worker: EngineWorker, storage_worker: StorageWorker) -> None:
+    def __init__(self, engine_worker: EngineWorker, storage_worker: StorageWorker,
+                 document_worker: DocumentWorker | None = None) -> None:
         super().__init__()
         self.model: ModelInfo | None = None
         self.conversations: list[Conversation] = []
@@ -85,12 +90,18 @@ class ChatController(QObject):
         self._engine_thread.setObjectName("enclave-engine")
         self._storage_thread = QThread()
         self._storage_thread.setObjectName("enclave-storage")
+        self._documents_thread = QThread()
+        self._documents_thread.setObjectName("enclave-documents")
+        self._creating: list | None = None  # callbacks waiting for the conversation being created
         self._engine = engine_worker
         self._storage_worker = storage_worker
+        self._document_worker = document_worker or DocumentWorker()
         engine_worker.moveToThread(self._engine_thread)
         storage_worker.moveToThread(self._storage_thread)
+        self._document_worker.moveToThread(self._documents_thread)
         self.storage = StorageClient(storage_worker)
         self.storage.error.connect(self.notice)
+        self.attachments = AttachmentsController(self.storage, self._document_worker, self._ensure_conversation)
 
         self._loadModel.connect(engine_worker.load_model)
         self._generate.connect(engine_worker.generate)
@@ -108,8 +119,9 @@ class ChatController(QObject):
         storage_worker.opened.connect(self._on_store_opened)
         storage_worker.openFailed.connect(self.historyFailed)
         storage_worker.passphraseNeeded.connect(self.passphraseNeeded)
-        self._engine_thread.start()
-        self._storage_thread.start()
+        storage_worker.wrongPassphrase.connect(self.wrongPassphrase)
+        for thread in (self._engine_thread, self._storage_thread, self._documents_thread):
+            thread.start()
 
     # ================================================================== lifecycle
     def open_history(self, passphrase: str | None = None) -> None:
@@ -123,13 +135,16 @@ class ChatController(QObject):
 
     def shutdown(self) -> None:
         """Stops a reply in flight, lets both workers finish their queues, and joins the threads."""
-        if not self._engine_thread.isRunning() and not self._storage_thread.isRunning():
+        threads = (self._engine_thread, self._storage_thread, self._documents_thread)
+        if not any(t.isRunning() for t in threads):
             return
         if self.active is not None:
             self.active.request.cancel.set()
+        for item in self.attachments.items:
+            item.cancel.set()
         self._shutdownEngine.emit()
         self._closeStore.emit()
-        for thread in (self._engine_thread, self._storage_thread):
+        for thread in threads:
             thread.quit()
             thread.wait()
 
@@ -153,6 +168,7 @@ class ChatController(QObject):
         self.current_id = None
         self.messages = []
         self.messagesReset.emit(self.messages)
+        self.attachments.show_conversation(None)
         self.settingsLoaded.emit(self.system_prompt, self.sampling, self.reasoning_effort)
         self._emit_conversations()
 
@@ -160,6 +176,7 @@ class ChatController(QObject):
         if conversation_id == self.current_id:
             return
         self.current_id = conversation_id
+        self.attachments.show_conversation(conversation_id)
         conv = next((c for c in self.conversations if c.id == conversation_id), None)
         if conv is not None:
             self._adopt_settings(conv)
@@ -194,16 +211,36 @@ class ChatController(QObject):
         history = self._history(self.messages)
         user = ChatMessage(role="user", text=text)
         self._append(user)
-        if self.current_id is None:
-            title = " ".join(text.split())[:60] or "New chat"
-            self.storage.call(
-                "create_conversation", title, system_prompt=self.system_prompt,
-                reasoning_effort=self.reasoning_effort, sampling=asdict(self.sampling),
-                model_id=self.model.name if self.model else None,
-                then=lambda conv: self._on_created_then_send(conv, user, history),
-                failed=self._fail_before_reply)
+        title = " ".join(text.split())[:60] or "New chat"
+        self._ensure_conversation(title, lambda cid: self._store_user_and_generate(cid, user, history))
+
+    def _ensure_conversation(self, title: str, then) -> None:
+        """Runs `then(conversation id)`, creating the conversation in the database first if it is new."""
+        if self.current_id is not None:
+            then(self.current_id)
             return
-        self._store_user_and_generate(self.current_id, user, history)
+        if self._creating is not None:
+            self._creating.append(then)
+            return
+        self._creating = [then]
+        self.storage.call(
+            "create_conversation", title, system_prompt=self.system_prompt,
+            reasoning_effort=self.reasoning_effort, sampling=asdict(self.sampling),
+            model_id=self.model.name if self.model else None,
+            then=self._on_created, failed=self._on_create_failed)
+
+    def _on_created(self, conv: Conversation) -> None:
+        waiting, self._creating = self._creating or [], None
+        self.conversations.insert(0, conv)
+        self.current_id = conv.id
+        self._emit_conversations()
+        self.attachments.adopt_conversation(conv.id)
+        for then in waiting:
+            then(conv.id)
+
+    def _on_create_failed(self, message: str) -> None:
+        self._creating = None
+        self._fail_before_reply(message)
 
     def stop(self) -> None:
         if self.active is not None:
@@ -273,12 +310,6 @@ class ChatController(QObject):
             self.messages[-1] = self.active.message  # keep showing the live reply, not its last saved copy
         self.messagesReset.emit(self.messages)
 
-    def _on_created_then_send(self, conv: Conversation, user: ChatMessage, history: list[HistoryTurn]) -> None:
-        self.conversations.insert(0, conv)
-        self.current_id = conv.id
-        self._emit_conversations()
-        self._store_user_and_generate(conv.id, user, history)
-
     def _store_user_and_generate(self, cid: int, user: ChatMessage, history: list[HistoryTurn]) -> None:
         def stored(record: Message) -> None:
             user.message_id = record.id
@@ -291,7 +322,8 @@ class ChatController(QObject):
         reply = ChatMessage(role="assistant", state=MessageState.STREAMING)
         request = GenerateRequest(
             conversation_id=cid, history=tuple(history), user_text=user_text, system_prompt=self.system_prompt,
-            reasoning_effort=self.reasoning_effort, sampling=self.sampling)
+            reasoning_effort=self.reasoning_effort, sampling=self.sampling,
+            documents=self.attachments.documents())
         self.active = _ActiveReply(request=request, conversation_id=cid, message=reply)
         if cid == self.current_id:
             self._append(reply)
@@ -321,6 +353,9 @@ class ChatController(QObject):
     @Slot(object)
     def _on_model_loaded(self, info: ModelInfo) -> None:
         self.model = info
+        tokenizer = Path(info.path) / "tokenizer.json"
+        if tokenizer.is_file():
+            self.attachments.use_tokenizer(str(tokenizer))
         self.modelLoaded.emit(info)
 
     @Slot(int, object)
@@ -330,6 +365,9 @@ class ChatController(QObject):
             return
         reply = active.message
         now = time.perf_counter()
+        citations = event.extra.get("citations") if event.extra else None
+        if isinstance(citations, list):
+            reply.citations = citations
         if event.text:
             if event.channel is Channel.ANALYSIS:
                 reply.reasoning += event.text
@@ -367,6 +405,8 @@ class ChatController(QObject):
         timings["finish_reason"] = reason.value if reason else None
         if reply.thought_seconds is not None:
             timings["thought_seconds"] = reply.thought_seconds
+        if reply.citations:
+            timings["citations"] = reply.citations
         reply.stats = dict(active.stats)
         self.active = None
         if reply.message_id is not None:
@@ -406,10 +446,13 @@ class ChatController(QObject):
 
 
 def _chat_message(record: Message) -> ChatMessage:
-    thought = record.timings.get("thought_seconds") if record.timings else None
+    timings = record.timings or {}
+    thought = timings.get("thought_seconds")
+    citations = timings.get("citations")
     return ChatMessage(
         role=record.role.value, text=record.content, reasoning=record.reasoning,
         state=_STATUS_TO_STATE.get(record.status, MessageState.COMPLETE), message_id=record.id,
         thought_seconds=float(thought) if isinstance(thought, (int, float)) else None,
-        error=record.error or record.decrypt_error, stats=dict(record.timings or {}),
+        error=record.error or record.decrypt_error, stats=dict(timings),
+        citations=list(citations) if isinstance(citations, list) else [],
     )

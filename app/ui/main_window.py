@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication, QFileDialog, QInputDialog, QLineEdit, QMainWindow, QMessageBox, QSplitter, QStackedWidget,
     QVBoxLayout, QWidget,
@@ -20,13 +20,14 @@ from app.engine.events import LoadProgress, ModelInfo
 from app.model_folder import NotAModelFolder, classify_model_folder
 from app.ui.chat_state import ChatMessage
 from app.ui.controller import ChatController
-from app.ui.settings import AppSettings
+from app.storage.settings import AppSettings, SettingsError
 from app.ui.theme import ThemeChoice
 from app.ui.widgets.qt_chat_settings import QtChatSettings
 from app.ui.widgets.qt_chat_view import QtChatView
 from app.ui.widgets.qt_composer import QtComposer
 from app.ui.widgets.qt_conversation_list import QtConversationList
 from app.ui.widgets.qt_first_run import QtFirstRun
+from app.ui.widgets.qt_passage import QtPassageDialog
 from app.ui.widgets.qt_status import QtStatus
 
 
@@ -66,8 +67,10 @@ class MainWindow(QMainWindow):
         self.splitter.setSizes([240, 700, 260])
         self.chat_settings.setVisible(False)
         self.setCentralWidget(self.splitter)
+        self.setAcceptDrops(True)
         self._build_menus()
         self._connect()
+        self._warm_up_text_rendering(dark)
         self.composer.set_can_send(False, "Open a model first")
 
     # ================================================================== construction
@@ -122,6 +125,10 @@ class MainWindow(QMainWindow):
         self.chat_settings.changed.connect(self._push_chat_settings)
         self.chat_view.regenerateRequested.connect(c.regenerate)
         self.chat_view.editRequested.connect(self._on_edit_requested)
+        self.chat_view.citationActivated.connect(self._on_citation)
+        self.composer.attachRequested.connect(self._on_attach)
+        self.composer.chips.removeRequested.connect(c.attachments.remove)
+        c.attachments.changed.connect(self._on_attachments_changed)
         self.first_run.openRequested.connect(self.choose_model_folder)
         self.first_run.cancelRequested.connect(self._on_cancel_export)
         # controller -> widgets
@@ -141,8 +148,22 @@ class MainWindow(QMainWindow):
         c.historyReady.connect(self._on_history_ready)
         c.historyFailed.connect(self._on_history_failed)
         c.passphraseNeeded.connect(self._on_passphrase_needed)
+        c.wrongPassphrase.connect(self._on_wrong_passphrase)
         c.notice.connect(lambda text: self.status.showMessage(text, 10000))
         c.exported.connect(self._on_exported)
+
+    def _warm_up_text_rendering(self, dark: bool) -> None:
+        """Lays out one throwaway message now: Qt's first rich-text layout loads fonts (~40 ms), which would
+        otherwise stall the window at the first message the user sends."""
+        from app.ui.chat_state import ChatMessage
+        from app.ui.widgets.qt_message import QtMessage
+
+        sample = QtMessage(ChatMessage(role="assistant", text="Warm-up **text** and `code`:\n\n```python\nx = 1\n```"),
+                           dark=dark)
+        sample.resize(600, 200)
+        sample.body.document().setTextWidth(560)
+        sample.body.document().size()
+        sample.deleteLater()
 
     # ================================================================== model opening
     def choose_model_folder(self) -> None:
@@ -202,7 +223,7 @@ class MainWindow(QMainWindow):
         self.status.show_model(info)
         self.status.showMessage(f"Loaded {info.name} in {info.load_seconds:.1f} s on {info.provider}", 8000)
         self.settings.last_model = getattr(self, "_loading_path", info.path)
-        self.settings.save()
+        self._save_settings()
         self.pages.setCurrentIndex(1)
         self.composer.set_can_send(True)
         self.composer.edit.setFocus()
@@ -252,6 +273,41 @@ class MainWindow(QMainWindow):
         except OSError as exc:
             QMessageBox.warning(self, "Export failed", f"Could not write {path}: {exc.strerror or exc}")
 
+    # ================================================================== documents
+    def _on_attach(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Attach documents", str(Path.home()))
+        if paths:
+            self.controller.attachments.add_files(paths)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            self.controller.attachments.add_files(paths)
+            event.acceptProposedAction()
+
+    def _on_attachments_changed(self, items: list) -> None:
+        self.composer.chips.set_items(items)
+        if self.controller.model is not None:
+            reading = self.controller.attachments.reading()
+            self.composer.set_can_send(not reading, "Reading the attached documents…" if reading else "")
+
+    def _on_citation(self, message_index: int, citation_index: int) -> None:
+        citations = self.controller.messages[message_index].citations
+        if not 0 <= citation_index < len(citations):
+            return
+        citation = citations[citation_index]
+        document = next((d for d in self.controller.attachments.documents()
+                         if d.name == citation.get("file_name")), None)
+        if document is None:
+            QMessageBox.information(self, "Source not attached",
+                                    f"{citation.get('file_name')} is no longer attached to this chat.")
+            return
+        QtPassageDialog(document, citation, self).exec()
+
     # ================================================================== history
     def _on_history_ready(self, warning: object) -> None:
         if warning:
@@ -262,9 +318,12 @@ class MainWindow(QMainWindow):
                              f"{message}\n\nThe file was not changed. Enclave keeps working, but this session's conversations "
                              "will not be kept after it closes.")
 
-    def _on_passphrase_needed(self, new_database: bool) -> None:
-        prompt = ("No OS keyring is available. Choose a passphrase to encrypt your conversation history:"
-                  if new_database else "Enter the passphrase that protects your conversation history:")
+    def _on_wrong_passphrase(self, message: str) -> None:
+        self._on_passphrase_needed(False, f"{message}\n\nTry again:")
+
+    def _on_passphrase_needed(self, new_database: bool, prompt: str = "") -> None:
+        prompt = prompt or ("No OS keyring is available. Choose a passphrase to encrypt your conversation history:"
+                            if new_database else "Enter the passphrase that protects your conversation history:")
         text, ok = QInputDialog.getText(self, "History passphrase", prompt, QLineEdit.EchoMode.Password)
         if ok and text:
             self.controller.open_history(text)
@@ -274,8 +333,14 @@ class MainWindow(QMainWindow):
     # ================================================================== misc
     def _on_theme(self, choice: ThemeChoice) -> None:
         self.settings.theme = choice.value
-        self.settings.save()
+        self._save_settings()
         self.status.showMessage("The theme changes the next time Enclave starts.", 6000)
+
+    def _save_settings(self) -> None:
+        try:
+            self.settings.save()
+        except SettingsError as exc:
+            self.status.showMessage(str(exc), 10000)
 
     def _on_about(self) -> None:
         from app import __version__

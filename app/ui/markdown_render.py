@@ -44,7 +44,7 @@ def render_markdown(text: str, *, dark: bool = False) -> RenderedMarkdown:
     code_bg = "#272822" if dark else "#f4f4f6"
     link_color = "#8ab4f8" if dark else "#1a66d2"
 
-    def fence(tokens, idx, options, env):  # markdown-it renderer rule signature
+    def fence(_renderer, tokens, idx, _options, _env):  # markdown-it render-rule signature
         token = tokens[idx]
         language = (token.info or "").strip().split(" ")[0]
         index = len(result.code_blocks)

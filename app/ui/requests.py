@@ -12,6 +12,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.storage.settings import SamplingDefaults as SamplingSettings  # one definition for settings and requests
+
 _ids = itertools.count(1)
 
 
@@ -26,17 +28,6 @@ class HistoryTurn:
     role: str  # "user" | "assistant"
     text: str
     reasoning: str = ""
-
-
-@dataclass(frozen=True)
-class SamplingSettings:
-    temperature: float = 1.0
-    top_p: float = 1.0
-    top_k: int = 0
-    min_p: float = 0.0
-    repetition_penalty: float = 1.0
-    max_new_tokens: int = 2048
-    seed: int | None = None
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ class StorageWorker(QObject):
     opened = Signal(object)  # the store's key warning (str) in passphrase mode, else None
     openFailed = Signal(str)
     passphraseNeeded = Signal(bool)  # True when the database is new (the user chooses a passphrase)
+    wrongPassphrase = Signal(str)  # the passphrase given does not unlock the history: ask again
     result = Signal(int, object)
     failed = Signal(int, str)
 
@@ -36,12 +37,15 @@ class StorageWorker(QObject):
 
     @Slot(object)
     def open(self, passphrase: str | None = None) -> None:
-        from app.storage.errors import PassphraseRequiredError
+        from app.storage.errors import PassphraseRequiredError, WrongPassphraseError
 
         try:
             self._store = self._factory(passphrase)
         except PassphraseRequiredError as exc:
             self.passphraseNeeded.emit(bool(getattr(exc, "new_database", False)))
+            return
+        except WrongPassphraseError as exc:
+            self.wrongPassphrase.emit(str(exc))
             return
         except Exception as exc:  # noqa: BLE001 - reported to the user, never swallowed
             self.openFailed.emit(str(exc) or type(exc).__name__)

@@ -19,7 +19,7 @@ RENDER_INTERVAL_MS = 33
 class QtChatView(QScrollArea):
     regenerateRequested = Signal(int)  # message index
     editRequested = Signal(int)
-    citationActivated = Signal(str)
+    citationActivated = Signal(int, int)  # message index, citation index
 
     def __init__(self, *, dark: bool = False, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -78,7 +78,8 @@ class QtChatView(QScrollArea):
         widget.copyRequested.connect(lambda text: QGuiApplication.clipboard().setText(text))
         widget.regenerateRequested.connect(lambda i=index: self.regenerateRequested.emit(i))
         widget.editRequested.connect(lambda i=index: self.editRequested.emit(i))
-        widget.citationActivated.connect(self.citationActivated)
+        widget.citationActivated.connect(
+            lambda url, i=index: self.citationActivated.emit(i, int(url.split(":", 1)[1])))
         self._layout.insertWidget(self._layout.count() - 1, widget)
         self._widgets.append(widget)
 

@@ -8,6 +8,8 @@ from PySide6.QtWidgets import (
     QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QToolButton, QVBoxLayout, QWidget,
 )
 
+from app.ui.widgets.qt_attachment_chips import QtAttachmentChips
+
 REASONING_EFFORTS = ("low", "medium", "high")
 
 
@@ -34,9 +36,8 @@ class QtComposer(QWidget):
         self._can_send = True
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 6, 12, 10)
-        self.attachments_bar = QHBoxLayout()
-        self.attachments_bar.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(self.attachments_bar)
+        self.chips = QtAttachmentChips()
+        layout.addWidget(self.chips)
 
         row = QHBoxLayout()
         self.attach_button = QToolButton()

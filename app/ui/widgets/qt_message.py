@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
@@ -55,6 +57,13 @@ class QtMessage(QFrame):
         self.body.linkActivated.connect(self._on_link)
         layout.addWidget(self.body)
 
+        self.sources = QLabel()
+        self.sources.setWordWrap(True)
+        self.sources.setTextFormat(Qt.TextFormat.RichText)
+        self.sources.linkActivated.connect(self.citationActivated)
+        self.sources.setVisible(False)
+        layout.addWidget(self.sources)
+
         self.note = QLabel()
         self.note.setStyleSheet("color: gray; font-style: italic;")
         self.note.setWordWrap(True)
@@ -80,7 +89,7 @@ class QtMessage(QFrame):
     # --- updates from the controller ---------------------------------------------------------------------------
     def refresh(self) -> None:
         m = self.message
-        key = (m.text, m.reasoning, m.state)
+        key = (m.text, m.reasoning, m.state, len(m.citations))
         if key == self._rendered:
             return
         self._rendered = key
@@ -96,6 +105,12 @@ class QtMessage(QFrame):
             self.thought_toggle.setText(self._thought_label())
             if self.thought_view.isVisible():
                 self.thought_view.setPlainText(m.reasoning)
+        if m.citations:
+            links = " ".join(
+                f'<a href="cite:{i}">[{c.get("marker", i + 1)}] {html.escape(str(c.get("label", "")))}</a>'
+                for i, c in enumerate(m.citations))
+            self.sources.setText(f"<span style='color:gray'>Sources:</span> {links}")
+        self.sources.setVisible(bool(m.citations))
         note = _STATE_NOTES.get(m.state, "")
         if m.state is MessageState.ERROR:
             note = f"Error: {m.error or 'the reply failed.'}"

@@ -1,0 +1,37 @@
+"""Shows the passage a citation points at: the document's section with the cited characters highlighted."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
+
+from app.documents.model import Document
+
+
+def passage_html(document: Document, citation: dict[str, object]) -> str:
+    index = int(citation.get("section_index", 0))  # type: ignore[arg-type]
+    if not 0 <= index < len(document.sections):
+        return "<p>This passage is no longer available: the document changed after the answer was written.</p>"
+    text = document.sections[index].text
+    start = max(0, min(len(text), int(citation.get("start", 0))))  # type: ignore[arg-type]
+    end = max(start, min(len(text), int(citation.get("end", len(text)))))  # type: ignore[arg-type]
+    before, cited, after = (html.escape(part) for part in (text[:start], text[start:end], text[end:]))
+    body = f'{before}<a name="cited"></a><span style="background:#fff3b0; color:black;">{cited}</span>{after}'
+    return f"<pre style='white-space:pre-wrap; font-family:sans-serif;'>{body}</pre>"
+
+
+class QtPassageDialog(QDialog):
+    def __init__(self, document: Document, citation: dict[str, object], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(str(citation.get("label") or document.name))
+        self.resize(720, 560)
+        layout = QVBoxLayout(self)
+        self.view = QTextBrowser()
+        self.view.setOpenLinks(False)
+        self.view.setHtml(passage_html(document, citation))
+        self.view.scrollToAnchor("cited")
+        layout.addWidget(self.view)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
