@@ -259,6 +259,8 @@ def dialogues() -> dict[str, list[Message]]:
             u("hi"), Message(Role.ASSISTANT, (TextContent("broadcast"),), channel="final", recipient="all"),
         ],
         "assistant_last_analysis": [u("Think hard."), a("Hmm, let me think.", "analysis")],
+        "structured_final": [u("JSON please"), a("Format as JSON.", "analysis"),
+                             Message.assistant('{"ok": true}', "final", content_type="<|constrain|>json")],
         "numbers_and_json": [u("Parse [1, 2.5e-3, -0.0, 1e20]"), a('{"values": [1, 0.0025, -0.0, 1e+20]}', "final")],
     }
 
@@ -334,3 +336,34 @@ def to_openai_harmony(messages: tuple[Message, ...] | list[Message]):
                    channel=m.channel, recipient=m.recipient, content_type=m.content_type)
         for m in messages
     ])
+
+
+_PIECES = (
+    list("abcXYZ 019 \n\n\t\r  .,;:!?'\"-_/\\<>|{}[]()@#$%^&*+=~`")
+    + list("éüßçñ中文字日本語한국어🙂👍🏽\u200d\u0301\u05d0\u0627\u00a0\u2028\u3000")
+    + ["<|start|>", "<|end|>", "'s", "'LL", "  \n", "1234567", "https://x.y/z?q=1"]
+)
+
+
+def random_conversations(count: int, seed: int = 7) -> list[tuple[Message, ...]]:
+    """Seeded random messages: random text from tokenizer-tricky pieces, any role/channel/recipient/type mix."""
+    rng = random.Random(seed)
+
+    def text() -> str:
+        return "".join(rng.choice(_PIECES) for _ in range(rng.randint(0, 40)))
+
+    conversations = []
+    for _ in range(count):
+        messages = []
+        for _ in range(rng.randint(1, 6)):
+            role = rng.choice([Role.USER, Role.ASSISTANT, Role.ASSISTANT, Role.TOOL])
+            name = rng.choice(["functions.f", "browser.open", "python"]) if role is Role.TOOL else \
+                rng.choice([None, None, "bob"])
+            messages.append(Message(
+                role, (TextContent(text()),), name=name,
+                channel=rng.choice([None, "analysis", "commentary", "final", "odd channel"]),
+                recipient=rng.choice([None, None, "functions.f", "browser.search", "all", "assistant"]),
+                content_type=rng.choice([None, None, "json", "<|constrain|>json", "<|constrain|>", "code"]),
+            ))
+        conversations.append(tuple(messages))
+    return conversations

@@ -3,7 +3,9 @@
 Harmony needs two things a plain `Tokenizer.encode` does not give:
 - *ordinary* encoding: user text that happens to contain "<|start|>" must become the five plain tokens
   `<`, `|`, `start`, `|`, `>` (as openai-harmony's `encode_ordinary` does), never the control token, or a
-  user could forge a message boundary. `encode_special_tokens = True` makes `tokenizers` do exactly that.
+  user could forge a message boundary. `Tokenizer.encode` always splits out added tokens, and its
+  `encode_special_tokens` switch is shared state of a tokenizer the model also uses, so text that spells a
+  special token goes through the pre-tokenizer and the BPE model directly (same ids, no added-token pass).
 - raw bytes per token id: a token may hold half a UTF-8 character, so the parser decodes bytes itself.
 """
 
@@ -31,7 +33,7 @@ HARMONY_TOKENS: dict[str, int] = {
 
 
 class HarmonyCodec:
-    """Ordinary-text encoding and byte-exact decoding for one tokenizer. Owns (and configures) `tokenizer`."""
+    """Ordinary-text encoding and byte-exact decoding for one tokenizer (which it reads, never reconfigures)."""
 
     def __init__(self, tokenizer: Tokenizer, source: str = "the tokenizer") -> None:
         for text, token_id in HARMONY_TOKENS.items():
@@ -40,9 +42,12 @@ class HarmonyCodec:
                 raise ValueError(
                     f"{source} is not gpt-oss's o200k_harmony tokenizer: {text} has id {found}, expected {token_id}."
                 )
-        tokenizer.encode_special_tokens = True
+        if tokenizer.pre_tokenizer is None:
+            raise ValueError(f"{source} has no pre-tokenizer; gpt-oss's tokenizer splits text with the o200k regex.")
         self._tokenizer = tokenizer
         self._specials = {i: t.content for i, t in tokenizer.get_added_tokens_decoder().items()}
+        # Every added token is spelled "<|...|>", so text without "<|" cannot contain one (a cheap test).
+        self._special_marker = "<|" if all(t.startswith("<|") for t in self._specials.values()) else ""
         self._byte_decoder = {c: b for b, c in _bytes_to_unicode().items()}
         self._bytes_cache: dict[int, bytes | None] = {}
         self.vocab_size = tokenizer.get_vocab_size(with_added_tokens=True)
@@ -57,7 +62,12 @@ class HarmonyCodec:
         """Text -> ids with every special-token spelling treated as plain text."""
         if not text:
             return []
-        return self._tokenizer.encode(text, add_special_tokens=False).ids
+        if self._special_marker and self._special_marker not in text:
+            return self._tokenizer.encode(text, add_special_tokens=False).ids
+        tok = self._tokenizer
+        if tok.normalizer is not None:
+            text = tok.normalizer.normalize_str(text)
+        return [t.id for piece, _ in tok.pre_tokenizer.pre_tokenize_str(text) for t in tok.model.tokenize(piece)]
 
     def is_special(self, token_id: int) -> bool:
         return token_id in self._specials

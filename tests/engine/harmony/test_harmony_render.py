@@ -22,7 +22,7 @@ from app.engine.harmony import (
     render_message,
 )
 from app.tokenizer import special_tokens as st
-from tests.support.harmony_corpus import corpus, to_openai_harmony
+from tests.support.harmony_corpus import corpus, random_conversations, to_openai_harmony
 
 
 def _first_difference(encoding, ours: list[int], theirs: list[int]) -> str:
@@ -56,6 +56,16 @@ def test_corpus_renders_token_for_token_like_openai_harmony(codec, harmony_encod
         ours = render_conversation_for_completion(codec, case.messages)
         theirs = harmony_encoding.render_conversation_for_completion(theirs_conv, OhRole.ASSISTANT)
         assert ours == theirs, f"{case.name} (for completion): {_first_difference(harmony_encoding, ours, theirs)}"
+
+
+def test_random_conversations_render_like_openai_harmony(codec, harmony_encoding) -> None:
+    """Random text from tokenizer-tricky pieces in every header position: catches tokenizer or piece-split drift."""
+    from openai_harmony import Role as OhRole
+
+    for index, messages in enumerate(random_conversations(150)):
+        ours = render_conversation_for_completion(codec, messages)
+        theirs = harmony_encoding.render_conversation_for_completion(to_openai_harmony(messages), OhRole.ASSISTANT)
+        assert ours == theirs, f"random conversation {index}: {_first_difference(harmony_encoding, ours, theirs)}"
 
 
 def test_keep_analysis_and_training_variants_match(codec, harmony_encoding, harmony_cases) -> None:
@@ -128,3 +138,12 @@ def test_conversation_json_errors_name_the_problem() -> None:
         Conversation.from_json('{"messages": [{"role": "user", "content": [{"type": "image"}]}]}')
     tool = ToolDescription.from_dict({"name": "f", "description": "d"})
     assert tool.parameters is None
+
+
+def test_codec_leaves_a_shared_tokenizer_as_it_was(harmony_tokenizer) -> None:
+    """The model's tokenizer is shared with the generator, which reads "<|start|>" in raw prompts as the token."""
+    from app.engine.harmony import HarmonyCodec
+
+    codec = HarmonyCodec(harmony_tokenizer)
+    assert codec.encode_ordinary("x<|start|>") == [87, 27, 91, 5236, 91, 29]
+    assert harmony_tokenizer.encode("x<|start|>", add_special_tokens=False).ids == [87, st.START]
