@@ -133,3 +133,26 @@ def test_document_round_trips_through_json(tmp_path: Path) -> None:
 
     doc = extract_in_process(doc_files.pptx_slides(tmp_path / "deck.pptx"))
     assert Document.from_dict(json.loads(json.dumps(doc.to_dict()))) == doc
+
+
+def test_long_tables_split_into_row_blocks_that_repeat_the_header(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.csv"
+    path.write_text("date,amount\n" + "".join(f"2026-01-{i % 28 + 1:02d},{i}\n" for i in range(450)))
+    doc = extract_in_process(path)
+    assert [s.label for s in doc.sections] == ["ledger rows 1-200", "ledger rows 201-400", "ledger rows 401-450"]
+    for section in doc.sections:
+        assert section.text.startswith("| date | amount |\n|---|---|\n")
+    assert doc.sections[2].text.splitlines()[-1] == "| 2026-01-02 | 449 |"
+
+
+def test_pdf_page_labels_are_the_printed_numbers(table_pdf: Path, tmp_path: Path) -> None:
+    import pypdf
+    from pypdf.constants import PageLabelStyle
+
+    writer = pypdf.PdfWriter(clone_from=table_pdf)
+    writer.set_page_label(0, 0, style=PageLabelStyle.LOWERCASE_ROMAN, start=1)  # front matter "i"
+    writer.set_page_label(1, 2, style=PageLabelStyle.DECIMAL, start=1)
+    labelled = tmp_path / "labelled.pdf"
+    writer.write(labelled)
+    doc = extract_in_process(labelled)
+    assert [(s.label, s.number) for s in doc.sections] == [("p. i", 1), ("p. 1", 2), ("p. 2", 3)]

@@ -40,12 +40,17 @@ def read_xlsx(path: Path, name: str, limits: DocumentLimits, progress: ProgressF
         budget = CharBudget(limits.max_chars)
         sections: list[Section] = []
         for number, sheet in enumerate(sheets, start=1):
+            # Read-only mode trusts the sheet's declared dimension, which some writers get wrong (too small
+            # drops data; a crafted huge one pads every row): read the rows that are really there instead.
+            sheet.reset_dimensions()
             rows = []
             for row in sheet.iter_rows(values_only=True):
                 values = [_value(v) for v in row]
-                if not budget.take("".join("" if v is None else str(v) for v in values)):
+                # Charged with separators, so even a flood of empty cells uses up the budget.
+                if not budget.take("|".join("" if v is None else str(v) for v in values)):
                     break
-                rows.append(values)
+                if any(v is not None for v in values):
+                    rows.append(values)
             sections.extend(table_sections(sheet.title, rows, number=number))
             progress(number, len(sheets))
             if budget.exhausted:

@@ -37,12 +37,14 @@ def _open(path: Path, name: str) -> pypdf.PdfReader:
     return reader
 
 
-def _page_label(reader: pypdf.PdfReader, index: int) -> str:
-    """The page number printed in viewers ("iv", "12"); falls back to the physical number."""
+def _page_labels(reader: pypdf.PdfReader, count: int) -> list[str]:
+    """The page numbers printed in viewers ("iv", "12"), computed once (pypdf rebuilds the whole list on every
+    access); physical numbers when the PDF's label tree is unusable."""
     try:
-        return reader.page_labels[index]
-    except (IndexError, KeyError, PdfReadError, ValueError):
-        return str(index + 1)
+        labels = list(reader.page_labels)
+    except (IndexError, KeyError, PdfReadError, ValueError, TypeError):
+        labels = []
+    return labels if len(labels) == count else [str(i + 1) for i in range(count)]
 
 
 def _tidy_layout(text: str) -> str:
@@ -74,8 +76,10 @@ def read_pdf(path: Path, name: str, limits: DocumentLimits, progress: ProgressFn
         raise ExtractionError(ErrorKind.TOO_MANY_PAGES, f"{name} has {count:,} pages, more than the limit of "
                                                         f"{limits.max_pages:,}; split it or raise the page limit "
                                                         "in Settings.")
+    labels = _page_labels(reader, count)
     budget = CharBudget(limits.max_chars)
     sections: list[Section] = []
+    read = 0
     image_only: list[int] = []
     plain_pages = 0
     for index, page in enumerate(reader.pages):
@@ -86,9 +90,10 @@ def read_pdf(path: Path, name: str, limits: DocumentLimits, progress: ProgressFn
             text = IMAGE_ONLY_NOTE
         if not budget.take(text):
             break
+        read = index + 1
         if text:
-            sections.append(Section("page", f"p. {_page_label(reader, index)}", text, index + 1))
-        progress(index + 1, count)
+            sections.append(Section("page", f"p. {labels[index]}", text, index + 1))
+        progress(read, count)
     if not sections or all(s.text == IMAGE_ONLY_NOTE for s in sections):
         if image_only:
             raise ExtractionError(ErrorKind.NO_TEXT_LAYER, f"{name} is a scanned document: its {count} page(s) "
@@ -103,5 +108,5 @@ def read_pdf(path: Path, name: str, limits: DocumentLimits, progress: ProgressFn
     if plain_pages:
         warnings.append(f"The layout of {plain_pages} page(s) could not be kept; their text was read without it.")
     if budget.exhausted:
-        warnings.append(f"Only the first {len(sections)} of {count} pages were read (text limit reached).")
+        warnings.append(f"Only the first {read} of {count} pages were read (text limit reached).")
     return ReaderResult(sections, pages=count, warnings=warnings, truncated=budget.exhausted)
