@@ -38,7 +38,8 @@ _ASCII_WHITESPACE = re.compile("[ \t\n\x0c\r]+")
 _CHANNEL_END = re.compile(f"[{re.escape(_RUST_WHITESPACE)}<]")
 
 _ROLES = {r.value: r for r in Role}
-_STOP_TOKENS = frozenset((st.END, st.RETURN, st.CALL))
+# <|endoftext|> is not part of the harmony format, but gpt-oss's generation_config lists it as an EOS id.
+_STOP_TOKENS = frozenset((st.END, st.RETURN, st.CALL, st.ENDOFTEXT))
 
 
 class TurnEnd(enum.Enum):
@@ -46,6 +47,10 @@ class TurnEnd(enum.Enum):
 
     RETURN = "return"
     CALL = "call"
+    END_OF_TEXT = "endoftext"  # <|endoftext|>: outside the format, but an EOS id in gpt-oss's generation_config
+
+
+_TURN_ENDS = {st.RETURN: TurnEnd.RETURN, st.CALL: TurnEnd.CALL, st.ENDOFTEXT: TurnEnd.END_OF_TEXT}
 
 
 @dataclass(frozen=True)
@@ -279,7 +284,7 @@ class StreamingParser:
         if token == st.START:
             self._begin_header(None)
         elif token in _STOP_TOKENS:
-            pass  # a stray end marker between messages carries no text; nothing to recover
+            self._note_turn_end(token, events)  # e.g. `<|end|><|return|>`: no text, but the turn is over
         else:
             # Text (or <|channel|>) with no <|start|>: the model skipped `<|start|>assistant`. Read it as a header.
             self._begin_header(Role.ASSISTANT, "missing <|start|> before the message")
@@ -376,6 +381,8 @@ class StreamingParser:
             header.problems.append(problem)
         if end_token == st.CALL and header.recipient is None:
             header.problems.append("<|call|> ended a message that has no recipient")
+        if end_token == st.ENDOFTEXT:
+            header.problems.append("<|endoftext|> ended the message instead of <|end|> or <|return|>")
         message = Message(header.role, (TextContent("".join(self._text)),), name=header.name,
                           channel=header.channel, recipient=header.recipient, content_type=header.content_type)
         parsed = ParsedMessage(message, tuple(header.problems), end_token)
@@ -389,8 +396,8 @@ class StreamingParser:
         self._note_turn_end(end_token, events)
 
     def _note_turn_end(self, end_token: int | None, events: list[ParserEvent]) -> None:
-        if end_token in (st.RETURN, st.CALL):
-            self.turn_end = TurnEnd.RETURN if end_token == st.RETURN else TurnEnd.CALL
+        if end_token in _TURN_ENDS:
+            self.turn_end = _TURN_ENDS[end_token]
             events.append(TurnEnded(self.turn_end))
 
 

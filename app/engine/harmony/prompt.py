@@ -38,8 +38,9 @@ from app.engine.harmony.renderer import render_conversation_for_completion
 from app.engine.harmony.tools import builtin_namespace
 from app.tokenizer import special_tokens as st
 
-# The ids that end an assistant turn. <|end|> is not one: after `analysis<|end|>` the model goes on.
-STOP_TOKEN_IDS: tuple[int, ...] = (st.RETURN, st.CALL)
+# The ids that end an assistant turn (gpt-oss's generation_config eos ids). <|end|> is not one: after
+# `analysis<|end|>` the model goes on with its next message.
+STOP_TOKEN_IDS: tuple[int, ...] = (st.RETURN, st.CALL, st.ENDOFTEXT)
 
 
 @dataclass(frozen=True)

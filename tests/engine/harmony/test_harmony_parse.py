@@ -252,3 +252,16 @@ def test_constrained_final_answer_is_not_a_tool_call(codec) -> None:
 def test_named_author_round_trips(codec) -> None:
     message = Message(Role.USER, Message.user("hi").content, name="alice")
     assert parse_messages(codec, render_message(codec, message)) == [message]
+
+
+def test_stray_return_between_messages_still_ends_the_turn(codec) -> None:
+    parser = StreamingParser(codec)
+    events = parser.feed_many(_ids(codec, st.CHANNEL, "final", st.MESSAGE, "Hi.", st.END, st.RETURN))
+    assert events[-1] == TurnEnded(TurnEnd.RETURN) and not parser.messages[0].malformed
+
+
+def test_endoftext_ends_the_turn_and_is_flagged(codec) -> None:
+    parser = StreamingParser(codec)
+    events = parser.feed_many(_ids(codec, st.CHANNEL, "final", st.MESSAGE, "Hi.", st.ENDOFTEXT))
+    assert parser.turn_end is TurnEnd.END_OF_TEXT and events[-1] == TurnEnded(TurnEnd.END_OF_TEXT)
+    assert parser.messages[0].message.text == "Hi." and parser.messages[0].malformed
