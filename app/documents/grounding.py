@@ -65,7 +65,8 @@ def context_budget(history_tokens: int = 0, reply_tokens: int = 8192, system_tok
 
 def citation_label(document: Document, section: Section, start: int, end: int) -> str:
     if section.kind == "heading" and section.label:
-        return f"{document.name} › {section.label}"
+        page = f" p. {section.number}" if section.number else ""
+        return f"{document.name}{page} › {section.label}"
     if section.kind == "text" and not section.label:
         first = section.text.count("\n", 0, start) + 1
         last = first + section.text.count("\n", start, max(start, end - 1))

@@ -229,3 +229,23 @@ def docx_with_doctype(source: Path, path: Path, doctype: str, preface: str) -> P
                 data = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>' + doctype + body).encode()
             copy.writestr(info, data)
     return path
+
+
+def docx_with_page_breaks(path: Path, rendered: bool) -> Path:
+    """Headings on pages 1, 2 and 4. `rendered`: mark page starts the way Word does on save
+    (w:lastRenderedPageBreak at the first run of a page) instead of writing explicit page breaks."""
+    import docx
+    from docx.oxml import OxmlElement
+
+    document = docx.Document()
+    for title, pages_before in (("Intro", 0), ("Costs", 1), ("Appendix", 2)):
+        for _ in range(pages_before):
+            if rendered:
+                document.add_paragraph("Filler text that Word laid out on its own page.")
+                document.paragraphs[-1].runs[0]._r.insert(0, OxmlElement("w:lastRenderedPageBreak"))
+            else:
+                document.add_page_break()
+        document.add_heading(title, level=1)
+        document.add_paragraph(f"Body of {title.lower()}.")
+    document.save(path)
+    return path

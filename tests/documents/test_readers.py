@@ -156,3 +156,19 @@ def test_pdf_page_labels_are_the_printed_numbers(table_pdf: Path, tmp_path: Path
     writer.write(labelled)
     doc = extract_in_process(labelled)
     assert [(s.label, s.number) for s in doc.sections] == [("p. i", 1), ("p. 1", 2), ("p. 2", 3)]
+
+
+def test_docx_sections_know_their_page(tmp_path: Path) -> None:
+    from app.documents.grounding import citation_label
+
+    explicit = extract_in_process(doc_files.docx_with_page_breaks(tmp_path / "explicit.docx", rendered=False))
+    assert [(s.label, s.number) for s in explicit.sections] == [("Intro", 1), ("Costs", 2), ("Appendix", 4)]
+    assert explicit.metadata.pages == 4
+    costs = explicit.sections[1]
+    assert citation_label(explicit, costs, 0, len(costs.text)) == "explicit.docx p. 2 › Costs"
+    # Word's own marks: the filler paragraph starts page 2, so "Costs" (after it) is on page 2 as well.
+    word = extract_in_process(doc_files.docx_with_page_breaks(tmp_path / "word.docx", rendered=True))
+    assert [(s.label, s.number) for s in word.sections] == [("Intro", 1), ("Costs", 2), ("Appendix", 4)]
+    # Without any page marks the page is unknown rather than guessed.
+    plain = extract_in_process(doc_files.docx_with_headings(tmp_path / "plain.docx"))
+    assert {s.number for s in plain.sections} == {None}

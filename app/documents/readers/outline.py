@@ -14,8 +14,9 @@ PREAMBLE_LABEL = "beginning"  # text before the first heading
 
 
 class OutlineBuilder:
-    def __init__(self, budget: CharBudget) -> None:
+    def __init__(self, budget: CharBudget, first_page: int | None = None) -> None:
         self._budget = budget
+        self._number = first_page  # page where the current section starts, when the format knows pages
         self._sections: list[Section] = []
         self._label = PREAMBLE_LABEL
         self._headed = False
@@ -26,12 +27,14 @@ class OutlineBuilder:
     def full(self) -> bool:
         return self._budget.exhausted
 
-    def heading(self, level: int, text: str) -> None:
+    def heading(self, level: int, text: str, page: int | None = None) -> None:
         text = " ".join(text.split())
         if not text or not self._budget.take(text):
             return
         if self._has_body:
             self._flush()
+        if not self._lines:
+            self._number = page
         self._lines.append("#" * max(1, min(level, 6)) + " " + text)
         self._label = text
         self._headed = True
@@ -46,7 +49,7 @@ class OutlineBuilder:
     def _flush(self) -> None:
         if self._lines:
             kind = "heading" if self._headed else "text"
-            self._sections.append(Section(kind, self._label, "\n\n".join(self._lines)))
+            self._sections.append(Section(kind, self._label, "\n\n".join(self._lines), self._number))
         self._lines, self._has_body = [], False
 
     def sections(self) -> list[Section]:
