@@ -95,10 +95,12 @@ def pptx_slides(path: Path) -> Path:
     return path
 
 
-def odt_with_heading(path: Path) -> Path:
+def odt_with_heading(path: Path, soft_page_breaks: bool = False) -> Path:
+    """Minutes (with a table) and Actions; with `soft_page_breaks`, "Actions" starts page 3 the way
+    LibreOffice records its layout on save."""
     from odf.opendocument import OpenDocumentText
     from odf.table import Table, TableCell, TableColumn, TableRow
-    from odf.text import H, P
+    from odf.text import H, P, SoftPageBreak
 
     document = OpenDocumentText()
     document.text.addElement(H(outlinelevel=1, text="Minutes"))
@@ -113,6 +115,10 @@ def odt_with_heading(path: Path) -> Path:
             tr.addElement(cell)
         table.addElement(tr)
     document.text.addElement(table)
+    if soft_page_breaks:
+        document.text.addElement(SoftPageBreak())
+        document.text.addElement(P(text="A long discussion filled page two."))
+        document.text.addElement(SoftPageBreak())
     document.text.addElement(H(outlinelevel=2, text="Actions"))
     document.text.addElement(P(text="Renew the lease."))
     document.save(str(path))

@@ -68,6 +68,10 @@ def test_odt_headings_and_table(tmp_path: Path) -> None:
     assert "The board met on Tuesday." in doc.sections[0].text
     assert _row("Budget", "Carried") in doc.sections[0].text
     assert doc.sections[1].text == "## Actions\n\nRenew the lease."
+    assert [s.number for s in doc.sections] == [None, None] and doc.metadata.pages is None
+    paged = extract_in_process(doc_files.odt_with_heading(tmp_path / "paged.odt", soft_page_breaks=True))
+    assert [(s.label, s.number) for s in paged.sections] == [("Minutes", 1), ("Actions", 3)]
+    assert paged.metadata.pages == 3
 
 
 def test_html_drops_scripts_keeps_structure(tmp_path: Path) -> None:
