@@ -85,7 +85,7 @@ class HarmonyCodec:
         if special is not None:
             result = special.encode("utf-8")
         else:
-            piece = self._tokenizer.id_to_token(token_id) if token_id >= 0 else None
+            piece = self._tokenizer.id_to_token(token_id) if 0 <= token_id < self.vocab_size else None
             result = None if piece is None else bytes(self._byte_decoder[c] for c in piece)
         self._bytes_cache[token_id] = result
         return result

@@ -80,7 +80,11 @@ class ToolDescription:
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> ToolDescription:
         _require(raw, ("name", "description"), "tool description")
-        return cls(name=raw["name"], description=raw["description"], parameters=raw.get("parameters"))
+        parameters = raw.get("parameters")
+        if parameters is not None:
+            _expect(parameters, dict, f"parameters of tool {raw['name']!r}", "a JSON schema object")
+        return cls(name=_str(raw, "name", "tool"), description=_str(raw, "description", "tool"),
+                   parameters=parameters)
 
 
 @dataclass(frozen=True)
@@ -101,11 +105,10 @@ class ToolNamespaceConfig:
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> ToolNamespaceConfig:
         _require(raw, ("name",), "tool namespace")
-        return cls(
-            name=raw["name"],
-            description=raw.get("description"),
-            tools=tuple(ToolDescription.from_dict(t) for t in raw.get("tools") or ()),
-        )
+        tools = raw.get("tools") or []
+        _expect(tools, list, f"tools of namespace {raw['name']!r}", "a list")
+        return cls(name=_str(raw, "name", "tool namespace"), description=_opt_str(raw, "description", "tool namespace"),
+                   tools=tuple(ToolDescription.from_dict(t) for t in tools))
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,11 @@ class ChannelConfig:
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> ChannelConfig:
         _require(raw, ("valid_channels", "channel_required"), "channel_config")
-        return cls(valid_channels=tuple(raw["valid_channels"]), channel_required=bool(raw["channel_required"]))
+        channels = raw["valid_channels"]
+        _expect(channels, list, "valid_channels", "a list of channel names")
+        for channel in channels:
+            _expect(channel, str, "valid_channels", "a list of channel names")
+        return cls(valid_channels=tuple(channels), channel_required=bool(raw["channel_required"]))
 
 
 def _tools_to_dict(tools: Mapping[str, ToolNamespaceConfig]) -> dict[str, Any]:
@@ -129,6 +136,7 @@ def _tools_to_dict(tools: Mapping[str, ToolNamespaceConfig]) -> dict[str, Any]:
 def _tools_from_dict(raw: Mapping[str, Any] | None) -> dict[str, ToolNamespaceConfig] | None:
     if raw is None:
         return None
+    _expect(raw, Mapping, "tools", "an object of namespace name -> namespace")
     return {key: ToolNamespaceConfig.from_dict(ns) for key, ns in raw.items()}
 
 
@@ -173,10 +181,10 @@ class SystemContent:
         effort = raw.get("reasoning_effort")
         channels = raw.get("channel_config")
         return cls(
-            model_identity=raw.get("model_identity"),
+            model_identity=_opt_str(raw, "model_identity", "system content"),
             reasoning_effort=None if effort is None else ReasoningEffort.parse(effort),
-            conversation_start_date=raw.get("conversation_start_date"),
-            knowledge_cutoff=raw.get("knowledge_cutoff"),
+            conversation_start_date=_opt_str(raw, "conversation_start_date", "system content"),
+            knowledge_cutoff=_opt_str(raw, "knowledge_cutoff", "system content"),
             channel_config=None if channels is None else ChannelConfig.from_dict(channels),
             tools=_tools_from_dict(raw.get("tools")),
         )
@@ -205,17 +213,18 @@ class DeveloperContent:
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> DeveloperContent:
-        return cls(instructions=raw.get("instructions"), tools=_tools_from_dict(raw.get("tools")))
+        return cls(instructions=_opt_str(raw, "instructions", "developer content"),
+                   tools=_tools_from_dict(raw.get("tools")))
 
 
 Content = TextContent | SystemContent | DeveloperContent
 
 
 def content_from_dict(raw: Mapping[str, Any]) -> Content:
+    _expect(raw, Mapping, "content item", "a JSON object")
     kind = raw.get("type")
     if kind == "text":
-        _require(raw, ("text",), "text content")
-        return TextContent(raw["text"])
+        return TextContent(_str(raw, "text", "text content"))
     if kind == "system_content":
         return SystemContent.from_dict(raw)
     if kind == "developer_content":
@@ -277,20 +286,19 @@ class Message:
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Message:
-        if not isinstance(raw, Mapping):
-            raise HarmonyFormatError(f"A message must be a JSON object, got {type(raw).__name__}.")
         _require(raw, ("role", "content"), "message")
         contents = raw["content"]
         # openai-harmony's Rust side writes a lone text content as a plain string.
         if isinstance(contents, str):
             contents = [{"type": "text", "text": contents}]
+        _expect(contents, list, f"content of a {raw['role']} message", "a list or a string")
         return cls(
             role=Role.parse(raw["role"]),
             content=tuple(content_from_dict(c) for c in contents),
-            name=raw.get("name"),
-            channel=raw.get("channel"),
-            recipient=raw.get("recipient"),
-            content_type=raw.get("content_type"),
+            name=_opt_str(raw, "name", "message"),
+            channel=_opt_str(raw, "channel", "message"),
+            recipient=_opt_str(raw, "recipient", "message"),
+            content_type=_opt_str(raw, "content_type", "message"),
         )
 
 
@@ -319,7 +327,27 @@ class Conversation:
         return cls.from_dict(raw)
 
 
+def _expect(value: Any, kind: type, what: str, shape: str) -> None:
+    if not isinstance(value, kind):
+        raise HarmonyFormatError(f"The {what} must be {shape}, got {type(value).__name__}.")
+
+
+def _opt_str(raw: Mapping[str, Any], key: str, what: str) -> str | None:
+    value = raw.get(key)
+    if value is not None and not isinstance(value, str):
+        raise HarmonyFormatError(f"The {what}'s {key!r} must be a string, got {type(value).__name__}.")
+    return value
+
+
+def _str(raw: Mapping[str, Any], key: str, what: str) -> str:
+    value = _opt_str(raw, key, what)
+    if value is None:
+        raise HarmonyFormatError(f"The {what} {dict(raw)!r:.120} lacks {key}.")
+    return value
+
+
 def _require(raw: Mapping[str, Any], keys: Sequence[str], what: str) -> None:
+    _expect(raw, Mapping, what, "a JSON object")
     missing = [k for k in keys if k not in raw]
     if missing:
         raise HarmonyFormatError(f"The {what} {dict(raw)!r:.120} lacks {', '.join(missing)}.")

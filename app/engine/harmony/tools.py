@@ -214,9 +214,7 @@ def json_schema_to_typescript(schema: Any, indent: str = "") -> str:
             # serde's `get("items")` is Some even for `"items": null`, which then renders as `any`.
             return f"{json_schema_to_typescript(items, indent)}[]" if "items" in schema else "Array<any>"
         return "any"
-    if one_of is not None:
-        return "any"  # a non-array oneOf: openai-harmony's defensive branch also yields `any`
-    return "any"
+    return "any"  # no usable type (a non-array oneOf included, as in openai-harmony's defensive branch)
 
 
 def tools_section(tools: Mapping[str, ToolNamespaceConfig]) -> str:

@@ -5,9 +5,12 @@ Seeded loops rather than hypothesis (not a dependency); together they run in a f
 
 from __future__ import annotations
 
+import copy
 import random
 
 from app.engine.harmony import (
+    Conversation,
+    HarmonyFormatError,
     MessageEnded,
     MessageStarted,
     Role,
@@ -78,3 +81,35 @@ def test_truncated_real_output_never_raises_and_keeps_finished_messages(codec, h
             finished = [p for p in parsed if p.end_token is not None]
             assert [p.message for p in finished] == [p.message for p in full[:len(finished)]], (case.name, cut)
             assert all(p.malformed for p in parsed if p.end_token is None)
+
+
+def _paths(value, prefix=()):
+    yield prefix
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _paths(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _paths(item, (*prefix, index))
+
+
+def test_mangled_conversation_json_fails_only_with_a_format_error(codec, harmony_cases) -> None:
+    """Any part of a conversation replaced by a value of another JSON type: read and render either work or
+    raise HarmonyFormatError (one sentence for the CLI), never a TypeError from deep inside."""
+    rng = random.Random(5)
+    junk = [None, 5, 2.5, True, "x", [], {}, [1, "a"], {"a": 1}]
+    for case in harmony_cases[::7]:
+        original = Conversation(case.messages).to_dict()
+        paths = list(_paths(original))
+        for _ in range(60):
+            mangled = copy.deepcopy(original)
+            path = rng.choice(paths[1:])
+            target = mangled
+            for key in path[:-1]:
+                target = target[key]
+            target[path[-1]] = rng.choice(junk)
+            try:
+                conversation = Conversation.from_dict(mangled)
+                render_conversation(codec, conversation.messages)
+            except HarmonyFormatError:
+                pass
