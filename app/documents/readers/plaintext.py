@@ -17,6 +17,7 @@ from app.documents.readers.base import ReaderResult, limit_warnings
 from app.documents.textdecode import decode_text
 
 MINIFIED_LINE = 300  # a JSON file that is one long line gets indented so chunks break at sensible places
+MAX_JSON_PARSE_CHARS = 5_000_000  # parsed objects take ~10x the text's memory; bigger files are kept as they are
 
 
 def read_limited_text(path: Path, name: str, limits: DocumentLimits) -> tuple[str, bool]:
@@ -73,7 +74,7 @@ def read_json(path: Path, name: str, limits: DocumentLimits, progress: ProgressF
     text, truncated = read_limited_text(path, name, limits)
     progress(1, 1)
     warnings = limit_warnings(truncated)
-    if not truncated and not name.lower().endswith((".jsonl", ".ndjson")):
+    if not truncated and len(text) <= MAX_JSON_PARSE_CHARS and not name.lower().endswith((".jsonl", ".ndjson")):
         try:
             value = json.loads(text)
         except json.JSONDecodeError as exc:
