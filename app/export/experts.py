@@ -17,12 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from app.checkpoint import mxfp4
+from app.export.pages import release_pages
 
 INT8_ZERO_POINT = 128  # QMoE's default zero point for 8-bit weights (stored = value + 128)
 INT4_ZERO_POINT = 8  # ... and for 4-bit weights
 # Candidate divisors of a block's absolute maximum for the int4 scale; the one with the least squared error
 # wins per block. 7 maps the maximum onto +-7; larger ones trade clipping of the maximum for finer steps.
-INT4_SCALE_DIVISORS = (5.0, 5.5, 6.0, 6.5, 7.0, 7.5, 8.0)
+INT4_SCALE_DIVISORS = (6.0, 6.5, 7.0, 7.5, 8.0)
 
 
 def swap_nibbles(blocks: np.ndarray) -> np.ndarray:
@@ -58,10 +59,13 @@ class ExpertSource:
     def expert(self, slot: int) -> tuple[np.ndarray, np.ndarray]:
         """Blocks and scales of the expert stored in `slot` (materialised from the memory map)."""
         index = self.order[slot]
-        blocks = np.asarray(self.blocks[index])
+        blocks = np.array(self.blocks[index])  # a copy, so the mapped pages can be released right away
+        scales = np.array(self.scales[index])
+        release_pages(self.blocks)
+        release_pages(self.scales)
         if self.swap:
             blocks = swap_nibbles(blocks)
-        return blocks, np.asarray(self.scales[index])
+        return blocks, scales
 
 
 # --- cpu: lossless int8, block 32 ----------------------------------------------------------------------------

@@ -124,7 +124,8 @@ def export_model(
         n_layers = checkpoint.config.num_hidden_layers
 
         def layer_done(i: int) -> None:
-            on_progress(LoadProgress(f"Converted layer {i + 1} of {n_layers}", _LAYERS_END * (i + 1) / n_layers))
+            on_progress(LoadProgress(f"Converted layer {i + 1} of {n_layers}",
+                                     round(_LAYERS_END * (i + 1) / n_layers, 4)))
 
         writing = tmp / DATA_FILE
         with GraphBuilder(writing) as builder:

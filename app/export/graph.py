@@ -25,6 +25,7 @@ from app.checkpoint.names import EMBED, FINAL_NORM, LM_HEAD, layer_names
 from app.checkpoint.safetensors_io import bf16_bits_to_f32
 from app.export import layers
 from app.export.builder import GraphBuilder
+from app.export.pages import release_pages
 from app.export.context import AttentionIO, LayerContext
 from app.export.rope import cos_sin_cache
 
@@ -152,8 +153,7 @@ def _embedding(b: GraphBuilder, ctx: LayerContext, input_ids: str) -> str:
                                            _rows_as(ctx, raw))
         return b.op("Gather", table, input_ids, name="embed_tokens/Gather", axis=0)
     table = b.add_streamed_initializer("embed_tokens.weight", TensorProto.BFLOAT16, list(raw.shape),
-                                       (np.asarray(raw[r:r + LM_HEAD_ROWS_PER_CHUNK])
-                                        for r in range(0, raw.shape[0], LM_HEAD_ROWS_PER_CHUNK)))
+                                       _raw_rows(raw))
     gathered = b.op("Gather", table, input_ids, name="embed_tokens/Gather", axis=0)
     return b.op("Cast", gathered, name="embed_tokens/Cast", to=layers.elem_type(ctx))
 
@@ -178,6 +178,14 @@ def _rows_as(ctx: LayerContext, raw: np.ndarray) -> Iterator[np.ndarray]:
     """A bf16 [rows, cols] memory map as row blocks in the activation dtype (bounded memory)."""
     for r in range(0, raw.shape[0], LM_HEAD_ROWS_PER_CHUNK):
         yield layers.float_weight(ctx, bf16_bits_to_f32(np.asarray(raw[r:r + LM_HEAD_ROWS_PER_CHUNK])))
+        release_pages(raw)
+
+
+def _raw_rows(raw: np.ndarray) -> Iterator[np.ndarray]:
+    """A memory-mapped [rows, cols] tensor as copied row blocks, releasing mapped pages as it goes."""
+    for r in range(0, raw.shape[0], LM_HEAD_ROWS_PER_CHUNK):
+        yield np.array(raw[r:r + LM_HEAD_ROWS_PER_CHUNK])
+        release_pages(raw)
 
 
 def _position_ids(b: GraphBuilder, input_ids: str, total_len: str) -> str:

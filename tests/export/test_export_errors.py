@@ -1,0 +1,177 @@
+"""Bad input and failures while writing: one clear sentence, a non-zero exit code, and nothing left behind."""
+
+from __future__ import annotations
+
+import errno
+import io
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+import app.export.builder as builder_module
+from app.cli.main import main
+from app.engine.events import LoadProgress
+from app.export.exporter import ExportError, export_model
+from app.export.graph import ExportCancelled
+from tests.support.test_models import copy_checkpoint
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _export_cli(capsys: pytest.CaptureFixture[str], src: Path, out: Path, target: str = "cpu") -> tuple[int, str]:
+    rc = main(["export", str(src), str(out), "--target", target, "--quiet", "--context-length", "256"])
+    return rc, capsys.readouterr().err
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def _one_sentence(err: str) -> str:
+    lines = [line for line in err.strip().splitlines() if line]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err
+    return lines[0]
+
+
+def test_folder_without_config_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "src").mkdir()
+    rc, err = _export_cli(capsys, tmp_path / "src", tmp_path / "out")
+    assert rc != 0
+    assert "config.json" in _one_sentence(err)
+    assert _leftovers(tmp_path) == ["src"]
+
+
+def test_non_gpt_oss_model_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "llama"
+    src.mkdir()
+    (src / "config.json").write_text(json.dumps({"model_type": "llama"}))
+    rc, err = _export_cli(capsys, src, tmp_path / "out")
+    assert rc != 0 and "gpt_oss" in _one_sentence(err)
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_shard_is_named(tiny_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = copy_checkpoint(tiny_checkpoint, tmp_path / "src")
+    shard = sorted(src.glob("model-*.safetensors"))[1]
+    shard.unlink()
+    rc, err = _export_cli(capsys, src, tmp_path / "out")
+    assert rc != 0 and shard.name in _one_sentence(err) and "missing" in err
+    assert _leftovers(tmp_path) == ["src"]
+
+
+def test_truncated_shard_is_named(tiny_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = copy_checkpoint(tiny_checkpoint, tmp_path / "src")
+    shard = sorted(src.glob("model-*.safetensors"))[-1]
+    with open(shard, "r+b") as handle:
+        handle.truncate(shard.stat().st_size - 1000)
+    rc, err = _export_cli(capsys, src, tmp_path / "out")
+    assert rc != 0 and shard.name in _one_sentence(err)
+    assert _leftovers(tmp_path) == ["src"]
+
+
+def test_wrong_shapes_are_named(tiny_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = copy_checkpoint(tiny_checkpoint, tmp_path / "src")
+    config = json.loads((src / "config.json").read_text())
+    config["intermediate_size"] = 2 * config["intermediate_size"]
+    (src / "config.json").write_text(json.dumps(config))
+    rc, err = _export_cli(capsys, src, tmp_path / "out")
+    sentence = _one_sentence(err)
+    assert rc != 0 and "shape" in sentence and "model.layers.0.mlp" in sentence
+
+
+def test_unknown_target_is_an_argparse_error(tiny_checkpoint: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["export", str(tiny_checkpoint), str(tmp_path / "out"), "--target", "tpu"])
+    assert exit_info.value.code != 0
+    assert "invalid choice: 'tpu'" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_existing_output_is_left_alone(tiny_checkpoint: Path, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    rc, err = _export_cli(capsys, tiny_checkpoint, out)
+    assert rc != 0 and "already exists" in _one_sentence(err)
+    assert _leftovers(out) == ["notes.txt"] and (out / "notes.txt").read_text() == "mine"
+
+
+class _FillingDisk(io.BufferedWriter):
+    """A real file that reports 'no space left' once it holds more than `limit` bytes."""
+
+    limit = 4 * 1024 * 1024
+
+    def write(self, data: object) -> int:  # type: ignore[override]
+        if self.tell() > self.limit:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return super().write(data)  # type: ignore[arg-type]
+
+
+def test_disk_full_while_writing_weights(tiny_checkpoint: Path, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    def filling_open(path: object, mode: str = "r", *args: object, **kwargs: object) -> object:
+        raw = io.FileIO(str(path), mode.replace("b", ""))
+        return _FillingDisk(raw)
+
+    monkeypatch.setattr(builder_module, "open", filling_open, raising=False)
+    rc, err = _export_cli(capsys, tiny_checkpoint, tmp_path / "out")
+    sentence = _one_sentence(err)
+    assert rc != 0
+    assert "model.onnx.data" in sentence and "disk is full" in sentence
+    assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE is POSIX")
+def test_file_size_limit_in_a_real_process(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    """The kernel itself refuses the write (EFBIG under RLIMIT_FSIZE): same clean failure, nothing left."""
+    script = (
+        "import resource, signal, sys\n"
+        "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (8 * 1024 * 1024, 8 * 1024 * 1024))\n"
+        "from app.cli.main import main\n"
+        "sys.exit(main(sys.argv[1:]))\n"
+    )
+    out = tmp_path / "out"
+    result = subprocess.run(
+        [sys.executable, "-c", script, "export", str(tiny_checkpoint), str(out), "--target", "cpu", "--quiet"],
+        capture_output=True, text=True, cwd=REPO, timeout=120,
+    )
+    assert result.returncode != 0
+    sentence = _one_sentence(result.stderr)
+    assert "Cannot write" in sentence and str(out) in sentence
+    assert _leftovers(tmp_path) == []
+
+
+def test_cancel_between_layers_leaves_nothing(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    cancel = threading.Event()
+    seen: list[LoadProgress] = []
+
+    def progress(event: LoadProgress) -> None:
+        seen.append(event)
+        if event.message.startswith("Converted layer 1"):
+            cancel.set()
+
+    with pytest.raises(ExportCancelled):
+        export_model(tiny_checkpoint, tmp_path / "out", "cpu", on_progress=progress, cancel=cancel)
+    assert _leftovers(tmp_path) == []
+    assert not any(p.message.startswith("Converted layer 3") for p in seen)
+
+
+def test_progress_reaches_one_in_order(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    seen: list[float] = []
+    export_model(tiny_checkpoint, tmp_path / "out", "cpu",
+                 on_progress=lambda p: seen.append(p.fraction if p.fraction is not None else -1.0))
+    assert seen == sorted(seen) and seen[0] == 0.0 and seen[-1] == 1.0
+
+
+def test_output_parent_must_exist(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    with pytest.raises(ExportError, match="does not exist"):
+        export_model(tiny_checkpoint, tmp_path / "missing" / "out", "cpu")
