@@ -1,7 +1,7 @@
 """Each supported format, built by its own library, read back: text, page numbers, headings, tables.
 
-These call the reader in-process (extract_in_process) to keep the suite fast; test_bad_input and
-test_sandbox cover the sandbox path.
+These call the reader in-process (extract_in_process) to keep the suite fast; test_doc_bad_input and
+test_doc_sandbox cover the sandbox path.
 """
 
 from __future__ import annotations
