@@ -14,7 +14,8 @@ Why a plain subprocess rather than multiprocessing: a spawn-context child re-run
 (the GUI's, with Qt) and breaks when that module is not `__main__`-guarded. Why JSON rather than pickle: the
 child handles hostile input, so the parent must not unpickle what it sends back.
 
-Protocol: the parent writes one JSON request line to the child's stdin; the child answers with JSON lines on
+Protocol: the parent writes one JSON request line to the child's stdin ({"target": "module:function",
+"args": [...], "memory_mb": n, "sys_path": [...], "self_deadline_s": s}); the child answers with JSON lines on
 its stdout: {"progress": [done, total]}*, then one of {"ok": value}, {"error": [kind, message]},
 {"crash": text}. Library output is redirected to stderr so it cannot corrupt the protocol.
 
@@ -43,7 +44,8 @@ from app.documents.model import Document, DocumentLimits, ErrorKind, ExtractionE
 SANDBOX_FLAG = "--enclave-document-sandbox"
 POLL_S = 0.05  # how often the parent checks memory, cancellation and the deadline
 PROGRESS_EVERY_S = 0.1
-_STDERR_KEEP = 4000  # characters of the child's stderr kept for a crash message
+CHILD_GRACE_S = 10.0
+EXIT_SELF_TIMEOUT = 3
 
 
 # ----------------------------------------------------------------------------------------------- child side
@@ -82,6 +84,9 @@ def main() -> None:
             last[0] = now
             send({"progress": [done, total]})
 
+    # Backstop for an orphaned child (the app was killed mid-read): it ends itself a little after the deadline
+    # the parent would have enforced.
+    threading.Timer(request["self_deadline_s"], os._exit, (EXIT_SELF_TIMEOUT,)).start()
     try:
         _limit_memory(request["memory_mb"])
         reply: dict = {"ok": _resolve(request["target"])(*request["args"], progress)}
@@ -95,6 +100,7 @@ def main() -> None:
         send(reply)
     except MemoryError:
         send({"error": [ErrorKind.MEMORY.value, ""]})
+    os._exit(0)  # do not wait for the backstop timer thread
 
 
 def extract_job(path: str, limits: dict, progress: ProgressFn) -> dict:
@@ -152,7 +158,8 @@ def run_isolated(target: str, args: list, *, name: str, limits: DocumentLimits,
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(Path(__file__).resolve().parents[2]), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
     flags = getattr(subprocess, "CREATE_NO_WINDOW", 0)  # no console window flashing up on Windows
-    request = {"target": target, "args": args, "memory_mb": limits.memory_mb, "sys_path": sys.path}
+    request = {"target": target, "args": args, "memory_mb": limits.memory_mb, "sys_path": sys.path,
+               "self_deadline_s": limits.timeout_s + CHILD_GRACE_S}
     deadline = time.monotonic() + limits.timeout_s
     try:
         child = subprocess.Popen(sandbox_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,

@@ -68,3 +68,17 @@ def test_document_comes_back_whole(table_pdf: Path) -> None:
     doc = extract_document(table_pdf, on_progress=lambda done, total: pages.append(done))
     assert doc.name == "procurement.pdf" and doc.metadata.pages == 3 and pages[-1] == 3
     assert [s.number for s in doc.sections] == [1, 2, 3]
+
+
+def test_orphaned_child_ends_itself() -> None:
+    """If the app dies mid-read nobody kills the child; it exits on its own shortly after the deadline."""
+    import json
+    import subprocess
+
+    from app.documents.sandbox import EXIT_SELF_TIMEOUT, sandbox_command
+
+    request = {"target": "doc_hostile:spin", "args": [], "memory_mb": 512, "sys_path": sys.path,
+               "self_deadline_s": 0.5}
+    result = subprocess.run(sandbox_command(), input=json.dumps(request) + "\n", capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == EXIT_SELF_TIMEOUT and result.stdout == ""
