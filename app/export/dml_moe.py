@@ -5,10 +5,12 @@ a uniform int4 grid that cannot hold MXFP4's {0, .5, 1, 1.5, 2, 3, 4, 6} lossles
 the checkpoint's own MXFP4 bytes (uint8 initializers: the package is no bigger than the checkpoint) and are
 dequantised *inside the graph*, only for the experts a token actually uses:
 
-    value = PAIR_LUT[byte] * SCALE_LUT[e8m0]   (two Gathers: exact, no bit twiddling)
+    value = WORD_LUT[word] * SCALE_LUT[e8m0]   (two Gathers: exact, no bit twiddling)
 
-PAIR_LUT is a [256, 2] table mapping a packed byte to its (low nibble, high nibble) E2M1 values, so one Gather
-both splits the nibbles and decodes them in the checkpoint's order; SCALE_LUT[e] = 2^(e-127).
+The packed bytes are stored as little-endian uint16 words (the same bytes, so the same file size) and WORD_LUT
+is a [65536, 4] table mapping a word to the E2M1 values of its four nibbles in the checkpoint's order (low
+nibble of the first byte first). One Gather thus splits and decodes four values; on ORT's CPU provider that is
+1.6x faster than a [256, 2] byte table, and on a GPU it halves the index traffic. SCALE_LUT[e] = 2^(e-127).
 
 Two execution paths, chosen per call by an `If` on the token count:
   * decode (1 token): Gather the k selected experts' packed weights by the TopK indices, dequantise those k,
@@ -64,6 +66,25 @@ def scale_lut() -> np.ndarray:
         return np.ldexp(np.float32(1.0), np.arange(256, dtype=np.int32) - 127).astype(np.float32)
 
 
+def word_lut(*, swap_nibbles: bool = False) -> np.ndarray:
+    """float32 [65536, 4]: little-endian uint16 word -> the E2M1 values of its first byte's two nibbles, then
+    its second byte's: exactly `pair_lut` applied to the two bytes the word was made from."""
+    pairs = pair_lut(swap_nibbles=swap_nibbles)
+    word = np.arange(65536)
+    return np.concatenate([pairs[word & 0xFF], pairs[word >> 8]], axis=1)
+
+
+def as_words(blocks: np.ndarray) -> np.ndarray:
+    """MXFP4 bytes [..., 16] -> the same memory as little-endian uint16 words [..., 8]."""
+    return np.ascontiguousarray(blocks, dtype=np.uint8).view(np.dtype("<u2"))
+
+
+def blocks_first(array: np.ndarray) -> np.ndarray:
+    """[E, N, G, ...] -> [E, G, N, ...]: block index before row, so the decode MatMul sees [G, N, 32] slabs and
+    scales its [G, N] partial sums (see _project_columns)."""
+    return np.ascontiguousarray(np.swapaxes(array, 1, 2))
+
+
 def deinterleave_rows(array: np.ndarray) -> np.ndarray:
     """Reorders axis 1 from the checkpoint's [g0, u0, g1, u1, ...] to [g0, g1, ... | u0, u1, ...].
 
@@ -78,11 +99,11 @@ def deinterleave_rows(array: np.ndarray) -> np.ndarray:
 class ExpertTensors:
     """One layer's expert weights as the dml graph stores them (uint8 MXFP4 bytes, float biases)."""
 
-    gate_up_blocks: np.ndarray  # uint8 [E, 2I, H/32, 16], rows [gate | up]
-    gate_up_scales: np.ndarray  # uint8 [E, 2I, H/32]
+    gate_up_blocks: np.ndarray  # uint16 [E, H/32, 2I, 8] (the MXFP4 bytes as words), rows [gate | up]
+    gate_up_scales: np.ndarray  # uint8 [E, H/32, 2I]
     gate_up_bias: np.ndarray  # float [E, 2I, 1]
-    down_blocks: np.ndarray  # uint8 [E, H, I/32, 16]
-    down_scales: np.ndarray  # uint8 [E, H, I/32]
+    down_blocks: np.ndarray  # uint16 [E, I/32, H, 8]
+    down_scales: np.ndarray  # uint8 [E, I/32, H]
     down_bias: np.ndarray  # float [E, H, 1]
 
 
@@ -103,11 +124,11 @@ def prepare_experts(raw: dict[str, np.ndarray], float_type: np.dtype, *, reverse
             raise ValueError(f"{name} experts: blocks {blocks.shape} {blocks.dtype} and scales {scales.shape} "
                              f"{scales.dtype} are not MXFP4 [E, N, K/32, 16] / [E, N, K/32] uint8")
     return ExpertTensors(
-        gate_up_blocks=np.ascontiguousarray(deinterleave_rows(gub)[order]),
-        gate_up_scales=np.ascontiguousarray(deinterleave_rows(gus)[order]),
+        gate_up_blocks=as_words(blocks_first(deinterleave_rows(gub)[order])),
+        gate_up_scales=np.ascontiguousarray(blocks_first(deinterleave_rows(gus)[order])),
         gate_up_bias=np.ascontiguousarray(deinterleave_rows(raw["gate_up_bias"])[order][..., None].astype(float_type)),
-        down_blocks=np.ascontiguousarray(db[order]),
-        down_scales=np.ascontiguousarray(ds[order]),
+        down_blocks=as_words(blocks_first(db[order])),
+        down_scales=np.ascontiguousarray(blocks_first(ds[order])),
         down_bias=np.ascontiguousarray(raw["down_bias"][order][..., None].astype(float_type)),
     )
 
@@ -123,7 +144,7 @@ class _MoeNames:
     d_blocks: str
     d_scales: str
     d_bias: str
-    pair_lut: str
+    word_lut: str
     scale_lut: str
     experts: int
     top_k: int
@@ -134,18 +155,51 @@ class _MoeNames:
     float_type: np.dtype
 
 
-def _dequantise(b: GraphBuilder, n: _MoeNames, blocks: str, scales: str, expert_idx: str, rows: int, cols: int,
-                tag: str) -> str:
-    """Float [len(expert_idx), rows, cols] from the packed experts selected by `expert_idx` (int64 [m])."""
-    packed = b.op("Gather", blocks, expert_idx, axis=0, name=f"{tag}/gather_blocks")  # [m, N, G, 16] u8
-    exps = b.op("Gather", scales, expert_idx, axis=0, name=f"{tag}/gather_scales")  # [m, N, G] u8
-    codes = b.op("Cast", packed, to=TensorProto.INT32, name=f"{tag}/byte_index")
-    pairs = b.op("Gather", n.pair_lut, codes, axis=0, name=f"{tag}/e2m1")  # [m, N, G, 16, 2]
+def _codes(b: GraphBuilder, n: _MoeNames, proj: str, expert_idx: str, tag: str) -> tuple[str, str]:
+    """(E2M1 values [m, G, N, 8, 4], block scales [m, G, N]) of the experts `expert_idx` (int64 [m])."""
+    blocks, scales = (n.gu_blocks, n.gu_scales) if proj == "gate_up" else (n.d_blocks, n.d_scales)
+    packed = b.op("Gather", blocks, expert_idx, axis=0, name=f"{tag}/gather_blocks")  # [m, G, N, 8] u16
+    exps = b.op("Gather", scales, expert_idx, axis=0, name=f"{tag}/gather_scales")  # [m, G, N] u8
+    codes = b.op("Cast", packed, to=TensorProto.INT32, name=f"{tag}/word_index")
+    quads = b.op("Gather", n.word_lut, codes, axis=0, name=f"{tag}/e2m1")  # [m, G, N, 8, 4]
     exp_idx = b.op("Cast", exps, to=TensorProto.INT32, name=f"{tag}/scale_index")
-    scale = b.op("Gather", n.scale_lut, exp_idx, axis=0, name=f"{tag}/e8m0")  # [m, N, G]
+    return quads, b.op("Gather", n.scale_lut, exp_idx, axis=0, name=f"{tag}/e8m0")  # [m, G, N]
+
+
+def _dims(n: _MoeNames, proj: str) -> tuple[int, int]:
+    """(blocks per row G, output rows N) of a projection."""
+    return (n.hidden // BLOCK, 2 * n.intermediate) if proj == "gate_up" else (n.intermediate // BLOCK, n.hidden)
+
+
+def _project_columns(b: GraphBuilder, n: _MoeNames, proj: str, expert_idx: str, x_cols: str, tag: str) -> str:
+    """Decode form: expert r applied to its own column, x_cols [R, K, 1] -> [R, N, 1].
+
+    The block scale is applied after the MatMul, to the [R, G, N] block partial sums, not to the [R, N, K]
+    weights: one Mul over K/32 times fewer values (the weights are used once, so scaling them is pure cost).
+    """
+    g, rows = _dims(n, proj)
+    quads, scale = _codes(b, n, proj, expert_idx, tag)
+    values = b.op("Reshape", quads, b.const(f"{tag}/blocked", [-1, g, rows, BLOCK]), name=f"{tag}/values")
+    x_blocks = b.op("Reshape", x_cols, b.const(f"{tag}/x_blocked", [-1, g, BLOCK, 1]), name=f"{tag}/x_blocks")
+    partial = b.op("MatMul", values, x_blocks, name=f"{tag}/block_matmul")  # [R, G, N, 1]
+    scale = b.op("Unsqueeze", scale, b.const(f"{tag}/axis3", [3]), name=f"{tag}/scale_col")
+    partial = b.op("Mul", partial, scale, name=f"{tag}/scaled")
+    return b.op("ReduceSum", partial, b.const(f"{tag}/axis_blocks", [1]), keepdims=0, name=f"{tag}/sum_blocks")
+
+
+def _project_tokens(b: GraphBuilder, n: _MoeNames, proj: str, expert_idx: str, x_cols: str, tag: str) -> str:
+    """Prefill form: experts [m] (m <= 1) applied to many token columns, x_cols [K, t] -> [m, N, t].
+
+    Here the weights are reused by every token, so they are scaled and laid out as [m, N, K] once.
+    """
+    g, rows = _dims(n, proj)
+    quads, scale = _codes(b, n, proj, expert_idx, tag)
     scale = b.op("Unsqueeze", scale, b.const(f"{tag}/axes34", [3, 4]), name=f"{tag}/scale_axes")
-    values = b.op("Mul", pairs, scale, name=f"{tag}/scaled")
-    return b.op("Reshape", values, b.const(f"{tag}/shape", [-1, rows, cols]), name=f"{tag}/weights")
+    weights = b.op("Mul", quads, scale, name=f"{tag}/scaled")  # [m, G, N, 8, 4]
+    weights = b.op("Reshape", weights, b.const(f"{tag}/blocked", [-1, g, rows, BLOCK]), name=f"{tag}/blocked")
+    weights = b.op("Transpose", weights, perm=[0, 2, 1, 3], name=f"{tag}/rows_first")  # [m, N, G, 32]
+    weights = b.op("Reshape", weights, b.const(f"{tag}/matrix", [-1, rows, g * BLOCK]), name=f"{tag}/weights")
+    return b.op("MatMul", weights, x_cols, name=f"{tag}/matmul")
 
 
 def _swiglu(b: GraphBuilder, n: _MoeNames, gate_up: str, tag: str) -> str:
@@ -163,15 +217,16 @@ def _swiglu(b: GraphBuilder, n: _MoeNames, gate_up: str, tag: str) -> str:
     return b.op("Mul", glu, up1, name=f"{tag}/swiglu")
 
 
-def _expert_mlp(b: GraphBuilder, n: _MoeNames, expert_idx: str, x_cols: str, tag: str) -> str:
-    """Experts `expert_idx` [m] applied to column inputs [m or 1, H, t] -> [m, H, t] (biases included)."""
-    w_gu = _dequantise(b, n, n.gu_blocks, n.gu_scales, expert_idx, 2 * n.intermediate, n.hidden, f"{tag}/gate_up")
-    gu = b.op("MatMul", w_gu, x_cols, name=f"{tag}/gate_up_matmul")  # [m, 2I, t]
+def _expert_mlp(b: GraphBuilder, n: _MoeNames, expert_idx: str, x_cols: str, tag: str, *, decode: bool) -> str:
+    """Experts `expert_idx` [m] on column inputs -> [m, H, t] (biases included); see _project_* for shapes."""
+    project = _project_columns if decode else _project_tokens
+    gu = project(b, n, "gate_up", expert_idx, x_cols, f"{tag}/gate_up")  # [m, 2I, t]
     gu = b.op("Add", gu, b.op("Gather", n.gu_bias, expert_idx, axis=0, name=f"{tag}/gate_up_bias"),
               name=f"{tag}/gate_up_add_bias")
-    h = _swiglu(b, n, gu, tag)
-    w_d = _dequantise(b, n, n.d_blocks, n.d_scales, expert_idx, n.hidden, n.intermediate, f"{tag}/down")
-    y = b.op("MatMul", w_d, h, name=f"{tag}/down_matmul")  # [m, H, t]
+    h = _swiglu(b, n, gu, tag)  # [m, I, t]
+    if not decode:
+        h = b.op("Reshape", h, b.const(f"{tag}/h_cols", [n.intermediate, -1]), name=f"{tag}/h_cols")  # m <= 1
+    y = project(b, n, "down", expert_idx, h, f"{tag}/down")  # [m, H, t]
     return b.op("Add", y, b.op("Gather", n.d_bias, expert_idx, axis=0, name=f"{tag}/down_bias"),
                 name=f"{tag}/down_add_bias")
 
@@ -183,7 +238,7 @@ def build_gather_path(b: GraphBuilder, n: _MoeNames, x2d: str, top_idx: str, top
     x3 = b.op("Unsqueeze", x2d, b.const(f"{tag}/axis1", [1]), name=f"{tag}/x_unsqueeze")  # [T, 1, H]
     x3 = b.op("Expand", x3, b.const(f"{tag}/expand", [1, k, 1]), name=f"{tag}/x_per_slot")  # [T, k, H]
     x_cols = b.op("Reshape", x3, b.const(f"{tag}/cols", [-1, h, 1]), name=f"{tag}/x_cols")  # [T*k, H, 1]
-    y = _expert_mlp(b, n, flat_idx, x_cols, tag)  # [T*k, H, 1]
+    y = _expert_mlp(b, n, flat_idx, x_cols, tag, decode=True)  # [T*k, H, 1]
     w = b.op("Reshape", top_w, b.const(f"{tag}/w_shape", [-1, 1, 1]), name=f"{tag}/w_cols")
     y = b.op("Mul", y, w, name=f"{tag}/weighted")
     y = b.op("Reshape", y, b.const(f"{tag}/tkh", [-1, k, h]), name=f"{tag}/per_slot")
@@ -212,7 +267,7 @@ def build_expert_loop_path(b: GraphBuilder, n: _MoeNames, x2d: str, top_idx: str
         expert_idx = b.op("Slice", b.const(f"{t}/self", [e]), zero, used, name=f"{t}/index")  # [1] or [0]
         x_cols = b.op("Transpose", b.op("Gather", x2d, tokens, axis=0, name=f"{t}/x"), perm=[1, 0],
                       name=f"{t}/x_cols")  # [H, n]
-        y = _expert_mlp(b, n, expert_idx, x_cols, t)  # [m, H, n]
+        y = _expert_mlp(b, n, expert_idx, x_cols, t, decode=False)  # [m, H, n]
         y = b.op("Mul", y, weight, name=f"{t}/weighted")
         y = b.op("Transpose", y, perm=[0, 2, 1], name=f"{t}/rows")  # [m, n, H]
         y = b.op("Reshape", y, b.const(f"{t}/rows_shape", [-1, h]), name=f"{t}/rows_2d")  # [n, H]
@@ -262,7 +317,7 @@ def moe_names(b: GraphBuilder, ctx: LayerContext, layer: int) -> _MoeNames:
         d_blocks=b.add_initializer(f"{prefix}.down.blocks", ex.down_blocks),
         d_scales=b.add_initializer(f"{prefix}.down.scales", ex.down_scales),
         d_bias=b.add_initializer(f"{prefix}.down.bias", ex.down_bias),
-        pair_lut=luts[0], scale_lut=luts[1],
+        word_lut=luts[0], scale_lut=luts[1],
         experts=cfg.num_local_experts, top_k=cfg.num_experts_per_tok, hidden=cfg.hidden_size,
         intermediate=cfg.intermediate_size,
         limit=None if ctx.options.debug_no_swiglu_limit else cfg.swiglu_limit,
@@ -277,7 +332,7 @@ def _shared_luts(b: GraphBuilder, ft: np.dtype, swap_nibbles: bool) -> tuple[str
     """The two lookup tables, written once per graph and shared by every layer."""
     cached = getattr(b, _LUT_CACHE_ATTR, None)
     if cached is None:
-        cached = (b.add_initializer("moe.e2m1_pair_lut", pair_lut(swap_nibbles=swap_nibbles).astype(ft)),
+        cached = (b.add_initializer("moe.e2m1_word_lut", word_lut(swap_nibbles=swap_nibbles).astype(ft)),
                   b.add_initializer("moe.e8m0_scale_lut", scale_lut().astype(ft)))
         setattr(b, _LUT_CACHE_ATTR, cached)
     return cached
@@ -285,9 +340,9 @@ def _shared_luts(b: GraphBuilder, ft: np.dtype, swap_nibbles: bool) -> tuple[str
 
 def _check_shapes(ex: ExpertTensors, e: int, h: int, i: int, layer: int) -> None:
     expected = {
-        "gate_up_blocks": (e, 2 * i, h // BLOCK, BYTES_PER_BLOCK), "gate_up_scales": (e, 2 * i, h // BLOCK),
-        "gate_up_bias": (e, 2 * i, 1), "down_blocks": (e, h, i // BLOCK, BYTES_PER_BLOCK),
-        "down_scales": (e, h, i // BLOCK), "down_bias": (e, h, 1),
+        "gate_up_blocks": (e, h // BLOCK, 2 * i, BYTES_PER_BLOCK // 2), "gate_up_scales": (e, h // BLOCK, 2 * i),
+        "gate_up_bias": (e, 2 * i, 1), "down_blocks": (e, i // BLOCK, h, BYTES_PER_BLOCK // 2),
+        "down_scales": (e, i // BLOCK, h), "down_bias": (e, h, 1),
     }
     for field_name, shape in expected.items():
         got = getattr(ex, field_name).shape

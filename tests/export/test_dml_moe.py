@@ -64,6 +64,14 @@ def test_pair_lut_decodes_low_nibble_first() -> None:
     assert dml_moe.pair_lut(swap_nibbles=True)[0x21].tolist() == [1.0, 0.5]
 
 
+def test_word_lut_decodes_the_two_bytes_of_a_little_endian_word_in_order() -> None:
+    lut = dml_moe.word_lut()
+    assert lut.shape == (65536, 4)
+    word = int(dml_moe.as_words(np.array([0x21, 0x7F], np.uint8))[0])
+    assert lut[word].tolist() == [0.5, 1.0, -6.0, 6.0]  # byte 0x21 then byte 0x7F, low nibble first
+    assert dml_moe.word_lut(swap_nibbles=True)[word].tolist() == [1.0, 0.5, 6.0, -6.0]
+
+
 def test_scale_lut_is_two_to_the_exponent_minus_127() -> None:
     lut = dml_moe.scale_lut()
     assert lut[127] == 1.0 and lut[128] == 2.0 and lut[120] == 2.0 ** -7
