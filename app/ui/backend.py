@@ -15,64 +15,49 @@ from pathlib import Path
 
 import platformdirs
 
-from app.engine.events import Channel, GenerationEvent, LoadProgress, ModelInfo
-from app.engine.generator import GenerationConfig, Generator
-from app.engine.harmony import STOP_TOKEN_IDS, HarmonyCodec, HarmonyStream, Message, build_prompt
+from app.engine.chat import ChatSession
+from app.engine.events import GenerationEvent, LoadProgress, ModelInfo
+from app.engine.generator import GenerationConfig
+from app.engine.harmony import Message
 from app.engine.sampling import SamplingParams
 from app.engine.session import LoadedModel, load_model
+from app.tokenizer.counting import count_tokens
 from app.ui.requests import ExportRequest, GenerateRequest, HistoryTurn
 
 
 class EngineBackend:
-    """One loaded model and its generator (which keeps the KV cache of the last conversation)."""
+    """One loaded model and one ChatSession whose KV cache follows the conversation being answered."""
 
     def __init__(self, model: LoadedModel) -> None:
         self.model = model
         self.info: ModelInfo = model.info
-        self.generator = Generator(model)
-        self.codec = HarmonyCodec.from_file(model.facts.folder)
+        self.session = ChatSession(model)
 
     def count_tokens(self, text: str) -> int:
-        return len(self.codec.encode_ordinary(text))
+        return count_tokens(self.model.tokenizer, text)
 
     def reply(self, request: GenerateRequest) -> Iterator[GenerationEvent]:
-        history = harmony_history(request.history)
-        user_text, citations = request.user_text, []
+        session = self.session
+        session.instructions = request.system_prompt.strip() or None
+        session.reasoning = request.reasoning_effort
+        session.date = dt.date.today()
+        session.history = harmony_history(request.history)  # the database, not the session, owns the history
+        user_text = request.user_text
         if request.documents:
-            user_text, citations = self._ground(request, history)
+            user_text, citations = self._ground(request)
             yield GenerationEvent(extra={"citations": citations})
-        prompt = build_prompt(
-            self.codec, developer_instructions=request.system_prompt.strip() or None,
-            history_messages=[*history, Message.user(user_text)], reasoning_effort=request.reasoning_effort,
-            date=dt.date.today())
         s = request.sampling
         params = SamplingParams(temperature=s.temperature, top_p=s.top_p if s.top_p > 0 else 1.0, top_k=s.top_k,
                                 min_p=s.min_p, repetition_penalty=s.repetition_penalty, seed=s.seed)
-        config = GenerationConfig(max_new_tokens=s.max_new_tokens, stop_token_ids=STOP_TOKEN_IDS,
-                                  skip_special_text=True)
-        stream = HarmonyStream(self.codec)
-        for event in self.generator.generate(prompt, params, config, request.cancel):
-            deltas = [d for token in event.token_ids for d in stream.feed(token)]
-            if event.finished:
-                deltas += stream.finish()
-            counters = dict(prompt_tokens=event.prompt_tokens, new_tokens=event.new_tokens,
-                            cached_tokens=event.cached_tokens, ttft_s=event.ttft_s, decode_tok_s=event.decode_tok_s,
-                            timing=event.timing)
-            for delta in deltas:
-                yield GenerationEvent(text=delta.text, channel=delta.channel, **counters)
-            if event.finished:
-                yield dataclasses.replace(event, text="", channel=Channel.FINAL)
-                return
-            if not deltas:  # a special token: no text, but the status bar still wants the counters
-                yield GenerationEvent(token_ids=event.token_ids, **counters)
+        yield from session.send(Message.user(user_text), params, GenerationConfig(max_new_tokens=s.max_new_tokens),
+                                request.cancel)
 
-    def _ground(self, request: GenerateRequest, history: list[Message]) -> tuple[str, list[dict[str, object]]]:
+    def _ground(self, request: GenerateRequest) -> tuple[str, list[dict[str, object]]]:
         from app.documents.grounding import context_budget, ground_question
 
-        base = build_prompt(self.codec, developer_instructions=request.system_prompt.strip() or None,
-                            history_messages=history, reasoning_effort=request.reasoning_effort)
-        budget = context_budget(history_tokens=len(base), reply_tokens=request.sampling.max_new_tokens,
-                                context_tokens=self.generator.max_length)
+        history_tokens = len(self.session.prompt_for(self.session.history))
+        budget = context_budget(history_tokens=history_tokens, reply_tokens=request.sampling.max_new_tokens,
+                                context_tokens=self.session.generator.max_length)
         grounded = ground_question(request.documents, request.user_text, budget, self.count_tokens)
         return grounded.text, [dataclasses.asdict(c) for c in grounded.citations]
 
@@ -94,7 +79,10 @@ def harmony_history(turns: tuple[HistoryTurn, ...]) -> list[Message]:
 
 
 def open_backend(path: Path, progress: Callable[[LoadProgress], None]) -> EngineBackend:
-    return EngineBackend(load_model(path, progress=progress))
+    # One core stays free for the window: ORT's pool busy-waits between kernels, and a UI thread that
+    # competes with it for every core stutters while the reply streams.
+    threads = max(1, (os.cpu_count() or 2) - 1)
+    return EngineBackend(load_model(path, progress=progress, threads=threads))
 
 
 def packages_folder() -> Path:

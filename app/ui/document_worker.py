@@ -13,6 +13,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from tokenizers import Tokenizer
 
 from app.documents.model import Document, DocumentLimits, ExtractionError
+from app.tokenizer.counting import count_tokens
 
 
 class DocumentWorker(QObject):
@@ -34,7 +35,7 @@ class DocumentWorker(QObject):
     def count_tokens(self, text: str) -> int:
         if self._tokenizer is None:
             return -1
-        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+        return count_tokens(self._tokenizer, text)
 
     @Slot(int, str, object, object)
     def extract(self, ticket: int, path: str, limits: DocumentLimits, cancel: threading.Event) -> None:

@@ -70,6 +70,11 @@ class QtAttachmentChips(QWidget):
         self.setVisible(False)
 
     def set_items(self, items: list[AttachmentItem]) -> None:
+        same_files = [c.item.key for c in self.chips] == [i.key for i in items]
+        if same_files and all(c.item.state is i.state is ChipState.READING for c, i in zip(self.chips, items)):
+            for chip in self.chips:  # reading progress: update the text, don't rebuild the widgets
+                chip.label.setText(chip_text(chip.item))
+            return
         for chip in self.chips:
             chip.setParent(None)
             chip.deleteLater()

@@ -1,0 +1,67 @@
+"""Documents in the window: chips with pages and tokens, errors on the chip, citations, no UI stall."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.documents.grounding import GPT_OSS_CONTEXT_TOKENS  # noqa: F401 - documents package must import
+from app.ui import backend
+from app.ui.attachments import ChipState
+from app.ui.widgets.qt_attachment_chips import chip_text
+from app.ui.widgets.qt_passage import passage_html
+from tests.documents.doc_files import PLANTED_FACT, long_pdf
+from tests.ui.test_app_real_model import StallMeter
+
+pytestmark = pytest.mark.timeout(600)
+
+
+def test_documents_read_off_thread_cited_and_bad_files_flagged(qtbot, make_app, tiny_cpu_package, tmp_path) -> None:
+    pdf = long_pdf(tmp_path / "depots.pdf", pages=100)
+    junk = tmp_path / "notes.pdf"
+    junk.write_bytes(b"\x00\x01garbage that is not a PDF\xff" * 100)
+    facts = tmp_path / "depot-facts.txt"
+    facts.write_text("Maintenance notes for the northern depots.\n\n" + PLANTED_FACT + "\n\nNothing else to report.\n")
+    parts = make_app(backend.open_backend)
+    c = parts.controller
+    with qtbot.waitSignal(c.modelLoaded, timeout=120000):
+        parts.window.open_model_folder(str(tiny_cpu_package))
+
+    meter = StallMeter()
+    meter.start()
+    c.attachments.add_files([str(pdf), str(junk), str(facts)])
+    assert not parts.window.composer.send_button.isEnabled()  # sending waits for the documents
+    qtbot.waitUntil(lambda: not c.attachments.reading(), timeout=240000)
+    worst = meter.stop()
+    print(f"worst UI stall while extracting a 100-page PDF: {worst * 1000:.1f} ms")
+    assert worst < 0.05
+
+    good, bad, note = c.attachments.items
+    assert good.state is ChipState.READY and good.pages == 100 and good.tokens > 1000
+    assert chip_text(good).startswith("depots.pdf · 100 pages · ")
+    assert bad.state is ChipState.ERROR and bad.message  # a human sentence on the chip
+    chips = parts.window.composer.chips.chips
+    assert len(chips) == 3 and bad.message in chips[1].label.text()
+    assert note.state is ChipState.READY and note.pages is None  # a text file shows its size instead
+    assert parts.window.composer.send_button.isEnabled()  # the chat keeps working
+
+    c.sampling = type(c.sampling)(temperature=0.0, max_new_tokens=8)
+    with qtbot.waitSignal(c.replyFinished, timeout=240000) as finished:
+        c.send("Who services the emergency generator at the Kirkenes depot?")
+    reply = finished.args[0]
+    assert reply.citations, "the grounded prompt carried citations to the reply"
+    documents = {d.name: d for d in c.attachments.documents()}
+    shown = " ".join(passage_html(documents[cit["file_name"]], cit) for cit in reply.citations)
+    assert "Halvorsen Marine" in shown  # the planted fact's passage reached the prompt and its citation
+    parts.window.chat_view.flush()
+    assert parts.window.chat_view.message_widgets()[-1].sources.isVisible()
+    # the document is stored with the conversation and comes back when it is reopened
+    qtbot.waitUntil(lambda: c.storage.pending() == 0, timeout=20000)
+    cid = c.current_id
+    c.new_conversation()
+    assert c.attachments.items == []
+    with qtbot.waitSignal(c.attachments.changed, timeout=20000,
+                          check_params_cb=lambda items: len(items) == 2):
+        c.select_conversation(cid)
+    assert [i.name for i in c.attachments.items] == ["depots.pdf", "depot-facts.txt"]  # the bad file isn't kept
+    assert c.attachments.items[0].pages == 100
+    assert PLANTED_FACT in c.attachments.documents()[1].text
