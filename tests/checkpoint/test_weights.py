@@ -53,6 +53,7 @@ def test_experts_f32_decodes_blocks_with_scales(tiny_checkpoint: Path) -> None:
     blocks = np.asarray(checkpoint.tensor_raw(names["gate_up_blocks"]))
     scales = np.asarray(checkpoint.tensor_raw(names["gate_up_scales"]))
     assert np.array_equal(decoded, mxfp4.decode(blocks, scales))
+    assert np.array_equal(checkpoint.experts_f32(1, "gate_up", expert=5), decoded[5])
 
 
 def test_unknown_tensor_is_named(tiny_checkpoint: Path) -> None:
