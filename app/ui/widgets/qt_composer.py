@@ -41,7 +41,7 @@ class QtComposer(QWidget):
 
         row = QHBoxLayout()
         self.attach_button = QToolButton()
-        self.attach_button.setText("📎")
+        self.attach_button.setText("Attach…")  # text, not an emoji: offline machines often lack emoji fonts
         self.attach_button.setToolTip("Attach documents (or drop files here)")
         self.attach_button.clicked.connect(self.attachRequested)
         row.addWidget(self.attach_button)
