@@ -29,7 +29,11 @@ from app.storage.settings import AppSettings
 from app.ui.storage_worker import StorageWorker
 from app.ui.theme import ThemeChoice, apply_theme
 
-PROCESS_START = time.perf_counter()
+def seconds_since_process_start() -> float:
+    """Wall time since the OS started this process (interpreter start included: what a user waits for)."""
+    import psutil
+
+    return time.time() - psutil.Process().create_time()
 
 
 @dataclass
@@ -122,7 +126,7 @@ def run_smoke(package: str, prompt: str, screenshot: Path, *, timeout_s: float =
     failures: list[str] = []
 
     def visible() -> None:
-        result["window_visible_s"] = round(time.perf_counter() - PROCESS_START, 3)
+        result["window_visible_s"] = round(seconds_since_process_start(), 3)
         window.open_model_folder(package)
 
     def loaded(info) -> None:
