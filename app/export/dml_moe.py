@@ -2,7 +2,7 @@
 
 DirectML has no MoE/QMoE kernel, and MatMulNBits takes one constant [N, K] matrix (no batch of experts) with
 a uniform int4 grid that cannot hold MXFP4's {0, .5, 1, 1.5, 2, 3, 4, 6} losslessly. So the experts stay in
-the checkpoint's own MXFP4 bytes (uint8 initializers: the package is no bigger than the checkpoint) and are
+the checkpoint's own MXFP4 bytes (integer initializers: the package is no bigger than the checkpoint) and are
 dequantised *inside the graph*, only for the experts a token actually uses:
 
     value = WORD_LUT[word] * SCALE_LUT[e8m0]   (two Gathers: exact, no bit twiddling)
@@ -13,8 +13,9 @@ nibble of the first byte first). One Gather thus splits and decodes four values;
 1.6x faster than a [256, 2] byte table, and on a GPU it halves the index traffic. SCALE_LUT[e] = 2^(e-127).
 
 Two execution paths, chosen per call by an `If` on the token count:
-  * decode (1 token): Gather the k selected experts' packed weights by the TopK indices, dequantise those k,
-    batched MatMul. Shapes are static, so the GPU never waits for the CPU.
+  * decode (1 token): Gather the k selected experts' packed weights by the TopK indices, decode those k and
+    MatMul block by block ([G, N, 32] slabs), applying the E8M0 scales to the [G, N] block sums rather than
+    to the N*K weights. Shapes are static, so the GPU never waits for the CPU.
   * prefill (many tokens): an unrolled loop over the E experts. Each finds its tokens with NonZero, gathers
     them, dequantises its own weights only if it has any token (a Slice of length min(n, 1) feeds the weight
     Gather, so an unused expert costs no dequantisation), and scatters its weighted output back. Peak memory is
@@ -26,15 +27,19 @@ expert initializer to float at session start.
 Routing is gpt-oss's: router logits = x W^T + b, TopK(k), softmax over the k values. The SwiGLU is the
 reference's (gpt_oss/torch/model.py `swiglu`): gate clamped above at `limit`, up clamped to ±limit,
 gate * sigmoid(alpha * gate) * (up + 1). The checkpoint interleaves gate (even rows) and up (odd rows); the
-export permutes the rows (an exact byte copy) to [gate rows | up rows] so the graph splits instead of striding.
+export permutes the rows (an exact byte copy) to [gate rows | up rows] so the graph splits instead of striding,
+and stores blocks block-major ([E, G, N, ...] instead of [E, N, G, ...]) for the decode MatMul.
+
+Measured on ORT CPU (2 threads, one 20b-width layer, shared machine): decode ~0.6 s/token/layer, prefill of
+128 tokens ~5.7 s/layer (all 32 experts decoded once); the `cpu` target's fused QMoE is several times faster
+there. The dml graph is built for GPUs, where these Gathers and MatMuls are bandwidth-bound.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from collections.abc import Iterator
 
 import numpy as np
 import onnx

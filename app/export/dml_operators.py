@@ -74,14 +74,14 @@ def _value_types(graph: onnx.GraphProto, into: dict[str, int]) -> None:
                 _value_types(sub, into)
 
 
-def _nodes(graph: onnx.GraphProto) -> list[onnx.NodeProto]:
+def all_nodes(graph: onnx.GraphProto) -> list[onnx.NodeProto]:
     """All nodes, recursing into If/Loop/Scan bodies."""
     found: list[onnx.NodeProto] = []
     for node in graph.node:
         found.append(node)
         for attr in node.attribute:
             for sub in ([attr.g] if attr.type == onnx.AttributeProto.GRAPH else list(attr.graphs)):
-                found.extend(_nodes(sub))
+                found.extend(all_nodes(sub))
     return found
 
 
@@ -137,15 +137,41 @@ def _known_gaps(node: onnx.NodeProto, label: str) -> list[str]:
     return found
 
 
+# ORT's own normalisation ops have no ONNX schema, so shape inference stops at them; their outputs have the
+# element type of their first input (the mean/inv-std side outputs are unused in our graphs).
+_SAME_TYPE_AS_INPUT = {"SkipSimplifiedLayerNormalization", "SkipLayerNormalization", "SimplifiedLayerNormalization"}
+
+
+def typed_graph(model: onnx.ModelProto) -> tuple[onnx.ModelProto, dict[str, int]]:
+    """The model after ONNX shape inference, and the element type of every value it could type.
+
+    Types are carried across ORT's normalisation ops (see _SAME_TYPE_AS_INPUT) by declaring their outputs and
+    inferring again, so the type check also covers everything downstream of them.
+    """
+    model = onnx.ModelProto.FromString(model.SerializeToString())
+    for _ in range(3):
+        inferred = onnx.shape_inference.infer_shapes(model, check_type=False, strict_mode=False)
+        types: dict[str, int] = {}
+        _value_types(inferred.graph, types)
+        added = False
+        for node in model.graph.node:
+            if node.op_type in _SAME_TYPE_AS_INPUT and node.input and node.input[0] in types:
+                for out in node.output:
+                    if out and out not in types:
+                        model.graph.value_info.append(onnx.helper.make_tensor_value_info(out, types[node.input[0]], None))
+                        added = True
+        if not added:
+            return inferred, types
+    return inferred, types
+
+
 def check_model(model: onnx.ModelProto) -> list[str]:
     """Problems that would keep `model` off DirectML, one sentence each naming the node; empty when clean."""
     kernel_list = load_kernel_list()
     opsets = {_domain(o.domain): o.version for o in model.opset_import}
-    inferred = onnx.shape_inference.infer_shapes(model, check_type=False, strict_mode=False)
-    types: dict[str, int] = {}
-    _value_types(inferred.graph, types)
+    inferred, types = typed_graph(model)
     problems: list[str] = []
-    for node in _nodes(inferred.graph):
+    for node in all_nodes(inferred.graph):
         domain = _domain(node.domain)
         label = f"node {node.name or '(unnamed)'} ({domain or 'ai.onnx'}::{node.op_type})"
         kernels = kernel_list.kernels(domain, node.op_type)

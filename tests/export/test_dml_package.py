@@ -14,7 +14,7 @@ import onnx
 import pytest
 
 from app.export.context import ExportOptions
-from app.export.dml_operators import check_model
+from app.export.dml_operators import all_nodes, check_model, typed_graph
 from app.export.exporter import export_model
 from app.package.reader import read_package
 from tests.export.dml_reference import cpu_session
@@ -76,6 +76,10 @@ def _max_error(logits: list[np.ndarray], reference: np.ndarray) -> float:
 def test_every_node_has_a_directml_kernel(dml_package: Path) -> None:
     model = onnx.load(str(dml_package / "model.onnx"), load_external_data=False)
     assert check_model(model) == []
+    # The element-type half of the check is only as good as type inference: every value must be typed.
+    inferred, types = typed_graph(model)
+    untyped = {v for node in all_nodes(inferred.graph) for v in [*node.input, *node.output] if v and v not in types}
+    assert not untyped
     ops = {(n.domain or "ai.onnx", n.op_type) for n in model.graph.node}
     assert ("com.microsoft", "GroupQueryAttention") not in ops and ("com.microsoft", "QMoE") not in ops
 
