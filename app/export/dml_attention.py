@@ -12,7 +12,8 @@ Semantics follow transformers' `GptOssAttention` + `eager_attention_forward`:
   * KV cache layout "concat": present = Concat(past, new) along the sequence axis, rotated keys cached;
   * scores = q·kᵀ / sqrt(head_dim), masked causal, and on sliding layers to the `sliding_window` most recent
     keys *including the query itself* (key j visible from query i iff i - window < j <= i), plus the
-    attention_mask's padding;
+    attention_mask's padding; sliding layers slice the cache to the keys the window can reach, so their
+    decode cost does not grow with the context;
   * one learned sink logit per head joins the softmax and is dropped after it;
   * GQA: query head h reads kv head h // (heads / kv_heads), done by folding the group into the row axis
     (q [B, kv, g*S, d] @ kᵀ [B, kv, d, T]) so no key/value copy is ever expanded.
@@ -64,33 +65,43 @@ def _shared(b: GraphBuilder, ctx: LayerContext, io: AttentionIO, hidden: str) ->
     total = b.op("Shape", io.attention_mask, start=1, end=2, name=f"{p}/total_len")
     new = b.op("Shape", hidden, start=1, end=2, name=f"{p}/new_len")
     past = b.op("Sub", total, new, name=f"{p}/past_len")
-    zero, one = b.const(f"{p}/zero", 0), b.const(f"{p}/one", 1)
+    zero, one = b.const(f"{p}/zero", [0]), b.const(f"{p}/one", [1])
     scalar = b.const(f"{p}/scalar", [], np.int64)
 
     def to_scalar(x: str, tag: str) -> str:
         return b.op("Reshape", x, scalar, name=f"{p}/{tag}_scalar")
 
-    key_slot = b.op("Range", to_scalar(zero, "zero"), to_scalar(total, "total"), to_scalar(one, "one"),
-                    name=f"{p}/key_slots")  # [T]
-    query_slot = b.op("Range", to_scalar(past, "past"), to_scalar(total, "total2"), to_scalar(one, "one2"),
-                      name=f"{p}/query_slots")  # [S]
-    distance = b.op("Sub", b.op("Unsqueeze", query_slot, b.const(f"{p}/axis_last", [1]), name=f"{p}/q_col"),
-                    b.op("Unsqueeze", key_slot, b.const(f"{p}/axis_first", [0]), name=f"{p}/k_row"),
-                    name=f"{p}/distance")  # [S, T]: i - j
-    causal = b.op("GreaterOrEqual", distance, b.const(f"{p}/zero_vec", [0]), name=f"{p}/causal")
+    # Sliding layers only ever look at the last `window` slots before a query, so they attend over keys from
+    # `first` = max(past - window + 1, 0) on: decode cost stays O(window) however long the chat grows.
     window = cfg.sliding_window + ctx.options.debug_window_offset
-    in_window = b.op("And", causal, b.op("Less", distance, b.const(f"{p}/window", [window]), name=f"{p}/recent"),
-                     name=f"{p}/sliding")
-    padding = b.op("Cast", io.attention_mask, to=TensorProto.BOOL, name=f"{p}/not_padding")  # [B, T]
-    padding = b.op("Unsqueeze", padding, b.const(f"{p}/axes12", [1, 2]), name=f"{p}/not_padding_4d")  # [B,1,1,T]
+    first = b.op("Max", b.op("Sub", past, b.const(f"{p}/window_minus_one", [window - 1]), name=f"{p}/first_raw"),
+                 b.const(f"{p}/zero_vec", [0]), name=f"{p}/window_first")
+    query_slot = b.op("Range", to_scalar(past, "past"), to_scalar(total, "total"), to_scalar(one, "one"),
+                      name=f"{p}/query_slots")  # [S]
+    query_col = b.op("Unsqueeze", query_slot, b.const(f"{p}/axis_last", [1]), name=f"{p}/q_col")  # [S, 1]
+    not_padding = b.op("Cast", io.attention_mask, to=TensorProto.BOOL, name=f"{p}/not_padding")  # [B, T]
     group = cfg.num_attention_heads // cfg.num_key_value_heads
     zero_f = b.const(f"{p}/zero_f", [0.0], ft)
     neg_inf = b.const(f"{p}/neg_inf", [-np.inf], ft)
-    for kind, allowed in (("full", causal), ("sliding", in_window)):
-        visible = b.op("And", allowed, padding, name=f"{p}/{kind}_visible")  # [B, 1, S, T]
+    int_max = b.const(f"{p}/int_max", [np.iinfo(np.int64).max])
+    for kind, start in (("full", zero), ("sliding", first)):
+        key_slot = b.op("Range", to_scalar(start, f"{kind}_start"), to_scalar(total, f"{kind}_total"),
+                        to_scalar(one, f"{kind}_one"), name=f"{p}/{kind}_key_slots")  # [T'] from `start`
+        distance = b.op("Sub", query_col, b.op("Unsqueeze", key_slot, b.const(f"{p}/{kind}_axis0", [0]),
+                                               name=f"{p}/{kind}_k_row"), name=f"{p}/{kind}_distance")  # i - j
+        visible = b.op("GreaterOrEqual", distance, b.const(f"{p}/{kind}_zero", [0]), name=f"{p}/{kind}_causal")
+        if kind == "sliding":
+            recent = b.op("Less", distance, b.const(f"{p}/window", [window]), name=f"{p}/recent")
+            visible = b.op("And", visible, recent, name=f"{p}/in_window")
+        padding = b.op("Slice", not_padding, start, int_max, b.const(f"{p}/{kind}_axis1", [1]),
+                       name=f"{p}/{kind}_padding")  # [B, T']
+        padding = b.op("Unsqueeze", padding, b.const(f"{p}/{kind}_axes12", [1, 2]), name=f"{p}/{kind}_padding_4d")
+        visible = b.op("And", visible, padding, name=f"{p}/{kind}_visible")  # [B, 1, S, T']
         bias = b.op("Where", visible, zero_f, neg_inf, name=f"{p}/{kind}_bias")
-        # Rows of the score matrix are (group member, query) pairs: repeat the [S, T] bias once per member.
+        # Rows of the score matrix are (group member, query) pairs: repeat the [S, T'] bias once per member.
         cache[kind] = b.op("Tile", bias, b.const(f"{p}/{kind}_tile", [1, 1, group, 1]), name=f"{p}/{kind}_rows")
+    cache["window_first"] = first
+    cache["int_max"] = int_max
     cache["new_len"] = new
     setattr(b, _CACHE_ATTR, cache)
     return cache
@@ -138,6 +149,11 @@ def build_attention(b: GraphBuilder, layer: int, hidden: str, ctx: LayerContext,
     v = heads(v, kvh, "v")
     (key,) = b.add_node("Concat", [io.past_key, k], [io.present_key], name=f"{p}/present_key", axis=2)
     (value,) = b.add_node("Concat", [io.past_value, v], [io.present_value], name=f"{p}/present_value", axis=2)
+
+    if cfg.is_sliding(layer):
+        axis2 = b.const(f"{p}/seq_axis", [2])
+        key = b.op("Slice", key, shared["window_first"], shared["int_max"], axis2, name=f"{p}/key_window")
+        value = b.op("Slice", value, shared["window_first"], shared["int_max"], axis2, name=f"{p}/value_window")
 
     q = b.op("Mul", q, b.const(f"{p}/scale", [1.0 / np.sqrt(d)], ft), name=f"{p}/q_scaled")
     q = b.op("Reshape", q, b.const(f"{p}/q_groups", [0, kvh, -1, d]), name=f"{p}/q_groups")  # [B, kv, g*S, d]
