@@ -13,6 +13,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+SANDBOX_FLAG = "--enclave-document-sandbox"  # app.documents.sandbox.SANDBOX_FLAG (kept import-free here)
+
 # Subcommand name -> module in app.cli that registers it.
 SUBCOMMANDS: dict[str, str] = {
     "make-test-model": "app.cli.make_test_model",
@@ -43,6 +45,13 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the `enclave` command; with no arguments it opens the desktop app."""
     args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == [SANDBOX_FLAG]:
+        # A frozen build has no `python -m`: the document sandbox re-runs this executable with this flag.
+        from app.documents.sandbox import main as sandbox_main
+
+        sys.argv = [sys.argv[0], *args_list[1:]]
+        sandbox_main()
+        return 0
     if not args_list:
         args_list = ["gui"]
     parser = build_parser(args_list)

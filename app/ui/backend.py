@@ -25,6 +25,11 @@ from app.tokenizer.counting import count_tokens
 from app.ui.requests import ExportRequest, GenerateRequest, HistoryTurn
 
 
+# On a CPU, reading the prompt runs at tens to hundreds of tokens a second: a full 128k-token context of
+# documents would take many minutes before the first word. Retrieval keeps the best passages within this.
+CPU_DOCUMENT_BUDGET = 16384
+
+
 class EngineBackend:
     """One loaded model and one ChatSession whose KV cache follows the conversation being answered."""
 
@@ -32,6 +37,7 @@ class EngineBackend:
         self.model = model
         self.info: ModelInfo = model.info
         self.session = ChatSession(model)
+        self._index: tuple[tuple[int, ...], object] | None = None  # (documents' identity, DocumentIndex)
 
     def count_tokens(self, text: str) -> int:
         return count_tokens(self.model.tokenizer, text)
@@ -54,11 +60,18 @@ class EngineBackend:
 
     def _ground(self, request: GenerateRequest) -> tuple[str, list[dict[str, object]]]:
         from app.documents.grounding import context_budget, ground_question
+        from app.documents.index import DocumentIndex
 
         history_tokens = len(self.session.prompt_for(self.session.history))
         budget = context_budget(history_tokens=history_tokens, reply_tokens=request.sampling.max_new_tokens,
                                 context_tokens=self.session.generator.max_length)
-        grounded = ground_question(request.documents, request.user_text, budget, self.count_tokens)
+        if self.info.provider == "CPUExecutionProvider":
+            budget = min(budget, CPU_DOCUMENT_BUDGET)
+        key = tuple(id(d) for d in request.documents)
+        if self._index is None or self._index[0] != key:  # re-chunk only when the attached documents change
+            self._index = (key, DocumentIndex(request.documents, self.count_tokens))
+        grounded = ground_question(request.documents, request.user_text, budget, self.count_tokens,
+                                   index=self._index[1])
         return grounded.text, [dataclasses.asdict(c) for c in grounded.citations]
 
     def close(self) -> None:
