@@ -313,6 +313,8 @@ def moe_names(b: GraphBuilder, ctx: LayerContext, layer: int) -> _MoeNames:
     raw["down_bias"] = ctx.weights.tensor_f32(names["down_bias"])
     ex = prepare_experts(raw, ft, reverse_experts=ctx.options.debug_swap_experts)
     _check_shapes(ex, cfg.num_local_experts, cfg.hidden_size, cfg.intermediate_size, layer)
+    for key in ("gate_up_scales", "down_scales"):
+        check_scale_range(names[key], raw[key], ft)
     prefix = f"layers.{layer}.moe"
     luts = _shared_luts(b, ft, ctx.options.debug_swap_nibbles)
     return _MoeNames(
@@ -333,14 +335,39 @@ def moe_names(b: GraphBuilder, ctx: LayerContext, layer: int) -> _MoeNames:
 _LUT_CACHE_ATTR = "_dml_moe_luts"
 
 
+def _narrow(table: np.ndarray, ft: np.dtype) -> np.ndarray:
+    """The float32 scale table in the activation dtype; entries it cannot hold become inf/0, and
+    check_scale_range keeps any tensor that would use them out of the graph."""
+    with np.errstate(over="ignore", under="ignore"):
+        return table.astype(ft)
+
+
 def _shared_luts(b: GraphBuilder, ft: np.dtype, swap_nibbles: bool) -> tuple[str, str]:
     """The two lookup tables, written once per graph and shared by every layer."""
     cached = getattr(b, _LUT_CACHE_ATTR, None)
     if cached is None:
         cached = (b.add_initializer("moe.e2m1_word_lut", word_lut(swap_nibbles=swap_nibbles).astype(ft)),
-                  b.add_initializer("moe.e8m0_scale_lut", scale_lut().astype(ft)))
+                  b.add_initializer("moe.e8m0_scale_lut", _narrow(scale_lut(), ft)))
         setattr(b, _LUT_CACHE_ATTR, cached)
     return cached
+
+
+def check_scale_range(name: str, scales: np.ndarray, float_type: np.dtype) -> None:
+    """Refuses E8M0 exponents whose block values the activation dtype cannot hold exactly.
+
+    float32 holds every 2^(e-127) for e < 255 (down to a subnormal 2^-127) and 6·2^(e-127) below e = 254; in
+    float16 a scale must be a normal number (2^-14 and up, so E2M1's 0.5 step stays exact) and 6·scale must
+    stay under 65504.
+    """
+    if np.dtype(float_type) == np.float16:
+        low, high = 127 - 14 + 1, 127 + 13  # 0.5·2^(e-127) >= 2^-14 and 6·2^(e-127) <= 49152
+    else:
+        low, high = 0, 253
+    bad = (scales < low) | (scales > high)
+    if bad.any():
+        value = int(scales[bad].flat[0])
+        raise ValueError(f"tensor {name} has block exponent {value} (scale 2^{value - 127}), which "
+                         f"{np.dtype(float_type).name} activations cannot represent exactly")
 
 
 def _check_shapes(ex: ExpertTensors, e: int, h: int, i: int, layer: int) -> None:

@@ -124,3 +124,27 @@ def test_experts_stay_packed_after_ort_optimisation(tmp_path: Path, weights: dic
 
     before, after = initializer_bytes(model), initializer_bytes(optimised)
     assert after <= before * 1.05 + 4096, f"optimised initializers grew from {before} to {after} bytes"
+
+
+def test_float16_graph_stays_close(tmp_path: Path, weights: dict[str, np.ndarray]) -> None:
+    """The layer also builds for float16 activations (DirectML's fast path); ORT CPU runs it."""
+    ctx = LayerContext(CFG, ref.DictWeights(weights), "dml", np.dtype(np.float16), ExportOptions())
+    with GraphBuilder(tmp_path / "moe16.onnx.data") as b:
+        b.add_input("hidden", TensorProto.FLOAT16, ["B", "S", CFG.hidden_size])
+        b.add_node("Identity", [dml_moe.build_moe(b, 0, "hidden", ctx)], ["y"])
+        b.add_output("y", TensorProto.FLOAT16, ["B", "S", CFG.hidden_size])
+        b.save(tmp_path / "moe16.onnx")
+    session = ref.cpu_session(str(tmp_path / "moe16.onnx"))
+    for tokens in (1, 6):
+        x = np.random.default_rng(tokens).normal(0, 1, (1, tokens, CFG.hidden_size)).astype(np.float16)
+        got = session.run(None, {"hidden": x})[0].astype(np.float32)
+        assert _relative_error(got, ref.moe(CFG, weights, 0, x.astype(np.float32))) < 5e-3
+
+
+def test_scales_float16_cannot_hold_are_refused_by_name() -> None:
+    scales = np.full((2, 4, 2), 127, np.uint8)
+    dml_moe.check_scale_range("model.layers.0.mlp.experts.down_proj_scales", scales, np.dtype(np.float16))
+    scales[1, 2, 0] = 150
+    with pytest.raises(ValueError, match=r"down_proj_scales has block exponent 150"):
+        dml_moe.check_scale_range("model.layers.0.mlp.experts.down_proj_scales", scales, np.dtype(np.float16))
+    dml_moe.check_scale_range("model.layers.0.mlp.experts.down_proj_scales", scales, np.dtype(np.float32))
