@@ -1,15 +1,84 @@
-"""`enclave chat`: not implemented yet (placeholder so the command table stays stable)."""
+"""`enclave chat PACKAGE --prompt TEXT`: one chat turn on a package, streamed to stdout (thin CLI).
+
+The answer (harmony `final` channel) streams to stdout; `--show-reasoning` also streams the `analysis`
+channel, under a header. `--json` ends the output with one JSON line of results and timings.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("chat", help="(not implemented yet)")
+    parser = subparsers.add_parser("chat", help="chat with a model package from the command line",
+                                   description="Send one message to a model package and stream the answer.")
+    parser.add_argument("package", type=Path, help="exported model package folder")
+    parser.add_argument("--prompt", required=True, help="the user's message")
+    parser.add_argument("--system", default=None, help="instructions for the assistant (developer message)")
+    parser.add_argument("--reasoning", choices=("low", "medium", "high"), default="medium",
+                        help="reasoning effort (default: medium)")
+    parser.add_argument("--max-tokens", type=int, default=1024, help="most tokens to generate (default: 1024)")
+    parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
+    parser.add_argument("--top-p", type=float, default=1.0)
+    parser.add_argument("--top-k", type=int, default=0)
+    parser.add_argument("--min-p", type=float, default=0.0)
+    parser.add_argument("--repetition-penalty", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=None, help="sampling seed: same seed, same text")
+    parser.add_argument("--show-reasoning", action="store_true", help="also print the model's reasoning")
+    parser.add_argument("--ignore-eos", action="store_true", help="generate until --max-tokens (for timing)")
+    parser.add_argument("--json", action="store_true", help="end with one JSON line of results")
+    parser.add_argument("--provider", default=None, help="cpu, cuda or dml (default: the best available)")
+    parser.add_argument("--context", type=int, default=None, help="KV cache length in tokens (default: 8192)")
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    print("enclave chat: not implemented yet")
-    return 2
+    from app.engine.chat import ChatSession, user_message
+    from app.engine.events import Channel
+    from app.engine.generator import GenerationConfig
+    from app.engine.sampling import SamplingParams
+    from app.engine.session import LoadError, load_model
+
+    try:
+        params = SamplingParams(temperature=args.temperature, top_p=args.top_p, top_k=args.top_k,
+                                min_p=args.min_p, repetition_penalty=args.repetition_penalty, seed=args.seed)
+        config = GenerationConfig(max_new_tokens=args.max_tokens, ignore_eos=args.ignore_eos)
+    except ValueError as exc:
+        print(f"enclave chat: {exc}", file=sys.stderr)
+        return 2
+    try:
+        model = load_model(args.package, provider=args.provider, max_length=args.context)
+    except LoadError as exc:
+        print(f"enclave chat: {exc}", file=sys.stderr)
+        return 1
+    chat = ChatSession(model, instructions=args.system, reasoning=args.reasoning)
+    shown = {Channel.FINAL, Channel.COMMENTARY} | ({Channel.ANALYSIS} if args.show_reasoning else set())
+    current = None
+    last = None
+    for event in chat.send(user_message(args.prompt), params, config):
+        last = event
+        if event.text and event.channel in shown:
+            if args.show_reasoning and event.channel is not current:
+                sys.stdout.write(f"\n[{event.channel.value}]\n")
+                current = event.channel
+            sys.stdout.write(event.text)
+            sys.stdout.flush()
+    sys.stdout.write("\n")
+    if last is not None and last.error:
+        print(f"enclave chat: {last.error}", file=sys.stderr)
+    if args.json:
+        answer, reasoning = chat.reply_text()
+        print(json.dumps({
+            "text": answer,
+            "reasoning": reasoning,
+            "prompt_tokens": last.prompt_tokens if last else 0,
+            "new_tokens": last.new_tokens if last else 0,
+            "ttft_s": last.ttft_s if last else None,
+            "decode_tok_s": last.decode_tok_s if last else None,
+            "stop_reason": last.finish_reason.value if last and last.finish_reason else None,
+            "provider": model.info.provider,
+        }, ensure_ascii=False))
+    return 1 if last is None or last.error else 0

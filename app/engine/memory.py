@@ -34,6 +34,24 @@ def peak_rss() -> int:
     return int(peak if sys.platform == "darwin" else peak * 1024)  # Linux reports KiB, macOS bytes
 
 
+def rss_breakdown() -> dict[str, int]:
+    """Linux only: resident anonymous memory (copies) vs file-backed pages (memory-mapped weights), in bytes.
+
+    Memory-mapped weights show up in RSS once touched but are page cache that the OS can drop and share;
+    RssAnon is what the process really owns. Empty on other systems."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return {}
+    out = {}
+    for line in lines:
+        key, _, value = line.partition(":")
+        if key in ("RssAnon", "RssFile", "VmHWM"):
+            out[key] = int(value.split()[0]) * 1024
+    return out
+
+
 @dataclass(frozen=True)
 class Bandwidth:
     read_bytes_per_s: float  # streaming read (max over the array)
