@@ -110,6 +110,21 @@ def quantize_int4(values: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarra
     return packed, best_scale
 
 
+def quantize_int8(values: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric int8 block quantisation of float32 [N, K] along K (used for a MatMulNBits lm_head).
+
+    Returns uint8 [N, K/block, block] (stored = q + 128, MatMulNBits' default zero point) and float32 scales
+    [N, K/block] = absmax / 127."""
+    n, k = values.shape
+    if k % block:
+        raise ValueError(f"in_features {k} is not a multiple of the int8 block size {block}")
+    grouped = values.reshape(n, k // block, block)
+    scales = (np.abs(grouped).max(axis=-1) / np.float32(127.0)).astype(np.float32)
+    safe = np.where(scales == 0, np.float32(1.0), scales)
+    q = np.clip(np.rint(grouped / safe[..., None]), -127, 127).astype(np.int16) + INT8_ZERO_POINT
+    return q.astype(np.uint8), scales
+
+
 def dequantize_int4(packed: np.ndarray, scales: np.ndarray, block: int) -> np.ndarray:
     """Inverse of `quantize_int4` (used to measure its error)."""
     n = packed.shape[0]

@@ -59,7 +59,8 @@ _DTYPES = {
 }
 _NOTES = {
     "cpu": ("ORT's CPU QMoE quantises activations to int8 inside 8-bit experts; the weights are exact.",),
-    "cpu-int4": ("Experts re-quantised from MXFP4 to symmetric int4; activations stay float32.",),
+    "cpu-int4": ("Experts re-quantised from MXFP4 to symmetric int4 (float32 activations); the lm_head is "
+                 "int8 with int8 activations unless exported with lm_head_bits=0.",),
     "cuda": ("Experts keep the checkpoint's MXFP4 codes and E8M0 scales (QMoE quant_type=fp4).",),
     "dml": ("Attention and experts are built from operators DirectML implements.",),
 }
@@ -154,7 +155,7 @@ def export_model(
             source=_source_model(src),
             inputs=inputs,
             files=files,
-            dtypes=dict(_DTYPES[target]),
+            dtypes=_dtypes(ctx),
             context_length=ctx.context_length,
             config=checkpoint.config.as_dict(),
             io=io.as_dict(),
@@ -175,6 +176,15 @@ def export_model(
         raise
     on_progress(LoadProgress("Export finished", 1.0))
     return ExportResult(folder=out, manifest=manifest, seconds=time.monotonic() - started)
+
+
+def _dtypes(ctx: LayerContext) -> dict[str, str]:
+    dtypes = dict(_DTYPES[ctx.target])
+    if ctx.lm_head_bits == 8:
+        dtypes["lm_head"] = "int8 block-32 (MatMulNBits, int8 activations)"
+    if ctx.options.experts_fp32:
+        dtypes["experts"] = "float32 (diagnostic MoE op)"
+    return dtypes
 
 
 def _check_cancel(cancel: threading.Event | None) -> None:

@@ -96,6 +96,18 @@ def test_cpu_qmoe_is_int8_block32_swiglu(cpu_package: Path) -> None:
         assert list(weight.dims) == [CFG.num_local_experts, 2 * CFG.intermediate_size, CFG.hidden_size]
 
 
+def test_cpu_int4_uses_int4_experts_and_an_int8_lm_head(cpu_int4_package: Path) -> None:
+    model = _model(cpu_int4_package)
+    for node in _nodes(model, "QMoE"):
+        attrs = _attrs(node)
+        assert attrs["expert_weight_bits"] == 4 and attrs["block_size"] == 32
+        assert list(_initializer(model, node.input[2]).dims) == [CFG.num_local_experts, 2 * CFG.intermediate_size,
+                                                                 CFG.hidden_size // 2]
+    (head,) = _nodes(model, "MatMulNBits")
+    assert _attrs(head)["bits"] == 8 and _attrs(head)["N"] == CFG.vocab_size
+    assert not _nodes(model, "Gemm")
+
+
 def test_cuda_package_structure(cuda_package: Path) -> None:
     model = _model(cuda_package)
     assert model.graph.input[2].type.tensor_type.elem_type == TensorProto.FLOAT16  # fp16 KV cache
