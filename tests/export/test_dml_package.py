@@ -4,8 +4,8 @@ transformers' GptOssForCausalLM on the same tiny MXFP4 checkpoint (run on ORT's 
 Tolerance: max |logit difference| over the 200-token prompt's last position and 20 single-token decode steps
 (tests/export/conftest.py; both past the 128-token window) <= DML_TOL = 2e-4, for logits of max ~17. The dml
 graph computes in float32 and dequantises MXFP4 exactly, so what is left is float32 summation order:
-measured 3.2e-5 to 5.6e-5 over three prompts. Every mutation must move the logits by more than MUTATION_MIN = 1.5 (the threshold the `cpu`
-parity tests use; measured 6.5 (sinks dropped) to 16.6 (nibbles swapped)).
+measured 3.2e-5 to 5.6e-5 over three prompts. Every mutation must move the logits by more than
+MUTATION_MIN = 1.5 (the `cpu` parity tests' threshold); measured 6.5 (sinks dropped) to 16.6 (nibbles swapped).
 """
 
 from __future__ import annotations
