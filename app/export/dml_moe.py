@@ -49,6 +49,7 @@ from app.checkpoint.mxfp4 import BLOCK, BYTES_PER_BLOCK, FP4_VALUES
 from app.checkpoint.names import layer_names
 from app.export.builder import GraphBuilder, onnx_dtype
 from app.export.context import LayerContext
+from app.export.experts import ExpertSource
 
 # Token counts up to this use the gather-k-experts path; more use the per-expert loop (see module docstring).
 GATHER_PATH_MAX_TOKENS = 1
@@ -84,58 +85,28 @@ def as_words(blocks: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(blocks, dtype=np.uint8).view(np.dtype("<u2"))
 
 
-def blocks_first(array: np.ndarray) -> np.ndarray:
-    """[E, N, G, ...] -> [E, G, N, ...]: block index before row, so the decode MatMul sees [G, N, 32] slabs and
-    scales its [G, N] partial sums (see _project_columns)."""
-    return np.ascontiguousarray(np.swapaxes(array, 1, 2))
+def deinterleave_rows(array: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Reorders `axis` from the checkpoint's [g0, u0, g1, u1, ...] to [g0, g1, ... | u0, u1, ...].
 
-
-def deinterleave_rows(array: np.ndarray) -> np.ndarray:
-    """Reorders axis 1 from the checkpoint's [g0, u0, g1, u1, ...] to [g0, g1, ... | u0, u1, ...].
-
-    Works on blocks [E, 2I, G, 16], scales [E, 2I, G] and biases [E, 2I] alike (rows are independent outputs).
+    Works on one expert's blocks [2I, G, 16] and scales [2I, G], and on all experts' biases [E, 2I] (axis 1):
+    rows are independent outputs, so this is an exact permutation.
     """
-    if array.shape[1] % 2:
-        raise ValueError(f"gate_up tensors need an even row count on axis 1, got shape {array.shape}")
-    return np.concatenate([array[:, 0::2], array[:, 1::2]], axis=1)
+    if array.shape[axis] % 2:
+        raise ValueError(f"gate_up tensors need an even row count on axis {axis}, got shape {array.shape}")
+    even = np.take(array, np.arange(0, array.shape[axis], 2), axis=axis)
+    odd = np.take(array, np.arange(1, array.shape[axis], 2), axis=axis)
+    return np.concatenate([even, odd], axis=axis)
 
 
-@dataclass(frozen=True)
-class ExpertTensors:
-    """One layer's expert weights as the dml graph stores them (uint8 MXFP4 bytes, float biases)."""
+def expert_layout(blocks: np.ndarray, scales: np.ndarray, *, gate_up: bool) -> tuple[np.ndarray, np.ndarray]:
+    """One expert as the graph stores it: blocks [N, G, 16] -> uint16 words [G, N, 8], scales [N, G] -> [G, N].
 
-    gate_up_blocks: np.ndarray  # uint16 [E, H/32, 2I, 8] (the MXFP4 bytes as words), rows [gate | up]
-    gate_up_scales: np.ndarray  # uint8 [E, H/32, 2I]
-    gate_up_bias: np.ndarray  # float [E, 2I, 1]
-    down_blocks: np.ndarray  # uint16 [E, I/32, H, 8]
-    down_scales: np.ndarray  # uint8 [E, I/32, H]
-    down_bias: np.ndarray  # float [E, H, 1]
-
-
-def prepare_experts(raw: dict[str, np.ndarray], float_type: np.dtype, *, reverse_experts: bool = False
-                    ) -> ExpertTensors:
-    """Checkpoint tensors (keys as in app.checkpoint.names.LAYER_PARTS) -> the graph's expert tensors.
-
-    Pure and exact: rows are permuted, biases get a trailing unit axis so they add to column-shaped MatMul
-    results. `reverse_experts` stores the experts in reverse order (router unchanged): a deliberate bug that
-    the mutation tests use.
+    Block-major ([G, N] rather than [N, G]) so the decode MatMul sees [G, N, 32] slabs and scales its [G, N]
+    partial sums (see _project_columns); gate_up rows become [gate | up]. Pure and exact (byte permutations).
     """
-    order = slice(None, None, -1) if reverse_experts else slice(None)
-    gub, gus = raw["gate_up_blocks"], raw["gate_up_scales"]
-    db, ds = raw["down_blocks"], raw["down_scales"]
-    for name, blocks, scales in (("gate_up", gub, gus), ("down", db, ds)):
-        if blocks.dtype != np.uint8 or scales.dtype != np.uint8 or blocks.shape[:-1] != scales.shape \
-                or blocks.shape[-1] != BYTES_PER_BLOCK:
-            raise ValueError(f"{name} experts: blocks {blocks.shape} {blocks.dtype} and scales {scales.shape} "
-                             f"{scales.dtype} are not MXFP4 [E, N, K/32, 16] / [E, N, K/32] uint8")
-    return ExpertTensors(
-        gate_up_blocks=as_words(blocks_first(deinterleave_rows(gub)[order])),
-        gate_up_scales=np.ascontiguousarray(blocks_first(deinterleave_rows(gus)[order])),
-        gate_up_bias=np.ascontiguousarray(deinterleave_rows(raw["gate_up_bias"])[order][..., None].astype(float_type)),
-        down_blocks=as_words(blocks_first(db[order])),
-        down_scales=np.ascontiguousarray(blocks_first(ds[order])),
-        down_bias=np.ascontiguousarray(raw["down_bias"][order][..., None].astype(float_type)),
-    )
+    if gate_up:
+        blocks, scales = deinterleave_rows(blocks), deinterleave_rows(scales)
+    return as_words(np.swapaxes(blocks, 0, 1)), np.ascontiguousarray(np.swapaxes(scales, 0, 1))
 
 
 # --- graph pieces ---------------------------------------------------------------------------------------------
@@ -303,30 +274,54 @@ def _branch(b: GraphBuilder, name: str, body: Callable[[], str], elem_type: int)
     return helper.make_graph(nodes, name, [], [helper.make_tensor_value_info(out, elem_type, None)])
 
 
+def _write_experts(b: GraphBuilder, name: str, src: ExpertSource, shape: tuple[int, int, int],
+                   gate_up: bool) -> tuple[str, str]:
+    """Streams one projection's experts into the data file one expert at a time (bounded export memory).
+
+    `shape` is the checkpoint's (N, G, 16) per expert; returns (blocks, scales) initializer names.
+    """
+    if tuple(src.blocks.shape[1:]) != shape or tuple(src.scales.shape[1:]) != shape[:2]:
+        raise ValueError(f"{name}: experts have blocks {tuple(src.blocks.shape)} and scales "
+                         f"{tuple(src.scales.shape)}, the config expects [E, {shape[0]}, {shape[1]}, 16]")
+    scales_out: list[np.ndarray] = []
+
+    def chunks() -> Iterator[np.ndarray]:
+        for slot in range(src.num_experts):
+            words, scales = expert_layout(*src.expert(slot), gate_up=gate_up)
+            scales_out.append(scales)
+            yield words
+
+    rows, groups, _ = shape
+    blocks = b.add_streamed_initializer(f"{name}.blocks", TensorProto.UINT16,
+                                        [src.num_experts, groups, rows, BYTES_PER_BLOCK // 2], chunks())
+    return blocks, b.add_initializer(f"{name}.scales", np.stack(scales_out))
+
+
 def moe_names(b: GraphBuilder, ctx: LayerContext, layer: int) -> _MoeNames:
     """Writes one layer's expert initializers (plus the shared lookup tables) and returns their names."""
     cfg, ft = ctx.config, np.dtype(ctx.float_type)
     names = layer_names(layer)
-    raw = {key: ctx.weights.tensor_raw(names[key]) for key in
-           ("gate_up_blocks", "gate_up_scales", "down_blocks", "down_scales")}
-    raw["gate_up_bias"] = ctx.weights.tensor_f32(names["gate_up_bias"])
-    raw["down_bias"] = ctx.weights.tensor_f32(names["down_bias"])
-    ex = prepare_experts(raw, ft, reverse_experts=ctx.options.debug_swap_experts)
-    _check_shapes(ex, cfg.num_local_experts, cfg.hidden_size, cfg.intermediate_size, layer)
-    for key in ("gate_up_scales", "down_scales"):
-        check_scale_range(names[key], raw[key], ft)
+    e, h, i = cfg.num_local_experts, cfg.hidden_size, cfg.intermediate_size
+    # debug_swap_experts stores the experts in reverse order (router unchanged): a deliberate bug.
+    order = tuple(range(e))[::-1] if ctx.options.debug_swap_experts else tuple(range(e))
     prefix = f"layers.{layer}.moe"
+    written = {}
+    for proj, rows, cols in (("gate_up", 2 * i, h), ("down", h, i)):
+        scales = ctx.weights.tensor_raw(names[f"{proj}_scales"])
+        check_scale_range(names[f"{proj}_scales"], scales, ft)
+        src = ExpertSource(ctx.weights.tensor_raw(names[f"{proj}_blocks"]), scales, order)
+        written[proj] = _write_experts(b, f"{prefix}.{proj}", src, (rows, cols // BLOCK, BYTES_PER_BLOCK),
+                                       gate_up=proj == "gate_up")
+    gu_bias = deinterleave_rows(ctx.weights.tensor_f32(names["gate_up_bias"]), axis=1)[list(order)]
+    d_bias = ctx.weights.tensor_f32(names["down_bias"])[list(order)]
     luts = _shared_luts(b, ft, ctx.options.debug_swap_nibbles)
     return _MoeNames(
-        gu_blocks=b.add_initializer(f"{prefix}.gate_up.blocks", ex.gate_up_blocks),
-        gu_scales=b.add_initializer(f"{prefix}.gate_up.scales", ex.gate_up_scales),
-        gu_bias=b.add_initializer(f"{prefix}.gate_up.bias", ex.gate_up_bias),
-        d_blocks=b.add_initializer(f"{prefix}.down.blocks", ex.down_blocks),
-        d_scales=b.add_initializer(f"{prefix}.down.scales", ex.down_scales),
-        d_bias=b.add_initializer(f"{prefix}.down.bias", ex.down_bias),
+        gu_blocks=written["gate_up"][0], gu_scales=written["gate_up"][1],
+        gu_bias=b.add_initializer(f"{prefix}.gate_up.bias", gu_bias[..., None].astype(ft)),
+        d_blocks=written["down"][0], d_scales=written["down"][1],
+        d_bias=b.add_initializer(f"{prefix}.down.bias", d_bias[..., None].astype(ft)),
         word_lut=luts[0], scale_lut=luts[1],
-        experts=cfg.num_local_experts, top_k=cfg.num_experts_per_tok, hidden=cfg.hidden_size,
-        intermediate=cfg.intermediate_size,
+        experts=e, top_k=cfg.num_experts_per_tok, hidden=h, intermediate=i,
         limit=None if ctx.options.debug_no_swiglu_limit else cfg.swiglu_limit,
         alpha=cfg.swiglu_alpha, float_type=ft,
     )
@@ -368,18 +363,6 @@ def check_scale_range(name: str, scales: np.ndarray, float_type: np.dtype) -> No
         value = int(scales[bad].flat[0])
         raise ValueError(f"tensor {name} has block exponent {value} (scale 2^{value - 127}), which "
                          f"{np.dtype(float_type).name} activations cannot represent exactly")
-
-
-def _check_shapes(ex: ExpertTensors, e: int, h: int, i: int, layer: int) -> None:
-    expected = {
-        "gate_up_blocks": (e, h // BLOCK, 2 * i, BYTES_PER_BLOCK // 2), "gate_up_scales": (e, h // BLOCK, 2 * i),
-        "gate_up_bias": (e, 2 * i, 1), "down_blocks": (e, i // BLOCK, h, BYTES_PER_BLOCK // 2),
-        "down_scales": (e, i // BLOCK, h), "down_bias": (e, h, 1),
-    }
-    for field_name, shape in expected.items():
-        got = getattr(ex, field_name).shape
-        if got != shape:
-            raise ValueError(f"layer {layer} experts: {field_name} has shape {got}, the config expects {shape}")
 
 
 def build_router(b: GraphBuilder, ctx: LayerContext, layer: int, x2d: str) -> tuple[str, str]:

@@ -80,7 +80,18 @@ def test_scale_lut_is_two_to_the_exponent_minus_127() -> None:
 
 def test_deinterleave_puts_gate_rows_before_up_rows() -> None:
     rows = np.arange(2 * 6).reshape(2, 6)  # [E=2, 2I=6]: g0 u0 g1 u1 g2 u2
-    assert dml_moe.deinterleave_rows(rows).tolist() == [[0, 2, 4, 1, 3, 5], [6, 8, 10, 7, 9, 11]]
+    assert dml_moe.deinterleave_rows(rows, axis=1).tolist() == [[0, 2, 4, 1, 3, 5], [6, 8, 10, 7, 9, 11]]
+
+
+def test_expert_layout_is_block_major_words() -> None:
+    blocks = np.arange(4 * 2 * 16, dtype=np.uint8).reshape(4, 2, 16)  # N=4 rows (g0 u0 g1 u1), G=2 blocks
+    scales = np.arange(8, dtype=np.uint8).reshape(4, 2)
+    words, block_scales = dml_moe.expert_layout(blocks, scales, gate_up=True)
+    assert words.dtype == np.uint16 and words.shape == (2, 4, 8)
+    # block 1 of output row 1 is block 1 of checkpoint row 2 (the second gate row); word 0 = bytes 0 and 1.
+    first_byte = blocks[2, 1, 0]
+    assert words[1, 1, 0] == first_byte | (blocks[2, 1, 1].astype(np.uint16) << 8)
+    assert block_scales.tolist() == [[0, 4, 2, 6], [1, 5, 3, 7]]
 
 
 @pytest.mark.parametrize("path", ["if", "gather", "loop"])
