@@ -38,6 +38,7 @@ KV_LAYOUT = "concat"  # what the manifest's io section must say for dml packages
 FLOAT_TYPE = np.float32
 _CACHE_ATTR = "_dml_attention_shared"
 
+
 def _shared(b: GraphBuilder, ctx: LayerContext, io: AttentionIO, hidden: str) -> dict[str, str]:
     """Tensors every layer shares (rotary cos/sin, mask biases, shapes), built once at the first layer."""
     cache: dict[str, str] | None = getattr(b, _CACHE_ATTR, None)
