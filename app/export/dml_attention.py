@@ -112,10 +112,10 @@ def _rotate(b: GraphBuilder, x: str, cos: str, sin: str, half: int, tag: str) ->
     """Rotary on [B, heads, S, d] with non-interleaved halves, as transformers' `_apply_rotary_emb`."""
     first, second = b.add_node("Split", [x, b.const(f"{tag}/halves", [half, half])], 2, name=f"{tag}/split",
                                axis=-1)
-    new_first = b.op("Sub", b.op("Mul", first, cos, name=f"{tag}/x1cos"), b.op("Mul", second, sin, name=f"{tag}/x2sin"),
-                     name=f"{tag}/first")
-    new_second = b.op("Add", b.op("Mul", second, cos, name=f"{tag}/x2cos"), b.op("Mul", first, sin, name=f"{tag}/x1sin"),
-                      name=f"{tag}/second")
+    first_cos, second_sin = b.op("Mul", first, cos, name=f"{tag}/x1cos"), b.op("Mul", second, sin, name=f"{tag}/x2sin")
+    second_cos, first_sin = b.op("Mul", second, cos, name=f"{tag}/x2cos"), b.op("Mul", first, sin, name=f"{tag}/x1sin")
+    new_first = b.op("Sub", first_cos, second_sin, name=f"{tag}/first")
+    new_second = b.op("Add", second_cos, first_sin, name=f"{tag}/second")
     return b.op("Concat", new_first, new_second, axis=-1, name=f"{tag}/rotated")
 
 

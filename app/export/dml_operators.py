@@ -158,7 +158,8 @@ def typed_graph(model: onnx.ModelProto) -> tuple[onnx.ModelProto, dict[str, int]
             if node.op_type in _SAME_TYPE_AS_INPUT and node.input and node.input[0] in types:
                 for out in node.output:
                     if out and out not in types:
-                        model.graph.value_info.append(onnx.helper.make_tensor_value_info(out, types[node.input[0]], None))
+                        declared = onnx.helper.make_tensor_value_info(out, types[node.input[0]], None)
+                        model.graph.value_info.append(declared)
                         added = True
         if not added:
             return inferred, types
