@@ -173,7 +173,8 @@ class GraphBuilder:
             tensor = TensorProto(name=name, data_type=dtype, dims=dims, raw_data=array.tobytes())
         else:
             tensor = TensorProto(name=name, data_type=dtype, dims=dims)
-            offset, length = self._write(array)
+            align = ALIGN_BYTES if array.nbytes >= ALIGN_BYTES else SMALL_ALIGN_BYTES
+            offset, length = self._write_chunks([array], align)
             self._set_external(tensor, offset, length)
         self.initializers.append(tensor)
         return name
@@ -189,23 +190,11 @@ class GraphBuilder:
         """Stores an initializer whose bytes arrive in pieces (e.g. one expert at a time), so a whole layer's
         experts never sit in memory at once. The pieces must add up to exactly the tensor's size."""
         name = self.unique(name)
-        if self._file is None:
-            raise RuntimeError("GraphBuilder is closed; cannot add more initializers")
-        pad = (-self._offset) % ALIGN_BYTES
-        if pad:
-            self._file.write(b"\0" * pad)
-            self._offset += pad
-        offset, length = self._offset, 0
-        for chunk in chunks:
-            data = np.ascontiguousarray(chunk)
-            self._file.write(memoryview(data.reshape(-1)).cast("B"))
-            length += data.nbytes
+        offset, length = self._write_chunks(chunks, ALIGN_BYTES)
         itemsize = _ITEMSIZE[elem_type]
         expected = int(np.prod(shape, dtype=np.int64)) * itemsize
         if length != expected:
             raise ValueError(f"initializer {name}: got {length} bytes for shape {list(shape)}, expected {expected}")
-        self._offset += length
-        self.bytes_written += length
         tensor = TensorProto(name=name, data_type=elem_type, dims=list(shape))
         self._set_external(tensor, offset, length)
         self.initializers.append(tensor)
@@ -215,20 +204,22 @@ class GraphBuilder:
         """A small constant initializer (shape vectors, axes, scalars)."""
         return self.add_initializer(name, np.asarray(values, dtype=dtype))
 
-    def _write(self, array: np.ndarray) -> tuple[int, int]:
+    def _write_chunks(self, chunks: Iterable[np.ndarray], align: int) -> tuple[int, int]:
+        """Appends the chunks' bytes at the next `align`-byte boundary; returns (offset, length)."""
         if self._file is None:
             raise RuntimeError("GraphBuilder is closed; cannot add more initializers")
-        align = ALIGN_BYTES if array.nbytes >= ALIGN_BYTES else SMALL_ALIGN_BYTES
         pad = (-self._offset) % align
         if pad:
             self._file.write(b"\0" * pad)
             self._offset += pad
         offset = self._offset
-        # memoryview avoids a tobytes() copy of a layer's worth of experts.
-        self._file.write(memoryview(array.reshape(-1)).cast("B"))
-        self._offset += array.nbytes
-        self.bytes_written += array.nbytes
-        return offset, array.nbytes
+        for chunk in chunks:
+            data = np.ascontiguousarray(chunk)
+            # memoryview avoids a tobytes() copy of an expert's worth of weights.
+            self._file.write(memoryview(data.reshape(-1)).cast("B"))
+            self._offset += data.nbytes
+            self.bytes_written += data.nbytes
+        return offset, self._offset - offset
 
     # --- finish -------------------------------------------------------------------------------------------
     def to_model(self, graph_name: str = "gpt_oss", *, producer: str = "enclave") -> onnx.ModelProto:

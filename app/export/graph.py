@@ -23,7 +23,7 @@ from onnx import TensorProto
 
 from app.checkpoint.names import EMBED, FINAL_NORM, LM_HEAD, layer_names
 from app.checkpoint.safetensors_io import bf16_bits_to_f32
-from app.export import experts, layers
+from app.export import dml_weights, experts, layers
 from app.export.builder import MS_DOMAIN, GraphBuilder
 from app.export.pages import release_pages
 from app.export.context import AttentionIO, LayerContext
@@ -147,12 +147,13 @@ def build_graph(
 
 def _embedding(b: GraphBuilder, ctx: LayerContext, input_ids: str) -> str:
     """Token embedding. Stored as the checkpoint's bf16 (exact, half the size of fp32) and cast after the
-    Gather, except on dml, whose Cast has no bf16 kernel."""
+    Gather, except on dml, whose Cast has no bf16 kernel: there it is float16 (see app.export.dml_weights)."""
     raw = ctx.weights.tensor_raw(EMBED)
     if ctx.target == "dml":
-        table = b.add_streamed_initializer("embed_tokens.weight", layers.elem_type(ctx), list(raw.shape),
-                                           _rows_as(ctx, raw))
-        return b.op("Gather", table, input_ids, name="embed_tokens/Gather", axis=0)
+        table = b.add_streamed_initializer("embed_tokens.weight", TensorProto.FLOAT16, list(raw.shape),
+                                           dml_weights.fp16_rows(EMBED, raw))
+        gathered = b.op("Gather", table, input_ids, name="embed_tokens/Gather", axis=0)
+        return dml_weights.to_activation(b, ctx, gathered, "embed_tokens")
     table = b.add_streamed_initializer("embed_tokens.weight", TensorProto.BFLOAT16, list(raw.shape),
                                        _raw_rows(raw))
     gathered = b.op("Gather", table, input_ids, name="embed_tokens/Gather", axis=0)
@@ -171,6 +172,11 @@ def _lm_head(b: GraphBuilder, ctx: LayerContext, final: str) -> None:
     flat = b.op("Reshape", final, b.const("lm_head/flat_shape", [-1, cfg.hidden_size]), name="lm_head/flatten")
     if ctx.lm_head_bits == 8:
         logits = _lm_head_int8(b, ctx, raw, flat)
+    elif ctx.target == "dml":
+        stored = b.add_streamed_initializer("lm_head.weight", TensorProto.FLOAT16, list(raw.shape),
+                                            dml_weights.fp16_rows(LM_HEAD, raw))
+        weight = dml_weights.to_activation(b, ctx, stored, "lm_head")
+        logits = b.op("Gemm", flat, weight, name="lm_head/Gemm", transB=1)
     else:
         weight = b.add_streamed_initializer("lm_head.weight", layers.elem_type(ctx), list(raw.shape),
                                             _rows_as(ctx, raw))

@@ -8,6 +8,8 @@ schemas registered in onnxruntime 1.32 (`onnxruntime.capi._pybind_state.get_all_
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 from onnx import TensorProto
 
@@ -114,7 +116,7 @@ def build_moe(b: GraphBuilder, layer: int, hidden: str, ctx: LayerContext) -> st
     down = experts.ExpertSource(w.tensor_raw(names["down_blocks"]), w.tensor_raw(names["down_scales"]),
                                 order, swap=opts.debug_swap_nibbles)
     if opts.experts_fp32:
-        return _fp32_moe(b, ctx, prefix, hidden, flat, flat_logits, up, down, order)
+        return _fp32_moe(b, ctx, layer, hidden, flat, flat_logits, up, down, order)
     fc1_w, fc1_s = _expert_tensors(b, ctx, up, prefix + ".fc1")
     fc2_w, fc2_s = _expert_tensors(b, ctx, down, prefix + ".fc2")
     fc1_b = b.add_initializer(prefix + ".fc1.bias",
@@ -144,13 +146,14 @@ def _swiglu_attrs(ctx: LayerContext) -> dict[str, object]:
                 normalize_routing_weights=1)
 
 
-def _fp32_moe(b: GraphBuilder, ctx: LayerContext, prefix: str, hidden: str, flat: str, flat_logits: str,
+def _fp32_moe(b: GraphBuilder, ctx: LayerContext, layer: int, hidden: str, flat: str, flat_logits: str,
               up: experts.ExpertSource, down: experts.ExpertSource, order: tuple[int, ...]) -> str:
     """The diagnostic float32 path: decoded MXFP4 experts in ORT's unquantised MoE op."""
-    names = layer_names(int(prefix.split(".")[1]))
+    names = layer_names(layer)
+    prefix = f"layers.{layer}.moe"
     w = ctx.weights
 
-    def decoded(src: experts.ExpertSource):  # noqa: ANN202 - generator of [N, K] float32
+    def decoded(src: experts.ExpertSource) -> Iterator[np.ndarray]:
         return (mxfp4.decode(*src.expert(slot)) for slot in range(src.num_experts))
 
     fc1 = b.add_streamed_initializer(prefix + ".fc1.weight", TensorProto.FLOAT,
