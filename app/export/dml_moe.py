@@ -17,10 +17,9 @@ Two execution paths, chosen per call by an `If` on the token count:
     MatMul block by block ([G, N, 32] slabs), applying the E8M0 scales to the [G, N] block sums rather than
     to the N*K weights. Shapes are static, so the GPU never waits for the CPU.
   * prefill (many tokens): an unrolled loop over the E experts. Each finds its tokens with NonZero, gathers
-    them, dequantises its own weights only if it has any token (a Slice of length min(n, 1) feeds the weight
-    Gather, so an unused expert costs no dequantisation), and scatters its weighted output back. Peak memory is
+    them, decodes its own weights once for all of them, and scatters its weighted output back. Peak memory is
     one dequantised expert instead of S*k of them; the price is E data-dependent shapes (a GPU->CPU sync each)
-    per layer, which only prefill pays.
+    per layer, which only prefill pays. No tensor is ever empty (see build_expert_loop_path).
 Both paths read only runtime-indexed slices of the weights, so ORT's constant folding can never expand an
 expert initializer to float at session start.
 
@@ -164,7 +163,7 @@ def _project_columns(b: GraphBuilder, n: _MoeNames, proj: str, expert_idx: str, 
 
 
 def _project_tokens(b: GraphBuilder, n: _MoeNames, proj: str, expert_idx: str, x_cols: str, tag: str) -> str:
-    """Prefill form: experts [m] (m <= 1) applied to many token columns, x_cols [K, t] -> [m, N, t].
+    """Prefill form: one expert (m == 1) applied to many token columns, x_cols [K, t] -> [m, N, t].
 
     Here the weights are reused by every token, so they are scaled and laid out as [m, N, K] once.
     """
@@ -201,7 +200,7 @@ def _expert_mlp(b: GraphBuilder, n: _MoeNames, expert_idx: str, x_cols: str, tag
               name=f"{tag}/gate_up_add_bias")
     h = _swiglu(b, n, gu, tag)  # [m, I, t]
     if not decode:
-        h = b.op("Reshape", h, b.const(f"{tag}/h_cols", [n.intermediate, -1]), name=f"{tag}/h_cols")  # m <= 1
+        h = b.op("Reshape", h, b.const(f"{tag}/h_cols", [n.intermediate, -1]), name=f"{tag}/h_cols")  # m == 1
     y = project(b, n, "down", expert_idx, h, f"{tag}/down")  # [m, H, t]
     return b.op("Add", y, b.op("Gather", n.d_bias, expert_idx, axis=0, name=f"{tag}/down_bias"),
                 name=f"{tag}/down_add_bias")
@@ -222,10 +221,22 @@ def build_gather_path(b: GraphBuilder, n: _MoeNames, x2d: str, top_idx: str, top
 
 
 def build_expert_loop_path(b: GraphBuilder, n: _MoeNames, x2d: str, top_idx: str, top_w: str, tag: str) -> str:
-    """Unrolled loop over experts; each handles only its own tokens (see module docstring)."""
-    h = n.hidden
-    acc = b.op("ConstantOfShape", b.op("Shape", x2d, name=f"{tag}/x_shape"),
-               value=helper.make_tensor("zero", onnx_dtype(n.float_type), [1], [0.0]), name=f"{tag}/zeros")
+    """Unrolled loop over experts; each handles only its own tokens (see module docstring).
+
+    No tensor here is ever empty: DirectML kernels skip work on empty tensors (DmlOperator.cpp), so a
+    ScatterND with no updates could leave its output unwritten instead of copying its input. Every expert
+    therefore also takes a padding row (index T, zero input, routing weight 0) that is dropped at the end;
+    the price is that a multi-token call decodes every expert's weights, which a prompt of more than a few
+    tokens does anyway.
+    """
+    h, k, ft = n.hidden, n.top_k, n.float_type
+    x_pad = b.op("Concat", x2d, b.add_initializer(f"{tag}.zero_row", np.zeros((1, h), ft)), axis=0,
+                 name=f"{tag}/x_pad")  # [T+1, H]
+    w_pad = b.op("Concat", top_w, b.add_initializer(f"{tag}.zero_weights", np.zeros((1, k), ft)), axis=0,
+                 name=f"{tag}/w_pad")  # [T+1, k]
+    pad_hit = b.add_initializer(f"{tag}.pad_hit", np.eye(1, k, dtype=np.bool_))  # the padding row "picks" once
+    acc = b.op("ConstantOfShape", b.op("Shape", x_pad, name=f"{tag}/x_shape"),
+               value=helper.make_tensor("zero", onnx_dtype(ft), [1], [0.0]), name=f"{tag}/zeros")
     one = b.const(f"{tag}/one_i64", [1])
     zero = b.const(f"{tag}/zero_i64", [0])
     row0 = b.const(f"{tag}/row0", [0])
@@ -233,24 +244,26 @@ def build_expert_loop_path(b: GraphBuilder, n: _MoeNames, x2d: str, top_idx: str
     for e in range(n.experts):
         t = f"{tag}/e{e}"
         hit = b.op("Equal", top_idx, b.const(f"{t}/id", e), name=f"{t}/hit")  # [T, k] bool
+        hit = b.op("Concat", hit, pad_hit, axis=0, name=f"{t}/hit_pad")  # [T+1, k]
         where = b.op("NonZero", hit, name=f"{t}/nonzero")  # [2, n]: (token, slot) pairs, at most one per token
         tokens = b.op("Reshape", b.op("Gather", where, row0, axis=0, name=f"{t}/token_row"), flat,
-                      name=f"{t}/tokens")  # [n]
-        weight = b.op("GatherND", top_w, b.op("Transpose", where, perm=[1, 0], name=f"{t}/pairs"),
+                      name=f"{t}/tokens")  # [n], n >= 1 (the padding row)
+        weight = b.op("GatherND", w_pad, b.op("Transpose", where, perm=[1, 0], name=f"{t}/pairs"),
                       name=f"{t}/weight")  # [n]
-        count = b.op("Shape", tokens, name=f"{t}/count")  # [1]
-        used = b.op("Min", count, one, name=f"{t}/used")  # [1]: 1 if the expert has tokens, else 0
-        expert_idx = b.op("Slice", b.const(f"{t}/self", [e]), zero, used, name=f"{t}/index")  # [1] or [0]
-        x_cols = b.op("Transpose", b.op("Gather", x2d, tokens, axis=0, name=f"{t}/x"), perm=[1, 0],
+        # [e] as a runtime value (Min(count, 1) is always 1): a constant index would let ORT's constant folding
+        # decode this expert's weights to float at session start.
+        used = b.op("Min", b.op("Shape", tokens, name=f"{t}/count"), one, name=f"{t}/used")
+        expert_idx = b.op("Slice", b.const(f"{t}/self", [e]), zero, used, name=f"{t}/index")  # [1]
+        x_cols = b.op("Transpose", b.op("Gather", x_pad, tokens, axis=0, name=f"{t}/x"), perm=[1, 0],
                       name=f"{t}/x_cols")  # [H, n]
-        y = _expert_mlp(b, n, expert_idx, x_cols, t, decode=False)  # [m, H, n]
+        y = _expert_mlp(b, n, expert_idx, x_cols, t, decode=False)  # [1, H, n]
         y = b.op("Mul", y, weight, name=f"{t}/weighted")
-        y = b.op("Transpose", y, perm=[0, 2, 1], name=f"{t}/rows")  # [m, n, H]
+        y = b.op("Transpose", y, perm=[0, 2, 1], name=f"{t}/rows")  # [1, n, H]
         y = b.op("Reshape", y, b.const(f"{t}/rows_shape", [-1, h]), name=f"{t}/rows_2d")  # [n, H]
         token_idx = b.op("Unsqueeze", tokens, b.const(f"{t}/axis1", [1]), name=f"{t}/token_idx")
         summed = b.op("Add", b.op("Gather", acc, tokens, axis=0, name=f"{t}/acc_rows"), y, name=f"{t}/sum")
         acc = b.op("ScatterND", acc, token_idx, summed, name=f"{t}/scatter")
-    return acc
+    return b.op("Slice", acc, zero, b.const(f"{tag}/drop_pad", [-1]), zero, name=f"{tag}/drop_pad_row")
 
 
 @contextmanager

@@ -14,6 +14,7 @@ from app.checkpoint.config import GptOssConfig
 from app.export import dml_moe
 from app.export.builder import GraphBuilder
 from app.export.context import ExportOptions, LayerContext
+from app.export.dml_operators import typed_graph
 from tests.export import dml_reference as ref
 
 CFG = GptOssConfig(num_hidden_layers=1, hidden_size=64, intermediate_size=96, num_attention_heads=4,
@@ -105,7 +106,7 @@ def test_moe_matches_reference(tmp_path: Path, weights: dict[str, np.ndarray], p
 
 
 def test_unused_experts_and_batches(tmp_path: Path, weights: dict[str, np.ndarray]) -> None:
-    """Two sequences of three tokens: some experts get no token (empty shapes in the loop path)."""
+    """Two sequences of three tokens: some experts get no token of their own."""
     x = np.random.default_rng(3).normal(0, 1, (2, 3, CFG.hidden_size)).astype(np.float32)
     assert _relative_error(_run(_moe_model(tmp_path, weights), x), ref.moe(CFG, weights, 0, x)) < RTOL
 
@@ -159,3 +160,20 @@ def test_scales_float16_cannot_hold_are_refused_by_name() -> None:
     with pytest.raises(ValueError, match=r"down_proj_scales has block exponent 150"):
         dml_moe.check_scale_range("model.layers.0.mlp.experts.down_proj_scales", scales, np.dtype(np.float16))
     dml_moe.check_scale_range("model.layers.0.mlp.experts.down_proj_scales", scales, np.dtype(np.float32))
+
+
+def test_loop_path_never_makes_an_empty_tensor(tmp_path: Path, weights: dict[str, np.ndarray]) -> None:
+    """DirectML skips kernels on empty tensors, so the loop path must not produce any, even for experts
+    that no token picked: every intermediate value of a 2-token run (experts 1 and 4 unused) is non-empty."""
+    model_path = _moe_model(tmp_path, weights, path="loop")
+    model = onnx.load(str(model_path), load_external_data=False)
+    _, types = typed_graph(model)
+    produced = [o for node in model.graph.node for o in node.output if o and o not in {"y"}]
+    model.graph.output.extend(onnx.helper.make_tensor_value_info(o, types[o], None) for o in produced)
+    exposed = tmp_path / "exposed.onnx"
+    onnx.save(model, str(exposed))
+    x = np.random.default_rng(4).normal(0, 1, (1, 2, CFG.hidden_size)).astype(np.float32)
+    session = ref.cpu_session(str(exposed))
+    values = dict(zip([o.name for o in session.get_outputs()], session.run(None, {"hidden": x})))
+    empty = [name for name in produced if values[name].size == 0]
+    assert not empty, empty[:5]
