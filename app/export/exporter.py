@@ -54,8 +54,9 @@ _DTYPES = {
                  "attention": "float32", "router": "float32", "embeddings": "bfloat16", "lm_head": "float32"},
     "cuda": {"activations": "float16", "kv_cache": "float16", "experts": "mxfp4 (bit-exact, E8M0 scales)",
              "attention": "float16", "router": "float16", "embeddings": "bfloat16", "lm_head": "float16"},
-    "dml": {"activations": "float32", "kv_cache": "float32", "experts": "4-bit (see dml_moe)",
-            "attention": "float32", "router": "float32", "embeddings": "float32", "lm_head": "float32"},
+    "dml": {"activations": "float32", "kv_cache": "float32", "experts": "mxfp4 (4-bit, decoded in the graph)",
+            "attention": "float32", "router": "float32", "embeddings": "float16 (exact for bf16, cast to float32)",
+            "lm_head": "float16 (exact for bf16, cast to float32)"},
 }
 _NOTES = {
     "cpu": ("ORT's CPU QMoE quantises activations to int8 inside 8-bit experts; the weights are exact.",),
@@ -165,8 +166,11 @@ def export_model(
         )
         writing = tmp / "manifest.json"
         write_manifest(tmp, manifest)
+        _sync_folder(tmp)
         _check_cancel(cancel)
         writing = out
+        if out.exists():  # created by someone else while we worked: never replace it
+            raise ExportError(f"{out}: appeared while exporting; the new package was discarded")
         os.rename(tmp, out)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -176,6 +180,20 @@ def export_model(
         raise
     on_progress(LoadProgress("Export finished", 1.0))
     return ExportResult(folder=out, manifest=manifest, seconds=time.monotonic() - started)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Flushes every file of the finished package (and the folder entry) to disk before it is renamed into
+    place, so a power cut cannot leave a complete-looking package with empty files."""
+    for path in folder.iterdir():
+        with open(path, "rb") as handle:
+            os.fsync(handle.fileno())
+    if hasattr(os, "O_DIRECTORY"):  # POSIX: directory entries need their own fsync
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _dtypes(ctx: LayerContext) -> dict[str, str]:
