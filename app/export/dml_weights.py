@@ -19,6 +19,7 @@ import numpy as np
 from app.checkpoint.safetensors_io import bf16_bits_to_f32
 from app.export.builder import GraphBuilder, onnx_dtype
 from app.export.context import LayerContext
+from app.export.pages import release_pages
 
 STORAGE_DTYPE = np.dtype(np.float16)
 ROWS_PER_CHUNK = 8192  # rows converted per step when streaming a [vocab, hidden] matrix
@@ -36,9 +37,12 @@ def to_storage_fp16(name: str, array: np.ndarray) -> np.ndarray:
 
 def fp16_rows(name: str, bf16_bits: np.ndarray, rows_per_chunk: int = ROWS_PER_CHUNK) -> Iterator[np.ndarray]:
     """A bf16 [rows, cols] memory map (uint16 bit patterns) as float16 row blocks, for
-    GraphBuilder.add_streamed_initializer(name, TensorProto.FLOAT16, shape, ...): bounded memory."""
+    GraphBuilder.add_streamed_initializer(name, TensorProto.FLOAT16, shape, ...): bounded memory, the mapped
+    pages released after each block."""
     for start in range(0, bf16_bits.shape[0], rows_per_chunk):
-        yield to_storage_fp16(name, bf16_bits_to_f32(np.asarray(bf16_bits[start:start + rows_per_chunk])))
+        chunk = to_storage_fp16(name, bf16_bits_to_f32(np.asarray(bf16_bits[start:start + rows_per_chunk])))
+        release_pages(bf16_bits)  # the mapped rows just read would otherwise stay in our resident set
+        yield chunk
 
 
 def to_activation(b: GraphBuilder, ctx: LayerContext, stored: str, tag: str) -> str:
