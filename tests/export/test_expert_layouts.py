@@ -138,3 +138,21 @@ def test_qmoe_reads_our_packing(bits: int) -> None:
     rel = np.max(np.abs(got - expected)) / np.max(np.abs(expected))
     print(f"QMoE {bits}-bit: max error relative to max output {rel:.2e}")
     assert rel < tolerance, f"relative error {rel:.2e}"
+
+
+def test_fp4_layout_equals_onnxruntimes_own_cuda_packer() -> None:
+    """ORT ships the packer its CUDA MoE GEMM expects (pack_fp4_weights_for_cuda_moe_gemm: [N, K/2] row-major
+    -> [K, N/2] column-major); our per-expert layout must be byte-identical to its output."""
+    from onnxruntime.capi import _pybind_state
+
+    pack = getattr(_pybind_state, "pack_fp4_weights_for_cuda_moe_gemm", None)
+    if pack is None:
+        pytest.skip("this onnxruntime build has no pack_fp4_weights_for_cuda_moe_gemm")
+    rng = np.random.default_rng(4)
+    e, n, k = 2, 64, 96
+    blocks, scales = _random_mxfp4(rng, e, n, k)
+    ours = list(experts.fp4_weight_chunks(experts.ExpertSource(blocks, scales, order=(0, 1))))
+    for x in range(e):
+        row_major = np.ascontiguousarray(blocks[x].reshape(n, k // 2))  # the checkpoint's bytes, as stored
+        theirs = np.asarray(pack(row_major, n, k), dtype=np.uint8).reshape(k, n // 2)
+        np.testing.assert_array_equal(ours[x], theirs)
