@@ -175,6 +175,12 @@ def export_model(
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise ExportError(_os_error_sentence(exc, writing, tmp, out)) from exc
+    except CheckpointError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    except ValueError as exc:  # a weight the target cannot represent (e.g. beyond float16's range)
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ExportError(f"Cannot export {src} for {target}: {exc}; nothing was written to {out}.") from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -212,7 +212,7 @@ def _lm_head_int8(b: GraphBuilder, ctx: LayerContext, raw: np.ndarray, flat: str
 def _rows_as(ctx: LayerContext, raw: np.ndarray) -> Iterator[np.ndarray]:
     """A bf16 [rows, cols] memory map as row blocks in the activation dtype (bounded memory)."""
     for r in range(0, raw.shape[0], LM_HEAD_ROWS_PER_CHUNK):
-        yield layers.float_weight(ctx, bf16_bits_to_f32(np.asarray(raw[r:r + LM_HEAD_ROWS_PER_CHUNK])))
+        yield layers.float_weight(ctx, bf16_bits_to_f32(np.asarray(raw[r:r + LM_HEAD_ROWS_PER_CHUNK])), LM_HEAD)
         release_pages(raw)
 
 

@@ -18,16 +18,15 @@ from app.checkpoint.names import layer_names
 from app.export import experts
 from app.export.builder import MS_DOMAIN, GraphBuilder, onnx_dtype
 from app.export.context import AttentionIO, LayerContext
+from app.export.dml_weights import to_storage_fp16
 
 
-def float_weight(ctx: LayerContext, values: np.ndarray) -> np.ndarray:
-    """A float32 tensor in the graph's activation dtype; refuses fp16 overflow instead of writing inf."""
+def float_weight(ctx: LayerContext, values: np.ndarray, name: str) -> np.ndarray:
+    """A float32 tensor in the graph's activation dtype; fp16 refuses values it cannot hold (naming `name`)
+    instead of writing inf."""
     if ctx.float_type == np.float32:
         return np.ascontiguousarray(values, dtype=np.float32)
-    converted = values.astype(ctx.float_type)
-    if not np.isfinite(converted).all() and np.isfinite(values).all():
-        raise ValueError(f"a weight exceeds the range of {ctx.float_type.name}; this target cannot hold it")
-    return converted
+    return to_storage_fp16(name, values)
 
 
 def rms_norm(b: GraphBuilder, ctx: LayerContext, x: str, weight_name: str, name: str) -> str:
@@ -50,7 +49,7 @@ def rms_norm(b: GraphBuilder, ctx: LayerContext, x: str, weight_name: str, name:
 def skip_rms_norm(b: GraphBuilder, ctx: LayerContext, x: str, residual: str, weight_name: str,
                   name: str) -> tuple[str, str]:
     """(normalised, new residual) = RMSNorm(x + residual), residual = x + residual, in one kernel."""
-    gamma = b.add_initializer(name + ".weight", float_weight(ctx, ctx.weights.tensor_f32(weight_name)))
+    gamma = b.add_initializer(name + ".weight", float_weight(ctx, ctx.weights.tensor_f32(weight_name), weight_name))
     out, _, _, summed = b.add_node(
         "SkipSimplifiedLayerNormalization", [x, residual, gamma], 4, name=name, domain=MS_DOMAIN,
         epsilon=ctx.config.rms_norm_eps,
@@ -60,8 +59,8 @@ def skip_rms_norm(b: GraphBuilder, ctx: LayerContext, x: str, residual: str, wei
 
 def linear(b: GraphBuilder, ctx: LayerContext, x: str, weight: np.ndarray, bias: np.ndarray, name: str) -> str:
     """x @ weight.T + bias for a checkpoint weight [out, in] (MatMul wants [in, out])."""
-    w = b.add_initializer(name + ".weight", float_weight(ctx, np.ascontiguousarray(weight.T)))
-    bias_name = b.add_initializer(name + ".bias", float_weight(ctx, bias))
+    w = b.add_initializer(name + ".weight", float_weight(ctx, np.ascontiguousarray(weight.T), name + ".weight"))
+    bias_name = b.add_initializer(name + ".bias", float_weight(ctx, bias, name + ".bias"))
     return b.op("Add", b.op("MatMul", x, w, name=name + "/MatMul"), bias_name, name=name + "/Add")
 
 
@@ -75,7 +74,8 @@ def build_attention(b: GraphBuilder, layer: int, hidden: str, ctx: LayerContext,
     qkv_b = np.concatenate([f32(names["q_bias"]), f32(names["k_bias"]), f32(names["v_bias"])])
     qkv = linear(b, ctx, hidden, qkv_w, qkv_b, prefix + ".qkv_proj")
     del qkv_w
-    sinks = "" if opts.debug_drop_sinks else b.add_initializer(prefix + ".sinks", float_weight(ctx, f32(names["sinks"])))
+    sinks = "" if opts.debug_drop_sinks else b.add_initializer(
+        prefix + ".sinks", float_weight(ctx, f32(names["sinks"]), names["sinks"]))
     window = -1
     if cfg.is_sliding(layer):
         # transformers (masking_utils.sliding_window_overlay: kv > q - window) and the gpt-oss reference let a
@@ -120,9 +120,11 @@ def build_moe(b: GraphBuilder, layer: int, hidden: str, ctx: LayerContext) -> st
     fc1_w, fc1_s = _expert_tensors(b, ctx, up, prefix + ".fc1")
     fc2_w, fc2_s = _expert_tensors(b, ctx, down, prefix + ".fc2")
     fc1_b = b.add_initializer(prefix + ".fc1.bias",
-                              float_weight(ctx, experts.reorder(w.tensor_f32(names["gate_up_bias"]), order)))
+                              float_weight(ctx, experts.reorder(w.tensor_f32(names["gate_up_bias"]), order),
+                                           names["gate_up_bias"]))
     fc2_b = b.add_initializer(prefix + ".fc2.bias",
-                              float_weight(ctx, experts.reorder(w.tensor_f32(names["down_bias"]), order)))
+                              float_weight(ctx, experts.reorder(w.tensor_f32(names["down_bias"]), order),
+                                           names["down_bias"]))
     inputs = [flat, flat_logits, fc1_w, fc1_s, fc1_b, fc2_w, fc2_s, fc2_b]
     attrs: dict[str, object] = {}
     if ctx.target == "cuda":

@@ -175,3 +175,24 @@ def test_progress_reaches_one_in_order(tiny_checkpoint: Path, tmp_path: Path) ->
 def test_output_parent_must_exist(tiny_checkpoint: Path, tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="does not exist"):
         export_model(tiny_checkpoint, tmp_path / "missing" / "out", "cpu")
+
+
+def test_value_beyond_float16_is_refused_for_cuda(tiny_checkpoint: Path, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """bf16 reaches 3e38, float16 only 65504: the cuda target names the tensor instead of writing inf."""
+    import numpy as np
+
+    from app.checkpoint.safetensors_io import f32_to_bf16_bits, read_header
+
+    src = copy_checkpoint(tiny_checkpoint, tmp_path / "src")
+    name = "model.layers.0.self_attn.sinks"
+    weight_map = json.loads((src / "model.safetensors.index.json").read_text())["weight_map"]
+    shard = src / weight_map[name]
+    entry = read_header(shard).entries[name]
+    with open(shard, "r+b") as handle:
+        handle.seek(entry.offset)
+        handle.write(f32_to_bf16_bits(np.array([1e6], dtype=np.float32)).tobytes())
+    rc, err = _export_cli(capsys, src, tmp_path / "out", target="cuda")
+    sentence = _one_sentence(err)
+    assert rc != 0 and name in sentence and "float16" in sentence
+    assert _leftovers(tmp_path) == ["src"]
