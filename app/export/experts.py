@@ -110,6 +110,56 @@ def quantize_int4(values: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarra
     return packed, best_scale
 
 
+def _int4_luts() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For the MXFP4 fast path: per (divisor, block max magnitude m, E2M1 code) the int4 value, its squared
+    error in units of the MXFP4 scale, and per (divisor, m) the int4 scale in units of the MXFP4 scale.
+
+    Computed with the same float32 operations as `quantize_int4` (scale = absmax / d, q = rint(v / scale)),
+    so both paths round alike; a power-of-two MXFP4 scale factors out of every step exactly."""
+    values = mxfp4.FP4_VALUES.astype(np.float32)
+    magnitudes = values[:8]
+    divisors = np.asarray(INT4_SCALE_DIVISORS, dtype=np.float32)
+    unit = (magnitudes[None, :] / divisors[:, None]).astype(np.float32)  # [D, 8] int4 scale / MXFP4 scale
+    safe = np.where(unit == 0, np.float32(1.0), unit)
+    q = np.clip(np.rint(values[None, None, :] / safe[:, :, None]), -8, 7).astype(np.float32)  # [D, 8, 16]
+    err = ((q * unit[:, :, None] - values[None, None, :]) ** 2).astype(np.float32)
+    return q.astype(np.int8), err, unit
+
+
+_INT4_Q, _INT4_ERR, _INT4_UNIT = _int4_luts()
+
+
+def quantize_int4_mxfp4(blocks: np.ndarray, scales: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
+    """`quantize_int4(mxfp4.decode(blocks, scales), block)` without decoding, for blocks that split MXFP4's
+    32-value blocks (16 or 32): inside one, every value is an E2M1 code times the same power of two, so the
+    best divisor, the int4 values and their error all come from small tables indexed by the codes. ~10x faster.
+
+    blocks uint8 [N, K/32, 16], scales uint8 [N, K/32] -> (packed uint8 [N, K/2], float32 scales [N, K/block]).
+    """
+    if mxfp4.BLOCK % block:
+        raise ValueError(f"the MXFP4 fast path needs a block size dividing {mxfp4.BLOCK}, not {block}")
+    n = blocks.shape[0]
+    codes = mxfp4.unpack_nibbles(blocks).reshape(n, -1, block)  # [N, B, block]
+    n_blocks = codes.shape[1]
+    magnitude = codes & 7
+    block_max = magnitude.max(axis=-1)  # [N, B] index of the largest |E2M1| in each block
+    counts = np.bincount((np.arange(n * n_blocks).reshape(n, n_blocks, 1) * 16 + codes).ravel(),
+                         minlength=n * n_blocks * 16).reshape(n, n_blocks, 16).astype(np.float32)
+    best = np.zeros((n, n_blocks), dtype=np.intp)
+    best_err = np.full((n, n_blocks), np.inf, dtype=np.float32)
+    for d in range(len(INT4_SCALE_DIVISORS)):
+        err = np.einsum("nbc,nbc->nb", counts, _INT4_ERR[d][block_max])
+        better = err < best_err
+        best = np.where(better, d, best)
+        best_err = np.where(better, err, best_err)
+    q = _INT4_Q[best[..., None], block_max[..., None], codes]  # int8 [N, B, block]
+    stored = (q.astype(np.int16) + INT4_ZERO_POINT).astype(np.uint8).reshape(n, -1)
+    packed = (stored[:, 0::2] | (stored[:, 1::2] << 4)).astype(np.uint8)
+    exponents = np.repeat(scales.astype(np.int32) - 127, mxfp4.BLOCK // block, axis=1)
+    int4_scales = np.ldexp(_INT4_UNIT[best, block_max], exponents).astype(np.float32)
+    return packed, int4_scales
+
+
 def quantize_int8(values: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
     """Symmetric int8 block quantisation of float32 [N, K] along K (used for a MatMulNBits lm_head).
 
@@ -140,7 +190,10 @@ def int4_weight_chunks(src: ExpertSource, block: int, scales_out: list[np.ndarra
     scales [N, K/block] to `scales_out`."""
     for slot in range(src.num_experts):
         blocks, scales = src.expert(slot)
-        packed, block_scales = quantize_int4(mxfp4.decode(blocks, scales), block)
+        if mxfp4.BLOCK % block == 0:
+            packed, block_scales = quantize_int4_mxfp4(blocks, scales, block)
+        else:
+            packed, block_scales = quantize_int4(mxfp4.decode(blocks, scales), block)
         scales_out.append(block_scales)
         yield packed
 

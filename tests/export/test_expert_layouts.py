@@ -156,3 +156,22 @@ def test_fp4_layout_equals_onnxruntimes_own_cuda_packer() -> None:
         row_major = np.ascontiguousarray(blocks[x].reshape(n, k // 2))  # the checkpoint's bytes, as stored
         theirs = np.asarray(pack(row_major, n, k), dtype=np.uint8).reshape(k, n // 2)
         np.testing.assert_array_equal(ours[x], theirs)
+
+
+@pytest.mark.parametrize("block", [16, 32])
+def test_int4_table_path_equals_the_float_path(block: int) -> None:
+    """The exporter's table-driven int4 quantiser (no decode) picks the same scales and values as quantising the
+    decoded floats, except where two divisors tie exactly; the error is the same."""
+    rng = np.random.default_rng(5)
+    blocks = rng.integers(0, 256, size=(64, 6, 16), dtype=np.uint8)
+    scales = rng.integers(100, 140, size=(64, 6), dtype=np.uint8)
+    values = mxfp4.decode(blocks, scales)
+    slow_packed, slow_scales = experts.quantize_int4(values, block)
+    fast_packed, fast_scales = experts.quantize_int4_mxfp4(blocks, scales, block)
+    assert fast_packed.shape == slow_packed.shape and fast_scales.shape == slow_scales.shape
+    assert np.mean(fast_packed == slow_packed) > 0.99 and np.mean(fast_scales == slow_scales) > 0.99
+
+    def sq_error(packed: np.ndarray, block_scales: np.ndarray) -> float:
+        return float(np.sum((experts.dequantize_int4(packed, block_scales, block) - values) ** 2))
+
+    assert sq_error(fast_packed, fast_scales) == pytest.approx(sq_error(slow_packed, slow_scales), rel=1e-5)
