@@ -80,3 +80,23 @@ def test_each_mutation_breaks_parity(mutation: dict[str, object], tiny_checkpoin
     """The parity test is sensitive: every deliberate bug moves the logits far past the tolerance."""
     package = export_tiny(tiny_checkpoint, tmp_path / "mutant", "dml", **mutation)
     assert _max_error(package, reference) > MUTATION_MIN
+
+
+def test_onnxruntime_genai_runs_the_dml_package(dml_package: Path, reference: Reference) -> None:
+    """onnxruntime-genai 0.18 drives the concat-cache graph as it is (its DirectML provider option cleared, so
+    it runs on CPU here) and gets our driver's logits exactly: measured difference 0.0."""
+    og = pytest.importorskip("onnxruntime_genai")
+    config = og.Config(str(dml_package))
+    config.clear_providers()
+    model = og.Model(config)
+    params = og.GeneratorParams(model)
+    params.set_search_options(max_length=PROMPT_LEN + 16, do_sample=False)
+    generator = og.Generator(model, params)
+    ours = PackageRunner(dml_package, max_length=PROMPT_LEN + 16)
+    ids = reference.ids
+    generator.append_tokens(np.array([ids[:PROMPT_LEN]], dtype=np.int32))
+    errors = [np.abs(np.asarray(generator.get_logits()).reshape(-1) - ours.step(ids[:PROMPT_LEN])).max()]
+    for token in ids[PROMPT_LEN:PROMPT_LEN + 4]:
+        generator.append_tokens(np.array([[token]], dtype=np.int32))
+        errors.append(np.abs(np.asarray(generator.get_logits()).reshape(-1) - ours.step([token])).max())
+    assert max(errors) <= DML_TOL, errors
