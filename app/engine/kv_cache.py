@@ -7,12 +7,15 @@ attention_mask / seqlens_k) and reads only the first `length` positions, so a st
 nothing, and rewinding the conversation is just lowering `length`: stale entries past it are never read and
 are overwritten by the next tokens.
 
-Why every layer gets a full-length buffer, sliding layers included: GroupQueryAttention addresses the
-shared buffer by absolute position (seqlens_k), not modulo the window, so a window-sized ring buffer would
-be written out of bounds after `sliding_window` tokens. Window-sized caches would need a graph that takes a
-ring offset, which neither ORT's kernel nor onnxruntime-genai's format offers. The cost is only address
-space: buffers come from calloc'd NumPy arrays, so pages past the conversation's length are never touched
-and never become resident.
+Why every layer gets a full-length buffer, sliding layers included: the exporter's GroupQueryAttention
+nodes address the shared buffer by absolute position (seqlens_k). onnxruntime 1.32 can also run sliding
+layers on window-sized buffers (GQA attribute `sliding_window_cache=1`: capacity C >= window, the kernel
+evicts the oldest positions in batches), but that is a graph attribute the exporter does not set, and it
+would cost prefix reuse: rewinding a windowed cache is exact only if no eviction happened since the rewind
+point (ORT's own rollback rule); otherwise the window must be rebuilt by prefilling the conversation again,
+so second-turn latency would grow with the conversation. Full-length buffers cost only address space:
+they come from calloc'd NumPy arrays, so pages past the conversation's length are never touched and never
+become resident.
 
 Layout "concat" (used by DirectML graphs): present = past + new, so each step's present outputs become the
 next step's past inputs. Rewinding a concat cache means starting over (the device buffers cannot be

@@ -171,3 +171,13 @@ def test_missing_or_damaged_data_file_is_a_clear_error(tiny_package: Path, tmp_p
     message = str(info.value)
     assert "model.onnx.data" in message and ("missing" in message or "bytes" in message)
     assert "\n" not in message
+
+
+def test_a_genai_folder_without_manifest_loads(tiny_package: Path, tmp_path: Path) -> None:
+    folder = Path(shutil.copytree(tiny_package, tmp_path / "genai-folder"))
+    (folder / "manifest.json").unlink()
+    model = load_model(folder, provider="cpu")
+    assert model.info.target == "genai" and model.info.provider == "CPUExecutionProvider"
+    assert "requested" in model.info.provider_reason
+    text, last = Generator(model, max_length=64).complete(random_prompt(8), None, GenerationConfig(max_new_tokens=3))
+    assert last.new_tokens == 3
