@@ -75,6 +75,8 @@ def build_app(*, database: Path | None = None, settings_path: Path | None = None
     except ValueError:
         choice = ThemeChoice.SYSTEM
     dark = apply_theme(app, choice)
+    if choice is ThemeChoice.SYSTEM:  # follow the OS when the user switches light/dark while Enclave runs
+        app.styleHints().colorSchemeChanged.connect(lambda _scheme: apply_theme(app, ThemeChoice.SYSTEM))
     if open_model is None or export_model is None:
         from app.ui import backend
 

@@ -27,12 +27,15 @@ def no_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
 def make_app(qtbot, tmp_path: Path, no_keyring) -> Iterator[Callable]:
     built = []
 
-    def make(open_model, export_model=None, *, database: Path | None = None):
+    def make(open_model, export_model=None, *, database: Path | None = None, on_history_failed=None):
         from app.ui.application import build_app
 
         parts = build_app(database=database or tmp_path / "history.db", settings_path=tmp_path / "settings.json",
                           open_model=open_model, export_model=export_model or (lambda req, progress: req.output))
         qtbot.addWidget(parts.window)
+        if on_history_failed is not None:  # replaces the modal dialog, which would block a headless test
+            parts.controller.historyFailed.disconnect(parts.window._on_history_failed)
+            parts.controller.historyFailed.connect(on_history_failed)
         parts.window.show()
         parts.controller.open_history()
         built.append(parts)

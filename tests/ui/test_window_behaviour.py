@@ -1,0 +1,80 @@
+"""Window behaviour a user relies on: keys, per-chat settings reaching the model, damaged history, export."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from PySide6.QtCore import Qt
+
+from tests.ui.scripted_backend import ScriptedBackend, opener
+from tests.ui.test_chat_flow_scripted import _load
+
+
+def test_enter_sends_and_shift_enter_adds_a_line(qtbot, make_app) -> None:
+    backend = ScriptedBackend([], ["ok"])
+    parts = make_app(opener(backend))
+    _load(qtbot, parts)
+    edit = parts.window.composer.edit
+    edit.setFocus()
+    qtbot.keyClicks(edit, "first line")
+    qtbot.keyClick(edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClicks(edit, "second line")
+    assert edit.toPlainText() == "first line\nsecond line"
+    with qtbot.waitSignal(parts.controller.replyFinished, timeout=10000):
+        qtbot.keyClick(edit, Qt.Key.Key_Return)
+    assert backend.requests[-1].user_text == "first line\nsecond line"
+    assert edit.toPlainText() == ""
+
+
+def test_system_prompt_effort_and_sampling_reach_the_request(qtbot, make_app) -> None:
+    backend = ScriptedBackend([], ["ok"])
+    parts = make_app(opener(backend))
+    _load(qtbot, parts)
+    w = parts.window
+    w.settings_action.setChecked(True)
+    w.chat_settings.system_prompt.setPlainText("Answer as a contracts lawyer.")
+    w.chat_settings.temperature.setValue(0.3)
+    w.chat_settings.max_tokens.setValue(777)
+    w.composer.reasoning.setCurrentIndex(2)  # High
+    with qtbot.waitSignal(parts.controller.replyFinished, timeout=10000):
+        parts.controller.send("hello")
+    request = backend.requests[-1]
+    assert request.system_prompt == "Answer as a contracts lawyer."
+    assert request.reasoning_effort == "high"
+    assert (request.sampling.temperature, request.sampling.max_new_tokens) == (0.3, 777)
+
+
+def test_damaged_history_file_is_reported_left_untouched_and_chat_still_works(qtbot, make_app, tmp_path) -> None:
+    db = tmp_path / "history.db"
+    db.write_bytes(b"this is not an SQLite database, it is a user's file" * 50)
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    backend = ScriptedBackend([], ["still here"])
+    failures = []
+    parts = make_app(opener(backend), database=db, on_history_failed=failures.append)
+    qtbot.waitUntil(lambda: bool(failures), timeout=10000)
+    assert str(db) in failures[0] or "history" in failures[0].lower()
+    _load(qtbot, parts)
+    with qtbot.waitSignal(parts.controller.replyFinished, timeout=10000) as finished:
+        parts.controller.send("are you there?")
+    assert finished.args[0].text == "still here"
+    parts.controller.shutdown()
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before
+
+
+def test_conversation_exports_as_markdown_and_json(qtbot, make_app) -> None:
+    backend = ScriptedBackend(["thinking"], ["The answer is 42."])
+    parts = make_app(opener(backend))
+    _load(qtbot, parts)
+    c = parts.controller
+    c.exported.disconnect(parts.window._on_exported)  # the window would ask where to save (a modal dialog)
+    with qtbot.waitSignal(c.replyFinished, timeout=10000):
+        c.send("What is the answer?")
+    qtbot.waitUntil(lambda: c.storage.pending() == 0, timeout=10000)
+    with qtbot.waitSignal(c.exported, timeout=10000) as md:
+        c.export_conversation(c.current_id, "markdown")
+    assert "What is the answer?" in md.args[1] and "The answer is 42." in md.args[1]
+    with qtbot.waitSignal(c.exported, timeout=10000) as js:
+        c.export_conversation(c.current_id, "json")
+    text = json.dumps(js.args[1])
+    assert "What is the answer?" in text and "The answer is 42." in text
