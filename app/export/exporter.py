@@ -61,7 +61,7 @@ _DTYPES = {
 _NOTES = {
     "cpu": ("ORT's CPU QMoE quantises activations to int8 inside 8-bit experts; the weights are exact.",),
     "cpu-int4": ("Experts re-quantised from MXFP4 to symmetric int4 (float32 activations); the lm_head is "
-                 "int8 with int8 activations unless exported with lm_head_bits=0.",),
+                 "int8 with int8 activations unless exported with --lm-head full.",),
     "cuda": ("Experts keep the checkpoint's MXFP4 codes and E8M0 scales (QMoE quant_type=fp4).",),
     "dml": ("Attention and experts are built from operators DirectML implements.",),
 }
@@ -206,6 +206,8 @@ def _dtypes(ctx: LayerContext) -> dict[str, str]:
     dtypes = dict(_DTYPES[ctx.target])
     if ctx.lm_head_bits == 8:
         dtypes["lm_head"] = "int8 block-32 (MatMulNBits, int8 activations)"
+    if ctx.target == "cpu-int4":
+        dtypes["experts"] = f"int4 block-{ctx.options.int4_block_size} (re-quantised from MXFP4)"
     if ctx.options.experts_fp32:
         dtypes["experts"] = "float32 (diagnostic MoE op)"
     return dtypes
