@@ -25,8 +25,8 @@ from app.checkpoint.names import EMBED, FINAL_NORM, LM_HEAD, layer_names
 from app.checkpoint.safetensors_io import bf16_bits_to_f32
 from app.export import dml_weights, experts, layers
 from app.export.builder import MS_DOMAIN, GraphBuilder
-from app.export.pages import release_pages
 from app.export.context import AttentionIO, LayerContext
+from app.export.pages import release_pages
 from app.export.rope import cos_sin_cache
 
 LM_HEAD_ROWS_PER_CHUNK = 8192  # vocabulary rows converted per step when streaming the lm_head
@@ -55,6 +55,7 @@ class GraphIO:
                          else "past_sequence_length", "head_dim"],
             "takes_position_ids": self.takes_position_ids,
             "logits": self.logits,
+            "num_layers": self.num_layers,
             "inputs": {"input_ids": "input_ids", "attention_mask": "attention_mask",
                        "past_key": "past_key_values.%d.key", "past_value": "past_key_values.%d.value"},
             "outputs": {"logits": "logits", "present_key": "present.%d.key", "present_value": "present.%d.value"},
