@@ -10,12 +10,14 @@ MUTATION_MIN = 1.5 (the `cpu` parity tests' threshold); measured 6.5 (sinks drop
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
 import onnx
 import pytest
 
+from app.export.context import ExportOptions
 from app.export.dml_operators import all_nodes, check_model, typed_graph
 from tests.export.conftest import DECODE_LEN, PROMPT_LEN, Reference, export_tiny
 from tests.support.ort_runner import PackageRunner
@@ -66,15 +68,13 @@ def test_prefill_in_chunks_equals_one_prefill(dml_package: Path, reference: Refe
     assert np.max(np.abs(logits - reference.logits[PROMPT_LEN - 1])) <= DML_TOL
 
 
-@pytest.mark.parametrize("mutation", [
-    {"debug_window_offset": 1},
-    {"debug_window_offset": -1},
-    {"debug_no_yarn": True},
-    {"debug_drop_sinks": True},
-    {"debug_no_swiglu_limit": True},
-    {"debug_swap_nibbles": True},
-    {"debug_swap_experts": True},
-], ids=["window+1", "window-1", "no-yarn", "no-sinks", "no-swiglu-limit", "swapped-nibbles", "swapped-experts"])
+def _mutations() -> list[dict[str, object]]:
+    """Every debug_* knob of ExportOptions (so a new one is covered automatically); the window both ways."""
+    knobs = [f.name for f in fields(ExportOptions) if f.name.startswith("debug_")]
+    return [{knob: value} for knob in knobs for value in ((1, -1) if knob == "debug_window_offset" else (True,))]
+
+
+@pytest.mark.parametrize("mutation", _mutations(), ids=lambda m: "".join(f"{k[6:]}={v}" for k, v in m.items()))
 def test_each_mutation_breaks_parity(mutation: dict[str, object], tiny_checkpoint: Path, reference: Reference,
                                      tmp_path: Path) -> None:
     """The parity test is sensitive: every deliberate bug moves the logits far past the tolerance."""
