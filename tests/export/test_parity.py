@@ -63,6 +63,20 @@ def test_prefill_in_one_go_equals_prefill_plus_decode(cpu_package: Path, referen
     assert np.max(np.abs(logits - reference.logits[-1])) < CPU_TOL
 
 
+def test_in_place_shared_buffer_gives_the_same_logits(cpu_package: Path, reference: Reference) -> None:
+    """The manifest's "shared-buffer" layout: one OrtValue bound as both past and present is filled in place,
+    row by row, and the logits are those of feeding copies."""
+    prompt, rest = reference.ids[:PROMPT_LEN], reference.ids[PROMPT_LEN:]
+    max_length = PROMPT_LEN + DECODE_LEN + 8
+    copies = PackageRunner(cpu_package, max_length=max_length).prefill_and_decode(prompt, rest)
+    runner = PackageRunner(cpu_package, max_length=max_length, in_place=True)
+    in_place = runner.prefill_and_decode(prompt, rest)
+    np.testing.assert_array_equal(np.stack(in_place), np.stack(copies))
+    key_cache = runner.buffers[0].numpy()[0, 0]
+    assert np.all(np.any(key_cache[:PROMPT_LEN + DECODE_LEN] != 0, axis=-1))
+    assert not np.any(key_cache[PROMPT_LEN + DECODE_LEN:])
+
+
 def test_cpu_int4_error_is_bounded(cpu_int4_package: Path, cpu_package: Path, reference: Reference) -> None:
     runner_int4 = PackageRunner(cpu_int4_package, max_length=PROMPT_LEN + DECODE_LEN + 8)
     runner_cpu = PackageRunner(cpu_package, max_length=PROMPT_LEN + DECODE_LEN + 8)

@@ -18,7 +18,7 @@ from app.package.reader import read_package
 class PackageRunner:
     """Prefill once, then decode token by token; `logits` are float32 [vocab] of the last position."""
 
-    def __init__(self, folder: Path, *, max_length: int = 512, threads: int = 2) -> None:
+    def __init__(self, folder: Path, *, max_length: int = 512, threads: int = 2, in_place: bool = False) -> None:
         self.package = read_package(folder)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
@@ -31,9 +31,15 @@ class PackageRunner:
         self.kv_shape = (1, cfg.num_key_value_heads, max_length, cfg.head_dim)
         self.kv_dtype = np.dtype(self.package.io["kv_dtype"])
         self.shared = self.package.io["kv_layout"] == "shared-buffer"
+        # in_place: bind the same OrtValue as past and present (what onnxruntime-genai and the engine do), so
+        # the kernel writes new keys/values straight into the preallocated buffer.
+        self.in_place = in_place and self.shared
         self.reset()
 
     def reset(self) -> None:
+        if self.in_place:
+            self.buffers = [ort.OrtValue.ortvalue_from_numpy(np.zeros(self.kv_shape, self.kv_dtype))
+                            for _ in range(2 * self.layers)]
         if self.shared:
             self.past = [np.zeros(self.kv_shape, self.kv_dtype) for _ in range(2 * self.layers)]
         else:
@@ -44,6 +50,8 @@ class PackageRunner:
     def step(self, token_ids: list[int]) -> np.ndarray:
         """Feeds new tokens (the whole prompt, or one token) and returns the last position's logits."""
         total = self.length + len(token_ids)
+        if self.in_place:
+            return self._step_in_place(token_ids, total)
         feeds: dict[str, np.ndarray] = {
             "input_ids": np.asarray([token_ids], dtype=np.int64),
             "attention_mask": np.ones((1, total), dtype=np.int64),
@@ -58,6 +66,19 @@ class PackageRunner:
         logits = outputs[0]
         assert logits.shape == (1, 1, self.package.config.vocab_size), logits.shape
         return logits[0, 0]
+
+    def _step_in_place(self, token_ids: list[int], total: int) -> np.ndarray:
+        binding = self.session.io_binding()
+        binding.bind_cpu_input("input_ids", np.asarray([token_ids], dtype=np.int64))
+        binding.bind_cpu_input("attention_mask", np.ones((1, total), dtype=np.int64))
+        for i in range(self.layers):
+            for j, kv in enumerate(("key", "value")):
+                binding.bind_ortvalue_input(f"past_key_values.{i}.{kv}", self.buffers[2 * i + j])
+                binding.bind_ortvalue_output(f"present.{i}.{kv}", self.buffers[2 * i + j])
+        binding.bind_output("logits")
+        self.session.run_with_iobinding(binding)
+        self.length = total
+        return binding.copy_outputs_to_cpu()[-1][0, 0]
 
     def prefill_and_decode(self, prompt: list[int], continuation: list[int]) -> list[np.ndarray]:
         """Logits after the prompt, then after each continuation token fed one at a time."""
