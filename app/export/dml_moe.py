@@ -29,9 +29,10 @@ gate * sigmoid(alpha * gate) * (up + 1). The checkpoint interleaves gate (even r
 export permutes the rows (an exact byte copy) to [gate rows | up rows] so the graph splits instead of striding,
 and stores blocks block-major ([E, G, N, ...] instead of [E, N, G, ...]) for the decode MatMul.
 
-Measured on ORT CPU (2 threads, one 20b-width layer, shared machine): decode ~0.6 s/token/layer, prefill of
-128 tokens ~5.7 s/layer (all 32 experts decoded once); the `cpu` target's fused QMoE is several times faster
-there. The dml graph is built for GPUs, where these Gathers and MatMuls are bandwidth-bound.
+Measured on ORT CPU (2 threads, busy shared machine) with the two-layer `20b-layers` package: decode 0.20-0.38
+s/token and a 128-token prefill 3.0-4.7 s, against 0.06-0.11 s and 0.27-0.48 s for the `cpu` target's fused
+QMoE; the E2M1 Gather is ~60% of the dml decode time. The dml graph is built for GPUs, where these Gathers and
+MatMuls are bandwidth-bound.
 """
 
 from __future__ import annotations
