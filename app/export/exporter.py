@@ -112,6 +112,9 @@ def export_model(
     tokenizer = src / TOKENIZER_FILE
     if not tokenizer.is_file():
         raise CheckpointError(f"{tokenizer}: missing; the package needs the model's tokenizer")
+    limit = checkpoint.config.max_position_embeddings
+    if options.context_length is not None and not 1 <= options.context_length <= limit:
+        raise ExportError(f"context length {options.context_length} is out of range; this model supports 1 to {limit}")
     if out.exists():
         raise ExportError(f"{out}: already exists; choose a new output folder or remove the old one first")
     if not out.parent.is_dir():

@@ -15,6 +15,7 @@ import pytest
 import app.export.builder as builder_module
 from app.cli.main import main
 from app.engine.events import LoadProgress
+from app.export.context import ExportOptions
 from app.export.exporter import ExportError, export_model
 from app.export.graph import ExportCancelled
 from tests.support.test_models import copy_checkpoint
@@ -196,3 +197,17 @@ def test_value_beyond_float16_is_refused_for_cuda(tiny_checkpoint: Path, tmp_pat
     sentence = _one_sentence(err)
     assert rc != 0 and name in sentence and "float16" in sentence
     assert _leftovers(tmp_path) == ["src"]
+
+
+def test_missing_tokenizer_is_named(tiny_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    src = copy_checkpoint(tiny_checkpoint, tmp_path / "src")
+    (src / "tokenizer.json").unlink()
+    rc, err = _export_cli(capsys, src, tmp_path / "out")
+    assert rc != 0 and "tokenizer.json" in _one_sentence(err)
+    assert _leftovers(tmp_path) == ["src"]
+
+
+def test_context_length_beyond_the_model_is_refused(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    with pytest.raises(ExportError, match="out of range"):
+        export_model(tiny_checkpoint, tmp_path / "out", "cpu", options=ExportOptions(context_length=10**9))
+    assert _leftovers(tmp_path) == []
