@@ -3,7 +3,7 @@
 DirectML has no MoE/QMoE kernel, and MatMulNBits takes one constant [N, K] matrix (no batch of experts) with
 a uniform int4 grid that cannot hold MXFP4's {0, .5, 1, 1.5, 2, 3, 4, 6} losslessly. So the experts stay in
 the checkpoint's own MXFP4 bytes (integer initializers: the package is no bigger than the checkpoint) and are
-dequantised *inside the graph*, only for the experts a token actually uses:
+dequantised *inside the graph*, transiently, one layer at a time (in decode only the k experts chosen):
 
     value = WORD_LUT[word] * SCALE_LUT[e8m0]   (two Gathers: exact, no bit twiddling)
 
