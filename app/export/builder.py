@@ -25,7 +25,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 
 # Tensors smaller than this are stored inside model.onnx (shape constants, small biases are not worth a seek).
 INLINE_LIMIT_BYTES = 1024

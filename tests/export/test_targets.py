@@ -14,7 +14,6 @@ import onnx
 import pytest
 from onnx import TensorProto
 
-from app.checkpoint import mxfp4
 from app.checkpoint.test_model import PRESETS
 from app.checkpoint.weights import Checkpoint
 from app.package.reader import read_package
