@@ -79,10 +79,11 @@ def build_attention(b: GraphBuilder, layer: int, hidden: str, ctx: LayerContext,
     window = -1
     if cfg.is_sliding(layer):
         # transformers (masking_utils.sliding_window_overlay: kv > q - window) and the gpt-oss reference let a
-        # query see `sliding_window` keys including itself. onnxruntime 1.32's CPU GroupQueryAttention with
-        # local_window_size=W also attends to exactly W keys including the query's own position (measured by
-        # tests/export/test_gqa_window.py; older kernel sources read as W + 1, so this is pinned by a test, not
-        # by reading). Hence W = sliding_window.
+        # query see `sliding_window` keys including itself. Since microsoft/onnxruntime PR #25927 ("Fix Local
+        # Attention off by 1 bug", 2025-09) GroupQueryAttention's local_window_size W also counts the query's
+        # own position (before it, W + 1 keys were visible: older kernel sources read that way). onnxruntime
+        # 1.32's CPU kernel attends to exactly W keys, pinned by tests/export/test_gqa_window.py. Hence
+        # W = sliding_window.
         window = cfg.sliding_window + opts.debug_window_offset
     attn, _, _ = b.add_node(
         "GroupQueryAttention",

@@ -1,6 +1,8 @@
 """Pins down how many keys ORT's CPU GroupQueryAttention lets a query see for a given local_window_size.
 
-The exporter relies on this to reproduce gpt-oss's window (128 keys including the query itself). With all
+The exporter relies on this to reproduce gpt-oss's window (128 keys including the query itself). The meaning
+changed in microsoft/onnxruntime PR #25927 (the window now includes the current token); this test fails loudly
+if the installed onnxruntime reads it the old way (W + 1 keys). With all
 queries and keys zero every attended key gets the same weight, and value j = one-hot(j) makes the output row
 list exactly which keys were attended.
 """
