@@ -38,6 +38,7 @@ class BenchOptions:
     new_tokens: int = 128
     rounds: int = 3
     vs_genai: bool = False
+    genai_export: Path | None = None  # onnxruntime-genai's own export of the same checkpoint (TTFT comparison)
     provider: str | None = None
     seed: int = 0
 
@@ -57,25 +58,38 @@ def run_bench(opts: BenchOptions, out: TextIO) -> dict[str, Any]:
         f"{_mib(split.get('RssAnon'))}, memory-mapped file pages {_mib(split.get('RssFile'))})")
     generator = Generator(model, max_length=context)
     prompt = random_prompt(opts.prompt_tokens, opts.seed)
-    ours_round(generator, prompt[:16], 4)  # warm-up: first-run allocations and page faults
+    # Warm-up (not recorded), same for every runner: a full-length prefill sizes ORT's arenas and faults in
+    # the weights, so round 1 measures the same steady state as the others.
+    ours_round(generator, prompt, 2)
+    ours_peak = peak_rss()  # before onnxruntime-genai shares the process
 
     genai = None
     if opts.vs_genai:
         genai = GenaiRunner(opts.package)
         say(f"onnxruntime-genai load {genai.load_seconds:.2f} s")
-        genai.round(prompt[:16], 4)
+        genai.round(prompt, 2)
+    own = None
+    if opts.genai_export is not None:
+        own = GenaiRunner(opts.genai_export)
+        say(f"onnxruntime-genai on its own export {opts.genai_export}: load {own.load_seconds:.2f} s")
+        own.round(prompt, 2)
     ours: list[RoundResult] = []
     theirs: list[RoundResult] = []
+    theirs_own: list[RoundResult] = []
     for r in range(opts.rounds):
-        order = ["ours", "genai"] if r % 2 == 0 else ["genai", "ours"]
+        order = ["ours", "genai", "own"] if r % 2 == 0 else ["own", "genai", "ours"]
         for who in order:
             if who == "ours":
                 ours.append(ours_round(generator, prompt, opts.new_tokens))
                 _print_round(say, r, "ours", ours[-1])
-            elif genai is not None:
+            elif who == "genai" and genai is not None:
                 theirs.append(genai.round(prompt, opts.new_tokens))
                 _print_round(say, r, "genai", theirs[-1])
-    ours_peak = peak_rss()
+            elif who == "own" and own is not None:
+                theirs_own.append(own.round(prompt, opts.new_tokens))
+                _print_round(say, r, "genai-own-export", theirs_own[-1])
+    if genai is None and own is None:
+        ours_peak = peak_rss()
 
     # The long history is cut to what the package's context holds (tiny test packages have 512 tokens).
     long_history = min(HISTORY_LONG, generator.max_length - 64)
@@ -84,7 +98,7 @@ def run_bench(opts: BenchOptions, out: TextIO) -> dict[str, Any]:
     say(f"second-turn TTFT after {HISTORY_SHORT} tokens: {short_ttft * 1e3:.1f} ms ({short_fed} tokens prefilled); "
         f"after {long_history}: {long_ttft * 1e3:.1f} ms ({long_fed} prefilled); ratio {long_ttft / short_ttft:.2f}")
 
-    cfg_bytes = _decode_bytes(model)
+    cfg_bytes = _decode_bytes(model, opts.prompt_tokens + opts.new_tokens // 2)
     bandwidth = measure_bandwidth()
     ours_summary = results_summary(ours)
     decode_median = ours_summary["decode_tok_s"]["median"]
@@ -96,7 +110,7 @@ def run_bench(opts: BenchOptions, out: TextIO) -> dict[str, Any]:
     say(f"memory bandwidth ceiling {bandwidth.ceiling / 1e9:.1f} GB/s (read {bandwidth.read_bytes_per_s / 1e9:.1f}, "
         f"copy {bandwidth.copy_bytes_per_s / 1e9:.1f}, {bandwidth.threads} threads); decode reaches "
         f"{achieved / 1e9:.2f} GB/s = {100 * achieved / bandwidth.ceiling:.0f}% of it")
-    say(f"ours: {_fmt(ours_summary)}; peak RSS {_mib(ours_peak)}")
+    say(f"ours: {_fmt(ours_summary)}; peak RSS {_mib(ours_peak)} (ours alone, before any onnxruntime-genai load)")
     result: dict[str, Any] = {
         "ours": {
             **ours_summary,
@@ -126,18 +140,26 @@ def run_bench(opts: BenchOptions, out: TextIO) -> dict[str, Any]:
     else:
         result["genai"] = None
         result["ratio"] = None
+    if own is not None:
+        result["genai_own_export"] = {**results_summary(theirs_own), "folder": str(opts.genai_export),
+                                      "rounds": [asdict(r) for r in theirs_own]}
+        result["ratio_vs_own_export"] = ratios(ours, theirs_own)
+        for name, stats in result["ratio_vs_own_export"].items():
+            say(f"ratio ours/genai-own-export {name}: min {stats['min']:.3f} median {stats['median']:.3f} "
+                f"max {stats['max']:.3f}")
     del generator, model
     gc.collect()
     return result
 
 
-def _decode_bytes(model: Any) -> dict[str, int]:
+def _decode_bytes(model: Any, context: int) -> dict[str, int]:
+    """Weights read per decoded token, and KV read at `context` tokens (the decode's average length)."""
     facts = model.facts
     cfg = _package_config(facts.folder)
     counted = decode_bytes_per_token(facts.model_file, cfg["num_experts_per_tok"], cfg["num_local_experts"])
     sliding = sum(1 for t in cfg["layer_types"] if t == "sliding_attention")
     kv = kv_bytes_per_token(model.kv_spec.bytes_per_token(), sliding, facts.num_layers, cfg["sliding_window"],
-                            model.max_length // 2)
+                            context)
     return {"weights_bytes_per_token": counted.total, "dense": counted.dense,
             "experts_active": counted.experts_active, "gathered_rows": counted.gathered_rows,
             "experts_total": counted.experts_total, "kv_bytes_per_token": kv}

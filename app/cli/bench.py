@@ -16,6 +16,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--new-tokens", type=int, default=128)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--vs-genai", action="store_true", help="also run onnxruntime-genai, alternating rounds")
+    parser.add_argument("--genai-export", type=Path, default=None, metavar="FOLDER",
+                        help="also run onnxruntime-genai on its own export of the same checkpoint (built with "
+                             "python -m onnxruntime_genai.models.builder)")
     parser.add_argument("--provider", default=None, help="cpu, cuda or dml (default: the best available)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random prompt")
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
@@ -31,7 +34,7 @@ def _run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     opts = BenchOptions(package=args.package, prompt_tokens=args.prompt_tokens, new_tokens=args.new_tokens,
-                        rounds=args.rounds, vs_genai=args.vs_genai, provider=args.provider, seed=args.seed)
+                        rounds=args.rounds, vs_genai=args.vs_genai, genai_export=args.genai_export, provider=args.provider, seed=args.seed)
     try:
         result = run_bench(opts, sys.stdout)
     except LoadError as exc:

@@ -224,7 +224,8 @@ class LoadedModel:
         self.device = {CUDA: "cuda", DML: "dml"}.get(choice.provider, "cpu")
 
     def encode(self, text: str) -> list[int]:
-        """Token ids of `text`; special-token strings in it are read as the special tokens."""
+        """Token ids of `text`. Chat prompts are built by app.engine.harmony instead; note that a HarmonyCodec
+        created on this tokenizer makes special-token spellings in `text` encode as plain text."""
         return self.tokenizer.encode(text, add_special_tokens=False).ids
 
     def close(self) -> None:

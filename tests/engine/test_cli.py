@@ -33,3 +33,20 @@ def test_chat_with_a_missing_data_file_fails_with_one_sentence(tiny_package: Pat
     assert done.returncode != 0
     assert "model.onnx.data" in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_bench_vs_genai_ends_with_the_json_contract(tiny_package: Path) -> None:
+    done = enclave("bench", str(tiny_package), "--prompt-tokens", "24", "--new-tokens", "4", "--rounds", "2",
+                   "--vs-genai", "--json")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    result = json.loads(lines[-1])
+    assert set(result) >= {"ours", "genai", "ratio"}
+    for name in ("prefill_tok_s", "decode_tok_s", "ttft_s"):
+        stats = result["ratio"][name]
+        assert stats["min"] <= stats["median"] <= stats["max"]
+        ours = [r[name] for r in result["ours"]["rounds"]]
+        theirs = [r[name] for r in result["genai"]["rounds"]]
+        assert stats["min"] == min(a / b for a, b in zip(ours, theirs))
+    assert result["decode_bytes"]["weights_bytes_per_token"] > 0 and 0 < result["bandwidth"]["decode_share"]
+    assert any(line.startswith("ratio ours/genai decode_tok_s") for line in lines)
