@@ -17,6 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                    description="Send one message to a model package and stream the answer.")
     parser.add_argument("package", type=Path, help="exported model package folder")
     parser.add_argument("--prompt", required=True, help="the user's message")
+    parser.add_argument("--attach", nargs="+", type=Path, default=[], metavar="FILE",
+                        help="documents to answer from (PDF, DOCX, XLSX, PPTX, ODT, text, HTML, CSV, JSON, code, .eml)")
     parser.add_argument("--system", default=None, help="instructions for the assistant (developer message)")
     parser.add_argument("--reasoning", choices=("low", "medium", "high"), default="medium",
                         help="reasoning effort (default: medium)")
@@ -55,10 +57,18 @@ def _run(args: argparse.Namespace) -> int:
         print(f"enclave chat: {exc}", file=sys.stderr)
         return 1
     chat = ChatSession(model, instructions=args.system, reasoning=args.reasoning)
+    documents = _read_attachments(args.attach)
+    grounded = None
+    message = user_message(args.prompt)
+    if documents:
+        from app.engine.grounding import DocumentGrounder
+
+        grounded = DocumentGrounder(chat).ground(documents, args.prompt, args.max_tokens)
+        message = user_message(grounded.text)
     shown = {Channel.FINAL, Channel.COMMENTARY} | ({Channel.ANALYSIS} if args.show_reasoning else set())
     current = None
     last = None
-    for event in chat.send(user_message(args.prompt), params, config):
+    for event in chat.send(message, params, config):
         last = event
         if event.text and event.channel in shown:
             if args.show_reasoning and event.channel is not current:
@@ -69,6 +79,7 @@ def _run(args: argparse.Namespace) -> int:
     sys.stdout.write("\n")
     if last is not None and last.error:
         print(f"enclave chat: {last.error}", file=sys.stderr)
+    cited = _print_sources(chat.reply_text()[0], grounded) if grounded else []
     if args.json:
         answer, reasoning = chat.reply_text()
         print(json.dumps({
@@ -80,5 +91,34 @@ def _run(args: argparse.Namespace) -> int:
             "decode_tok_s": last.decode_tok_s if last else None,
             "stop_reason": last.finish_reason.value if last and last.finish_reason else None,
             "provider": model.info.provider,
+            "citations": [c.label for c in grounded.citations] if grounded else [],
+            "cited": [c.label for c in cited],
         }, ensure_ascii=False))
     return 1 if last is None or last.error else 0
+
+
+def _read_attachments(paths: list[Path]) -> list:
+    """Reads each file in the sandbox; a file that can't be read is reported and left out, the chat goes on."""
+    from app.documents.model import ExtractionError
+    from app.documents.sandbox import extract_document
+
+    documents = []
+    for path in paths:
+        try:
+            documents.append(extract_document(path))
+        except ExtractionError as exc:
+            print(f"enclave chat: {exc.user_message}", file=sys.stderr)
+    return documents
+
+
+def _print_sources(answer: str, grounded) -> list:
+    """Prints the passages the answer cites ([n] markers), or, if it cites none, those it was given."""
+    from app.documents.grounding import citations_used
+
+    cited = citations_used(answer, grounded)
+    shown = cited or list(grounded.citations)
+    if shown:
+        print("Sources cited:" if cited else "Sources given to the model (none cited):")
+        for c in shown:
+            print(f"  [{c.marker}] {c.label}")
+    return cited

@@ -18,16 +18,11 @@ import platformdirs
 from app.engine.chat import ChatSession
 from app.engine.events import GenerationEvent, LoadProgress, ModelInfo
 from app.engine.generator import GenerationConfig
+from app.engine.grounding import DocumentGrounder
 from app.engine.harmony import Message
 from app.engine.sampling import SamplingParams
 from app.engine.session import LoadedModel, load_model
-from app.tokenizer.counting import count_tokens
 from app.ui.requests import ExportRequest, GenerateRequest, HistoryTurn
-
-
-# On a CPU, reading the prompt runs at tens to hundreds of tokens a second: a full 128k-token context of
-# documents would take many minutes before the first word. Retrieval keeps the best passages within this.
-CPU_DOCUMENT_BUDGET = 16384
 
 
 class EngineBackend:
@@ -37,10 +32,7 @@ class EngineBackend:
         self.model = model
         self.info: ModelInfo = model.info
         self.session = ChatSession(model)
-        self._index: tuple[tuple[int, ...], object] | None = None  # (documents' identity, DocumentIndex)
-
-    def count_tokens(self, text: str) -> int:
-        return count_tokens(self.model.tokenizer, text)
+        self.grounder = DocumentGrounder(self.session)
 
     def reply(self, request: GenerateRequest) -> Iterator[GenerationEvent]:
         session = self.session
@@ -59,19 +51,7 @@ class EngineBackend:
                                 request.cancel)
 
     def _ground(self, request: GenerateRequest) -> tuple[str, list[dict[str, object]]]:
-        from app.documents.grounding import context_budget, ground_question
-        from app.documents.index import DocumentIndex
-
-        history_tokens = len(self.session.prompt_for(self.session.history))
-        budget = context_budget(history_tokens=history_tokens, reply_tokens=request.sampling.max_new_tokens,
-                                context_tokens=self.session.generator.max_length)
-        if self.info.provider == "CPUExecutionProvider":
-            budget = min(budget, CPU_DOCUMENT_BUDGET)
-        key = tuple(id(d) for d in request.documents)
-        if self._index is None or self._index[0] != key:  # re-chunk only when the attached documents change
-            self._index = (key, DocumentIndex(request.documents, self.count_tokens))
-        grounded = ground_question(request.documents, request.user_text, budget, self.count_tokens,
-                                   index=self._index[1])
+        grounded = self.grounder.ground(request.documents, request.user_text, request.sampling.max_new_tokens)
         return grounded.text, [dataclasses.asdict(c) for c in grounded.citations]
 
     def close(self) -> None:
