@@ -60,5 +60,8 @@ def render_markdown(text: str, *, dark: bool = False) -> RenderedMarkdown:
 
     md.add_render_rule("fence", fence)
     md.add_render_rule("code_block", fence)
-    result.html = md.render(text)
+    # QTextBrowser draws Markdown tables without any rules unless the table asks for them.
+    border = "#555" if dark else "#ccc"
+    result.html = md.render(text).replace(
+        "<table>", f'<table border="1" cellspacing="0" cellpadding="4" style="border-color:{border};">')
     return result

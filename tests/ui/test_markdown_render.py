@@ -22,4 +22,4 @@ def test_raw_html_from_the_model_is_escaped() -> None:
 
 def test_tables_render_as_tables() -> None:
     rendered = render_markdown("| a | b |\n|---|---|\n| 1 | 2 |\n")
-    assert "<table>" in rendered.html and "<td>2</td>" in rendered.html
+    assert "<table border=\"1\"" in rendered.html and "<td>2</td>" in rendered.html

@@ -49,6 +49,7 @@ class QtMessage(QFrame):
         self.thought_toggle.setArrowType(Qt.ArrowType.RightArrow)
         self.thought_toggle.toggled.connect(self._on_thought_toggled)
         self.thought_view = QtAutoText()
+        self.thought_view.setObjectName("thoughtView")  # styled apart from the answer (grey, indented)
         self.thought_view.setVisible(False)
         layout.addWidget(self.thought_toggle)
         layout.addWidget(self.thought_view)
