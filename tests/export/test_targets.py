@@ -6,7 +6,10 @@ independent decoder and compared with the checkpoint's values.
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +19,8 @@ from onnx import TensorProto
 
 from app.checkpoint.test_model import PRESETS
 from app.checkpoint.weights import Checkpoint
+from app.export.context import ExportOptions
+from app.export.exporter import export_model
 from app.package.reader import read_package
 from tests.export.conftest import CONTEXT
 
@@ -166,13 +171,40 @@ def test_genai_config_describes_the_graph(cpu_package: Path) -> None:
     assert config["model"]["context_length"] == CONTEXT
 
 
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def test_manifest_records_sources_and_checksums(cpu_package: Path, tiny_checkpoint: Path) -> None:
+    """Every field the issue names: source, per-file SHA-256 of inputs and outputs (checked against hashlib on
+    the files themselves), target, dtypes, context length and exporter version (the installed distribution's)."""
+    raw = json.loads((cpu_package / "manifest.json").read_text())
     manifest = read_package(cpu_package).manifest
-    assert manifest.target == "cpu"
-    assert manifest.dtypes["experts"].startswith("int8")
-    inputs = {f.path for f in manifest.inputs}
-    assert {"config.json", "tokenizer.json", "model.safetensors.index.json"} <= inputs
-    assert all(len(f.sha256) == 64 for f in manifest.inputs + manifest.files)
-    assert {f.path for f in manifest.files} >= {"model.onnx", "model.onnx.data", "tokenizer.json",
-                                                "genai_config.json"}
-    assert manifest.source.folder == str(tiny_checkpoint.resolve())
+    assert manifest.target == raw["target"] == "cpu"
+    assert manifest.exporter_version == importlib.metadata.version("enclave")
+    assert manifest.context_length == raw["context_length"] == CONTEXT
+    assert manifest.dtypes["experts"].startswith("int8") and manifest.dtypes["attention"] == "float32"
+    assert manifest.source.folder == str(tiny_checkpoint.resolve()) and manifest.source.revision is None
+    shards = {p.name for p in tiny_checkpoint.glob("*.safetensors")}
+    assert {f.path for f in manifest.inputs} >= {"config.json", "tokenizer.json", "model.safetensors.index.json",
+                                                  "generation_config.json"} | shards
+    for entry in manifest.inputs:
+        assert entry.sha256 == _sha256(tiny_checkpoint / entry.path), entry.path
+        assert entry.size == (tiny_checkpoint / entry.path).stat().st_size
+    assert {f.path for f in manifest.files} == {p.name for p in cpu_package.iterdir()} - {"manifest.json"}
+    for entry in manifest.files:
+        assert entry.sha256 == _sha256(cpu_package / entry.path), entry.path
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="symlinks need privileges on Windows")
+def test_hub_snapshot_gives_name_and_revision(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    """A folder in the Hugging Face cache layout (models--org--name/snapshots/<commit>/, files as symlinks into
+    blobs) records the repository and commit as the source."""
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    snapshot = tmp_path / "hub" / "models--openai--gpt-oss-tiny" / "snapshots" / commit
+    snapshot.mkdir(parents=True)
+    for item in tiny_checkpoint.iterdir():
+        (snapshot / item.name).symlink_to(item)
+    export_model(snapshot, tmp_path / "pkg", "cpu", options=ExportOptions(context_length=64))
+    source = read_package(tmp_path / "pkg").manifest.source
+    assert (source.name, source.revision) == ("openai/gpt-oss-tiny", commit)
