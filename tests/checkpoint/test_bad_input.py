@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from app.checkpoint.weights import INDEX_FILE, Checkpoint, CheckpointError
+from tests.support.test_models import rewrite_safetensors_header
 
 
 def _layer_shard(folder: Path, layer: int = 1) -> str:
@@ -39,17 +40,6 @@ def broken(tiny_checkpoint: Path, tmp_path: Path) -> Callable[[str], Path]:
 
     own.folder = folder  # type: ignore[attr-defined]
     return own
-
-
-def _rewrite_header(path: Path, edit: Callable[[dict], None]) -> None:
-    """Rewrites a safetensors header in place (data bytes unchanged), as a buggy converter might."""
-    raw = path.read_bytes()
-    (length,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8 : 8 + length])
-    edit(header)
-    new = json.dumps(header).encode()
-    new += b" " * (-len(new) % 8)
-    path.write_bytes(struct.pack("<Q", len(new)) + new + raw[8 + length :])
 
 
 def _open_error(folder: Path) -> str:
@@ -158,7 +148,7 @@ def test_bad_header_entry(broken, name: str, field: str, value: object, expected
     def edit(header: dict) -> None:
         header[name][field] = value
 
-    _rewrite_header(broken(shard), edit)
+    rewrite_safetensors_header(broken(shard), edit)
     message = _open_error(broken.folder)
     assert shard in message and name in message and expected in message
 

@@ -18,7 +18,7 @@ from app.engine.events import LoadProgress
 from app.export.context import ExportOptions
 from app.export.exporter import ExportError, export_model
 from app.export.graph import ExportCancelled
-from tests.support.test_models import copy_checkpoint
+from tests.support.test_models import copy_checkpoint, rewrite_safetensors_header
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -83,6 +83,28 @@ def test_wrong_shapes_are_named(tiny_checkpoint: Path, tmp_path: Path, capsys: p
     rc, err = _export_cli(capsys, src, tmp_path / "out")
     sentence = _one_sentence(err)
     assert rc != 0 and "shape" in sentence and "model.layers.0.mlp" in sentence
+
+
+def test_wrong_dtype_is_named(tiny_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A shard whose header calls a bf16 tensor F16 (same bytes, other meaning) is refused, not converted."""
+    src = copy_checkpoint(tiny_checkpoint, tmp_path / "src")
+    name = "model.layers.1.self_attn.sinks"
+    shard = src / json.loads((src / "model.safetensors.index.json").read_text())["weight_map"][name]
+
+    def edit(header: dict) -> None:
+        header[name]["dtype"] = "F16"
+
+    rewrite_safetensors_header(shard, edit)
+    rc, err = _export_cli(capsys, src, tmp_path / "out")
+    sentence = _one_sentence(err)
+    assert rc != 0 and shard.name in sentence and name in sentence and "dtype F16" in sentence
+    assert _leftovers(tmp_path) == ["src"]
+
+
+def test_unknown_target_in_the_library(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    with pytest.raises(ExportError, match="unknown export target 'tpu'"):
+        export_model(tiny_checkpoint, tmp_path / "out", "tpu")
+    assert _leftovers(tmp_path) == []
 
 
 def test_unknown_target_is_an_argparse_error(tiny_checkpoint: Path, tmp_path: Path,

@@ -7,7 +7,10 @@ the whole suite from tests/conftest.py. torch and transformers are test-only dep
 
 from __future__ import annotations
 
+import json
 import shutil
+import struct
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,17 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def copy_checkpoint(source: Path, destination: Path) -> Path:
     """A private copy of a checkpoint folder that a test may damage."""
     return Path(shutil.copytree(source, destination))
+
+
+def rewrite_safetensors_header(path: Path, edit: Callable[[dict], None]) -> None:
+    """Rewrites a safetensors header in place (data bytes unchanged), as a buggy converter might."""
+    raw = path.read_bytes()
+    (length,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8 : 8 + length])
+    edit(header)
+    new = json.dumps(header).encode()
+    new += b" " * (-len(new) % 8)
+    path.write_bytes(struct.pack("<Q", len(new)) + new + raw[8 + length :])
 
 
 def load_reference_model(folder: Path, attn_implementation: str = "eager") -> Any:
