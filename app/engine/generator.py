@@ -123,7 +123,9 @@ class Generator:
     def step(self, prompt: Sequence[int], sampler: Sampler, *, max_new_tokens: int,
              cancel: threading.Event = _NEVER) -> Iterator[tuple[int, np.ndarray]]:
         """Yields (token, logits it was sampled from) up to `max_new_tokens` times, stopping early when
-        `cancel` is set or the context is full. The caller may stop iterating at any time."""
+        `cancel` is set or the context is full. The caller may stop iterating at any time.
+
+        `logits` is a view of the preallocated output buffer: the next step overwrites it (copy to keep)."""
         if cancel.is_set():
             return
         logits, _ = self.prefill(prompt)

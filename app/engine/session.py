@@ -165,6 +165,9 @@ def session_options(threads: int | None = None, *, spinning: bool = False, prepa
     - spinning off: ORT's pool threads otherwise busy-wait between kernels. On a desktop that steals the
       cores the UI and other programs need; on the shared 2-core benchmark machine spinning-off decode
       measured 0.9-1.3x of spinning-on, never clearly worse.
+    - denormals flushed to zero: subnormal floats (|x| < 1.2e-38) take a slow microcode path on x86.
+      Flushing them changes logits by far less than float32 rounding, and on the 20b-layers cpu-int4
+      package it halved TTFT (1.47 s -> 0.80 s for 512 tokens) and doubled decode (10 -> 20 tok/s).
     - prepack on: CPU kernels (QMoE, MatMul, Gemm) re-lay their weights at load. That turns most of the
       memory-mapped data file into private copies (20b-layers cpu: 4.5 of 5.5 GB anonymous, 15 s load),
       but without it decode is 2x slower (the lm_head Gemm re-packs its 2.3 GB weight on every call).
@@ -175,6 +178,7 @@ def session_options(threads: int | None = None, *, spinning: bool = False, prepa
     so.log_severity_level = 3  # errors only: ORT's warnings about unused initializers are noise to users
     if threads:
         so.intra_op_num_threads = threads
+    so.add_session_config_entry("session.set_denormal_as_zero", "1")
     if not spinning:
         so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         so.add_session_config_entry("session.inter_op.allow_spinning", "0")
