@@ -1,7 +1,8 @@
 """`enclave extract FILE`: prints what Enclave reads from a document, the same way the chat sees it.
 
-The file is read in the sandbox process with the same limits as the app. Errors are one sentence on stderr
-and exit code 1.
+The file is read in the sandbox process with the document limits saved in the app's Settings (defaults when
+there are none); --max-pages and --timeout override them for one run. Errors are one sentence on stderr and
+exit code 1.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 
 from app.documents.model import Document, DocumentLimits, ExtractionError
 
@@ -19,10 +21,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                    description="Print the text of a document with page/section markers.")
     parser.add_argument("file", help="PDF, DOCX, XLSX, PPTX, ODT, TXT, Markdown, HTML, CSV, JSON, code or .eml")
     parser.add_argument("--json", action="store_true", help="print sections and metadata as JSON")
-    parser.add_argument("--max-pages", type=int, default=defaults.max_pages, metavar="N",
-                        help=f"refuse documents with more pages (default {defaults.max_pages})")
-    parser.add_argument("--timeout", type=float, default=defaults.timeout_s, metavar="S",
-                        help=f"stop reading after S seconds (default {defaults.timeout_s:g})")
+    parser.add_argument("--max-pages", type=int, default=None, metavar="N",
+                        help=f"refuse documents with more pages (default: the Settings value, "
+                             f"initially {defaults.max_pages})")
+    parser.add_argument("--timeout", type=float, default=None, metavar="S",
+                        help=f"stop reading after S seconds (default: the Settings value, "
+                             f"initially {defaults.timeout_s:g})")
     parser.set_defaults(func=_run)
 
 
@@ -43,9 +47,18 @@ def format_document(document: Document) -> str:
 
 def _run(args: argparse.Namespace) -> int:
     from app.documents.sandbox import extract_document
+    from app.storage.settings import AppSettings
 
+    for flag, value in (("--max-pages", args.max_pages), ("--timeout", args.timeout)):
+        if value is not None and value <= 0:
+            print(f"enclave extract: {flag} must be greater than 0, got {value:g}.", file=sys.stderr)
+            return 1
+    settings = AppSettings.load()
+    if settings.load_warning:
+        print(f"enclave extract: {settings.load_warning}", file=sys.stderr)
+    overrides = {"max_pages": args.max_pages, "timeout_s": args.timeout}
     try:
-        limits = DocumentLimits(max_pages=args.max_pages, timeout_s=args.timeout)
+        limits = replace(settings.document_limits, **{k: v for k, v in overrides.items() if v is not None})
     except ValueError as exc:
         print(f"enclave extract: {exc}", file=sys.stderr)
         return 1

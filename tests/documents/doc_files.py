@@ -171,6 +171,29 @@ def zip_bomb(path: Path, member: str, extra: dict[str, bytes], megabytes: int = 
     return path
 
 
+
+def locked_pdf(source: Path, path: Path, user_password: str = "s3cret") -> Path:
+    """`source` encrypted with AES-256; an empty user password opens without one (owner-only restrictions)."""
+    import pypdf
+
+    writer = pypdf.PdfWriter(clone_from=source)
+    writer.encrypt(user_password=user_password, owner_password="owner", algorithm="AES-256")
+    writer.write(path)
+    return path
+
+
+def binary_junk(path: Path, size: int = 64 * 1024) -> Path:
+    """Random bytes under a text-file name, as when a binary file is renamed .txt."""
+    path.write_bytes(random.Random(5).randbytes(size))
+    return path
+
+
+def sparse_file(path: Path, size: int = 2 * 1024**3) -> Path:
+    """A file that stat reports as `size` bytes (2 GiB by default) but that costs no disk space."""
+    with path.open("wb") as f:
+        f.truncate(size)
+    return path
+
 CONTENT_TYPES = b'<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"/>'
 
 # Words for the long document: each page draws a topic and sentences from a shared vocabulary, so search

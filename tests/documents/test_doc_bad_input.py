@@ -29,15 +29,10 @@ def _refused(path: Path, limits: DocumentLimits = DocumentLimits()) -> Extractio
 
 
 def test_password_pdf_is_refused_but_owner_only_password_opens(table_pdf: Path, tmp_path: Path) -> None:
-    import pypdf
-
-    for user_password, name in (("s3cret", "locked.pdf"), ("", "no-print.pdf")):
-        writer = pypdf.PdfWriter(clone_from=table_pdf)
-        writer.encrypt(user_password=user_password, owner_password="owner", algorithm="AES-256")
-        writer.write(tmp_path / name)
-    error = _refused(tmp_path / "locked.pdf")
+    error = _refused(doc_files.locked_pdf(table_pdf, tmp_path / "locked.pdf"))
     assert error.kind is ErrorKind.ENCRYPTED and "password" in error.user_message
-    assert extract_document(tmp_path / "no-print.pdf").metadata.pages == 3
+    no_print = doc_files.locked_pdf(table_pdf, tmp_path / "no-print.pdf", user_password="")
+    assert extract_document(no_print).metadata.pages == 3
 
 
 def test_corrupt_files(table_pdf: Path, tmp_path: Path) -> None:
@@ -94,9 +89,7 @@ def test_archive_member_count_and_declared_size_limits(tmp_path: Path) -> None:
 
 
 def test_two_gigabyte_file_is_refused_from_its_size(tmp_path: Path) -> None:
-    huge = tmp_path / "archive-scan.pdf"
-    with huge.open("wb") as f:
-        f.truncate(2 * 1024**3)  # sparse: costs no disk, but stat reports 2 GiB
+    huge = doc_files.sparse_file(tmp_path / "archive-scan.pdf")  # costs no disk, but stat reports 2 GiB
     started = time.monotonic()
     error = _refused(huge)
     assert error.kind is ErrorKind.TOO_LARGE and "2,048 MB" in error.user_message
@@ -104,9 +97,7 @@ def test_two_gigabyte_file_is_refused_from_its_size(tmp_path: Path) -> None:
 
 
 def test_binary_junk_renamed_txt(tmp_path: Path) -> None:
-    junk = tmp_path / "notes.txt"
-    junk.write_bytes(random.Random(5).randbytes(64 * 1024))
-    error = _refused(junk)
+    error = _refused(doc_files.binary_junk(tmp_path / "notes.txt"))
     assert error.kind is ErrorKind.NOT_TEXT and "binary" in error.user_message
 
 
