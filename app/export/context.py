@@ -85,8 +85,8 @@ class AttentionIO:
     that ORT updates in place; the layer must produce exactly `present_key`/`present_value`.
     seqlens_k: int32 [batch] = total valid tokens - 1; total_sequence_length: int32 scalar;
     cos_cache/sin_cache: [context_length, head_dim/2] in the activation dtype, YaRN-scaled (concentration
-    factor included); position_ids: int64 [batch, seq] (absolute position of each new token);
-    attention_mask: the int64 [batch, total_seq] graph input.
+    factor included; "" for dml, which computes its rotary in the graph); position_ids: int64 [batch, seq]
+    (absolute position of each new token); attention_mask: the int64 [batch, total_seq] graph input.
     """
 
     past_key: str

@@ -103,10 +103,13 @@ def build_graph(
     total_len = b.op("Cast", b.op("Gather", b.op("Shape", mask, name="total/Shape"), b.const("one_index", 1),
                                   name="total/Gather", axis=0),
                      name="total_sequence_length", to=TensorProto.INT32)
-    cos, sin = cos_sin_cache(cfg, ctx.context_length, yarn=not ctx.options.debug_no_yarn)
-    cos_name = b.add_initializer("cos_cache", cos.astype(ctx.float_type))
-    sin_name = b.add_initializer("sin_cache", sin.astype(ctx.float_type))
-    del cos, sin
+    if ctx.target == "dml":  # dml_attention computes the rotary from position_ids; a cache would be dead weight
+        cos_name = sin_name = ""
+    else:
+        cos, sin = cos_sin_cache(cfg, ctx.context_length, yarn=not ctx.options.debug_no_yarn)
+        cos_name = b.add_initializer("cos_cache", cos.astype(ctx.float_type))
+        sin_name = b.add_initializer("sin_cache", sin.astype(ctx.float_type))
+        del cos, sin
     position_ids = _position_ids(b, input_ids, total_len) if ctx.target == "dml" else ""
 
     hidden = _embedding(b, ctx, input_ids)

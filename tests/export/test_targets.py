@@ -208,3 +208,24 @@ def test_hub_snapshot_gives_name_and_revision(tiny_checkpoint: Path, tmp_path: P
     export_model(snapshot, tmp_path / "pkg", "cpu", options=ExportOptions(context_length=64))
     source = read_package(tmp_path / "pkg").manifest.source
     assert (source.name, source.revision) == ("openai/gpt-oss-tiny", commit)
+
+
+def _consumed(graph: onnx.GraphProto) -> set[str]:
+    names = set()
+    for node in graph.node:
+        names.update(node.input)
+        for attr in node.attribute:
+            if attr.type == onnx.AttributeProto.GRAPH:
+                names |= _consumed(attr.g)
+    return names
+
+
+@pytest.mark.parametrize("target", ["cpu", "cpu-int4", "cuda", "dml"])
+def test_every_initializer_is_used(target: str, tiny_checkpoint: Path, tmp_path: Path) -> None:
+    """No dead weight in the data file (ORT would drop it at load, after the disk and the copy paid for it):
+    e.g. the dml graph computes its rotary from position_ids, so it must not carry the cos/sin caches."""
+    package = export_model(tiny_checkpoint, tmp_path / target, target,
+                           options=ExportOptions(context_length=64)).folder
+    model = _model(package)
+    unused = {t.name for t in model.graph.initializer} - _consumed(model.graph)
+    assert not unused
