@@ -237,27 +237,42 @@ def long_pdf(path: Path, pages: int = 300, seed: int = 7) -> Path:
     return path
 
 
-BILLION_LAUGHS = ('<!DOCTYPE w:document [<!ENTITY a "aaaaaaaaaa">'
-                  + "".join(f'<!ENTITY {n} "{("&" + p + ";") * 10}">' for p, n in zip("abcdefgh", "bcdefghi"))
-                  + "]>")
+def billion_laughs(root: str = "w:document") -> str:
+    """A DOCTYPE whose entity &i; expands to 10^9 characters."""
+    return (f'<!DOCTYPE {root} [<!ENTITY a "aaaaaaaaaa">'
+            + "".join(f'<!ENTITY {n} "{("&" + p + ";") * 10}">' for p, n in zip("abcdefgh", "bcdefghi"))
+            + "]>")
 
 
-def external_entity(target: Path) -> str:
-    return f'<!DOCTYPE w:document [<!ENTITY xxe SYSTEM "{target.as_uri()}">]>'
+def external_entity(target: Path, root: str = "w:document") -> str:
+    """A DOCTYPE whose entity &xxe; would pull in the contents of `target` if a parser resolved it."""
+    return f'<!DOCTYPE {root} [<!ENTITY xxe SYSTEM "{target.as_uri()}">]>'
+
+
+def office_with_doctype(source: Path, path: Path, member: str, root: str, needle: str, replacement: str,
+                        doctype: str) -> Path:
+    """A copy of the zip-based document `source` whose XML part `member` (root element `root`) gains
+    `doctype` and has its first `needle` text replaced by `replacement` (entity references go there)."""
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as copy:
+        if member not in original.namelist():
+            raise ValueError(f"{source.name} has no part {member}")
+        for info in original.infolist():
+            data = original.read(info)
+            if info.filename == member:
+                xml = data.decode("utf-8")
+                if needle not in xml:
+                    raise ValueError(f"{member} of {source.name} does not contain {needle!r}")
+                body = xml[xml.index(f"<{root}"):].replace(needle, replacement, 1)
+                data = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>' + doctype + body).encode()
+            copy.writestr(info, data)
+    return path
 
 
 def docx_with_doctype(source: Path, path: Path, doctype: str, preface: str) -> Path:
     """A copy of docx_with_headings' file whose document.xml gains `doctype` and whose preface text becomes
-    `preface` (entity references go there)."""
-    with zipfile.ZipFile(source) as original, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as copy:
-        for info in original.infolist():
-            data = original.read(info)
-            if info.filename == "word/document.xml":
-                xml = data.decode("utf-8")
-                body = xml[xml.index("<w:document"):].replace("Preface written before any heading.", preface)
-                data = ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>' + doctype + body).encode()
-            copy.writestr(info, data)
-    return path
+    `preface`."""
+    return office_with_doctype(source, path, "word/document.xml", "w:document", "Preface written before any heading.",
+                               preface, doctype)
 
 
 def docx_with_page_breaks(path: Path, rendered: bool) -> Path:

@@ -64,7 +64,7 @@ def test_zip_bomb_disguised_as_office_file(tmp_path: Path, name: str, member: st
 
 def test_xml_entity_attacks_in_docx(tmp_path: Path) -> None:
     source = doc_files.docx_with_headings(tmp_path / "source.docx")
-    laughs = doc_files.docx_with_doctype(source, tmp_path / "laughs.docx", doc_files.BILLION_LAUGHS, "&i;")
+    laughs = doc_files.docx_with_doctype(source, tmp_path / "laughs.docx", doc_files.billion_laughs(), "&i;")
     error = _refused(laughs)  # 10^9 characters if expanded; libxml2's amplification guard stops it
     assert error.kind is ErrorKind.CORRUPT and "amplification" in error.user_message
     secret = tmp_path / "secret.txt"
@@ -74,6 +74,34 @@ def test_xml_entity_attacks_in_docx(tmp_path: Path) -> None:
     doc = extract_document(external)
     assert "TOP-SECRET" not in doc.text  # the external entity is not resolved
     assert doc.sections[0].text.startswith("X")
+
+
+# The other zip+XML formats, each attacked in the part its reader parses (root element, text to replace).
+XML_PARTS = {
+    "pptx": (doc_files.pptx_slides, "ppt/slides/slide1.xml", "p:sld", "Ship the offline installer"),
+    "xlsx": (doc_files.xlsx_two_sheets, "xl/worksheets/sheet1.xml", "worksheet", "Widget"),
+    "odt": (doc_files.odt_with_heading, "content.xml", "office:document-content", "Renew the lease."),
+}
+
+
+@pytest.mark.parametrize("kind", list(XML_PARTS))
+def test_xml_entity_attacks_in_other_formats(kind: str, tmp_path: Path) -> None:
+    """Neither an external entity (file contents leaking into the prompt) nor entity expansion (memory) gets
+    through: the file is refused, or read without the entity's text."""
+    build, member, root, needle = XML_PARTS[kind]
+    source = build(tmp_path / f"source.{kind}")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-7781")
+    for name, doctype, text in (("xxe", doc_files.external_entity(secret, root), "Before &xxe;"),
+                                ("laughs", doc_files.billion_laughs(root), "Before &i;")):
+        attacked = doc_files.office_with_doctype(source, tmp_path / f"{name}.{kind}", member, root, needle, text,
+                                                 doctype)
+        try:
+            doc = extract_document(attacked)
+        except ExtractionError as error:
+            assert error.kind is ErrorKind.CORRUPT and attacked.name in error.user_message
+        else:  # read, with the entity left out ("Before" shows the attacked part itself was parsed)
+            assert "TOP-SECRET" not in doc.text and "aaaaaaaaaa" not in doc.text and "Before" in doc.text
 
 
 def test_archive_member_count_and_declared_size_limits(tmp_path: Path) -> None:
