@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -53,8 +54,9 @@ def test_errors_are_one_sentence_and_exit_1(table_pdf: Path, tmp_path: Path, cap
 
 def test_installed_command_runs(tmp_path: Path) -> None:
     path = doc_files.csv_file(tmp_path / "payments.csv")
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config")}  # not the user's settings (Linux)
     result = subprocess.run([sys.executable, "-m", "app.cli.main", "extract", str(path), "--timeout", "30"],
-                            capture_output=True, text=True, encoding="utf-8", timeout=120)
+                            capture_output=True, text=True, encoding="utf-8", timeout=120, env=env)
     assert result.returncode == 0, result.stderr
     assert "| Müller | Zürich | 1200 |" in result.stdout
 
