@@ -24,7 +24,8 @@ from app.documents.zipguard import check_archive
 def _refused(path: Path, limits: DocumentLimits = DocumentLimits()) -> ExtractionError:
     with pytest.raises(ExtractionError) as info:
         extract_document(path, limits)
-    assert info.value.user_message.count(".") >= 1 and path.name in info.value.user_message
+    message = info.value.user_message
+    assert "\n" not in message and message.endswith(".") and path.name in message, message
     return info.value
 
 
