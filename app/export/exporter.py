@@ -88,6 +88,20 @@ def float_type(target: str) -> np.dtype:
     return np.dtype(np.float32)
 
 
+def _remove_stale_partials(out: Path) -> None:
+    """Removes what an export to `out` that was killed (power cut, task manager) left behind.
+
+    The temporary folder's name carries its exporter's process id; a folder whose process no longer runs
+    can never be finished, so it only wastes disk (gigabytes, for a real model).
+    """
+    import psutil
+
+    for folder in out.parent.glob(f".{out.name}.partial-*"):
+        pid_text = folder.name.rsplit(".partial-", 1)[1].split("-", 1)[0]
+        if pid_text.isdigit() and int(pid_text) != os.getpid() and not psutil.pid_exists(int(pid_text)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def export_model(
     src: Path,
     out: Path,
@@ -120,7 +134,8 @@ def export_model(
     if not out.parent.is_dir():
         raise ExportError(f"{out.parent}: the folder to create the package in does not exist")
 
-    tmp = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
+    _remove_stale_partials(out)
+    tmp = out.parent / f".{out.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
     writing = tmp
     try:
         tmp.mkdir()

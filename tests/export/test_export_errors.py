@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import io
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -233,3 +234,17 @@ def test_context_length_beyond_the_model_is_refused(tiny_checkpoint: Path, tmp_p
     with pytest.raises(ExportError, match="out of range"):
         export_model(tiny_checkpoint, tmp_path / "out", "cpu", options=ExportOptions(context_length=10**9))
     assert _leftovers(tmp_path) == []
+
+
+def test_leftovers_of_a_killed_export_are_removed(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    out = tmp_path / "pkg"
+    # A real process that has ended: its pid is free, so the folder it left can never be finished.
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f".pkg.partial-{dead.stdout.strip()}-deadbeef"
+    stale.mkdir()
+    (stale / "model.onnx.data").write_bytes(b"\0" * 1024)
+    alive = tmp_path / f".pkg.partial-{os.getppid()}-cafecafe"  # another export still running: kept
+    alive.mkdir()
+    export_model(tiny_checkpoint, out, "cpu", options=ExportOptions(context_length=256))
+    assert (out / "manifest.json").is_file()
+    assert not stale.exists() and alive.exists()
