@@ -101,11 +101,13 @@ def _read_attachments(paths: list[Path]) -> list:
     """Reads each file in the sandbox; a file that can't be read is reported and left out, the chat goes on."""
     from app.documents.model import ExtractionError
     from app.documents.sandbox import extract_document
+    from app.storage.settings import AppSettings
 
+    limits = AppSettings.load().document_limits if paths else None  # the limits the user set in the app
     documents = []
     for path in paths:
         try:
-            documents.append(extract_document(path))
+            documents.append(extract_document(path, limits))
         except ExtractionError as exc:
             print(f"enclave chat: {exc.user_message}", file=sys.stderr)
     return documents

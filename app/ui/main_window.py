@@ -28,6 +28,7 @@ from app.ui.widgets.qt_composer import QtComposer
 from app.ui.widgets.qt_conversation_list import QtConversationList
 from app.ui.widgets.qt_first_run import QtFirstRun
 from app.ui.widgets.qt_passage import QtPassageDialog
+from app.ui.widgets.qt_preferences import QtPreferences
 from app.ui.widgets.qt_status import QtStatus
 
 
@@ -82,6 +83,9 @@ class MainWindow(QMainWindow):
         self.new_action = QAction("&New chat", self, shortcut=QKeySequence.StandardKey.New)
         self.new_action.triggered.connect(self._on_new_chat)
         file_menu.addAction(self.new_action)
+        prefs_action = QAction("&Preferences…", self, shortcut=QKeySequence.StandardKey.Preferences)
+        prefs_action.triggered.connect(self.edit_preferences)
+        file_menu.addAction(prefs_action)
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
@@ -335,6 +339,16 @@ class MainWindow(QMainWindow):
         self.settings.theme = choice.value
         self._save_settings()
         self.status.showMessage("The theme changes the next time Enclave starts.", 6000)
+
+    def edit_preferences(self) -> None:
+        dialog = QtPreferences(self.settings.document_limits, self)
+        if dialog.exec() == QtPreferences.DialogCode.Accepted:
+            self.apply_document_limits(dialog.limits())
+
+    def apply_document_limits(self, limits) -> None:
+        self.settings.document_limits = limits
+        self.controller.attachments.limits = limits
+        self._save_settings()
 
     def _save_settings(self) -> None:
         try:

@@ -78,3 +78,25 @@ def test_conversation_exports_as_markdown_and_json(qtbot, make_app) -> None:
         c.export_conversation(c.current_id, "json")
     text = json.dumps(js.args[1])
     assert "What is the answer?" in text and "The answer is 42." in text
+
+
+def test_document_limits_are_preferences_that_persist_and_apply(qtbot, make_app, tmp_path) -> None:
+    from app.storage.settings import AppSettings
+    from app.ui.widgets.qt_preferences import QtPreferences
+
+    parts = make_app(opener(ScriptedBackend([], ["ok"])))
+    dialog = QtPreferences(parts.settings.document_limits, parts.window)
+    dialog.max_pages.setValue(7)
+    dialog.max_file_mb.setValue(3)
+    parts.window.apply_document_limits(dialog.limits())
+    assert parts.controller.attachments.limits.max_pages == 7
+    saved = AppSettings.load(tmp_path / "settings.json").document_limits
+    assert (saved.max_pages, saved.max_file_bytes) == (7, 3 * 1024 * 1024)
+    # the limit is enforced on the next file: an 8-page document is refused on its chip
+    from tests.documents.doc_files import long_pdf
+
+    pdf = long_pdf(tmp_path / "eight.pdf", pages=8)
+    parts.controller.attachments.add_files([str(pdf)])
+    qtbot.waitUntil(lambda: not parts.controller.attachments.reading(), timeout=60000)
+    item = parts.controller.attachments.items[0]
+    assert item.state.value == "error" and "7" in item.message
