@@ -181,3 +181,13 @@ def test_a_genai_folder_without_manifest_loads(tiny_package: Path, tmp_path: Pat
     assert "requested" in model.info.provider_reason
     text, last = Generator(model, max_length=64).complete(random_prompt(8), None, GenerationConfig(max_new_tokens=3))
     assert last.new_tokens == 3
+
+
+def test_a_corrupted_data_file_of_the_right_size_is_caught_by_verify(tiny_package: Path, tmp_path: Path) -> None:
+    broken = Path(shutil.copytree(tiny_package, tmp_path / "flipped"))
+    data = broken / "model.onnx.data"
+    with open(data, "r+b") as handle:
+        handle.seek(data.stat().st_size // 2)
+        handle.write(b"\xff" * 64)
+    with pytest.raises(LoadError, match=r"model\.onnx\.data.*SHA-256"):
+        load_model(broken, verify=True)
