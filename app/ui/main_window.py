@@ -21,7 +21,7 @@ from app.model_folder import NotAModelFolder, classify_model_folder
 from app.ui.chat_state import ChatMessage
 from app.ui.controller import ChatController
 from app.storage.settings import AppSettings, SettingsError
-from app.ui.theme import ThemeChoice
+from app.ui.theme import ThemeChoice, apply_theme
 from app.ui.widgets.qt_chat_settings import QtChatSettings
 from app.ui.widgets.qt_chat_view import QtChatView
 from app.ui.widgets.qt_composer import QtComposer
@@ -338,7 +338,8 @@ class MainWindow(QMainWindow):
     def _on_theme(self, choice: ThemeChoice) -> None:
         self.settings.theme = choice.value
         self._save_settings()
-        self.status.showMessage("The theme changes the next time Enclave starts.", 6000)
+        dark = apply_theme(app_instance(), choice)
+        self.chat_view.set_dark(dark)
 
     def edit_preferences(self) -> None:
         dialog = QtPreferences(self.settings.document_limits, self)

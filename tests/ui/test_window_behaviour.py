@@ -100,3 +100,24 @@ def test_document_limits_are_preferences_that_persist_and_apply(qtbot, make_app,
     qtbot.waitUntil(lambda: not parts.controller.attachments.reading(), timeout=60000)
     item = parts.controller.attachments.items[0]
     assert item.state.value == "error" and "7" in item.message
+
+
+def test_theme_switch_applies_at_once_and_is_remembered(qtbot, make_app, tmp_path) -> None:
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QApplication
+
+    from app.storage.settings import AppSettings
+    from app.ui.theme import ThemeChoice
+
+    parts = make_app(opener(ScriptedBackend([], ["```python\nx = 1\n```"])))
+    _load(qtbot, parts)
+    with qtbot.waitSignal(parts.controller.replyFinished, timeout=10000):
+        parts.controller.send("code please")
+    parts.window._on_theme(ThemeChoice.DARK)
+    window_colour = QApplication.instance().palette().color(QPalette.ColorRole.Window)
+    assert window_colour.lightness() < 100
+    reply = parts.window.chat_view.message_widgets()[-1]
+    assert "#272822" in reply.body.toHtml().lower()  # code block re-rendered with the dark background
+    parts.window._on_theme(ThemeChoice.LIGHT)
+    assert QApplication.instance().palette().color(QPalette.ColorRole.Window).lightness() > 150
+    assert AppSettings.load(tmp_path / "settings.json").theme == "light"

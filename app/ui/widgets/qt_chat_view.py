@@ -68,6 +68,12 @@ class QtChatView(QScrollArea):
         for widget in self._widgets:
             widget.set_actions_enabled(not busy)
 
+    def set_dark(self, dark: bool) -> None:
+        """Re-renders the open conversation in the new theme (code-block colours are baked into the HTML)."""
+        if dark != self._dark:
+            self._dark = dark
+            self.set_messages([w.message for w in self._widgets])
+
     def message_widgets(self) -> list[QtMessage]:
         return list(self._widgets)
 
