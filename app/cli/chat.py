@@ -56,6 +56,8 @@ def _run(args: argparse.Namespace) -> int:
     except LoadError as exc:
         print(f"enclave chat: {exc}", file=sys.stderr)
         return 1
+    if model.provider.note:
+        print(f"enclave chat: note: {model.provider.note}.", file=sys.stderr)
     chat = ChatSession(model, instructions=args.system, reasoning=args.reasoning)
     documents = _read_attachments(args.attach)
     grounded = None

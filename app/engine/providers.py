@@ -30,6 +30,14 @@ TARGET_PROVIDERS: dict[str, tuple[str, ...]] = {
     "dml": (DML,),
 }
 
+# Target -> providers that also run its graph correctly, but only when the user names them: a dml graph is
+# standard ONNX operators (MatMul, Softmax, ...; no DirectML-only kernels), so ORT's CPU provider computes the
+# same logits (tests/export/test_dml_package.py), just slower than a cpu package. Never picked automatically.
+ON_REQUEST: dict[str, dict[str, str]] = {
+    "dml": {CPU: "the package was exported for DirectML; its standard-operator graph runs on CPU too, "
+                 "but slower than a package exported for the cpu target"},
+}
+
 # Headroom on top of the weights: KV cache, activations, ORT arenas. The check is a guard against a
 # certain failure (a 13 GB model on an 8 GB card), not a precise fit test.
 MEMORY_HEADROOM = 1.10
@@ -51,8 +59,9 @@ class Environment:
 @dataclass(frozen=True)
 class ProviderChoice:
     provider: str
-    reason: str  # one line: why this one, and why each preferred one was not used
+    reason: str  # one line: why this one, and why each preferred one was not used (includes `note`)
     rejected: dict[str, str] = field(default_factory=dict)
+    note: str = ""  # a caveat the user should see (a package run on a provider it was not exported for)
 
 
 def normalise(name: str) -> str:
@@ -74,18 +83,23 @@ def choose_provider(
 ) -> ProviderChoice:
     """Picks the provider for a package of `package_bytes` exported for `target` (None: any provider).
 
-    With `requested`, only that provider is considered and an unusable one raises ProviderError naming why.
+    With `requested`, only that provider is considered and an unusable one raises ProviderError naming why;
+    a requested provider may also be one of the target's ON_REQUEST providers (then `note` says the caveat).
     """
     compatible = TARGET_PROVIDERS.get(target or "", PREFERENCE)
     candidates = (normalise(requested),) if requested else PREFERENCE
+    on_request = ON_REQUEST.get(target or "", {}) if requested else {}
     rejected: dict[str, str] = {}
     for provider in candidates:
-        why_not = _why_not(provider, env, compatible, target, package_bytes)
+        why_not = _why_not(provider, env, (*compatible, *on_request), target, package_bytes)
         if why_not is None:
             reason = "requested by the user" if requested else "first usable provider in the order CUDA, DirectML, CPU"
+            note = "" if provider in compatible else on_request[provider]
+            if note:
+                reason += f" ({note})"
             if rejected:
                 reason += "; " + "; ".join(f"not {_short(p)}: {w}" for p, w in rejected.items())
-            return ProviderChoice(provider, reason, rejected)
+            return ProviderChoice(provider, reason, rejected, note)
         rejected[provider] = why_not
     details = "; ".join(f"{_short(p)}: {w}" for p, w in rejected.items())
     raise ProviderError(f"no execution provider can run this package ({details})")
@@ -96,7 +110,10 @@ def _why_not(provider: str, env: Environment, compatible: Sequence[str], target:
     if provider not in env.available:
         return "not offered by this onnxruntime build (onnxruntime.get_available_providers())"
     if provider not in compatible:
-        return f"the package was exported for the {target} target"
+        why = f"the package was exported for the {target} target"
+        if provider in ON_REQUEST.get(target or "", {}):
+            why += f" (ask for {_short(provider)} explicitly to run it there anyway, slower)"
+        return why
     free = env.free_ram if provider == CPU else env.free_vram.get(provider)
     needed = int(package_bytes * MEMORY_HEADROOM)
     if free is not None and needed > free:

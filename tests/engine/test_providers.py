@@ -53,3 +53,22 @@ def test_provider_names_are_normalised() -> None:
     assert normalise("DirectML") == DML and normalise("CUDAExecutionProvider") == CUDA
     with pytest.raises(ValueError):
         normalise("tpu")
+
+
+def test_a_dml_package_runs_on_cpu_only_when_the_user_asks() -> None:
+    env = Environment((CPU,), free_ram=64 * GIB)
+    with pytest.raises(ProviderError, match="exported for the dml target .ask for CPU explicitly"):
+        choose_provider(env, target="dml", package_bytes=GIB)
+    choice = choose_provider(env, target="dml", package_bytes=GIB, requested="cpu")
+    assert choice.provider == CPU and "slower" in choice.note and choice.note in choice.reason
+    # Where DirectML exists it is still the automatic choice, with no caveat.
+    auto = choose_provider(Environment((DML, CPU), free_ram=64 * GIB), target="dml", package_bytes=GIB)
+    assert auto.provider == DML and auto.note == ""
+
+
+def test_only_standard_operator_graphs_run_elsewhere_on_request() -> None:
+    env = Environment(ALL, free_ram=64 * GIB, free_vram={CUDA: None, DML: None})
+    with pytest.raises(ProviderError, match="exported for the cuda target"):
+        choose_provider(env, target="cuda", package_bytes=GIB, requested="cpu")
+    with pytest.raises(ProviderError, match="exported for the cpu-int4 target"):
+        choose_provider(env, target="cpu-int4", package_bytes=GIB, requested="dml")

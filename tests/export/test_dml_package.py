@@ -17,6 +17,8 @@ import numpy as np
 import onnx
 import pytest
 
+from app.engine.generator import GenerationConfig, Generator
+from app.engine.session import LoadError, load_model
 from app.export.context import ExportOptions
 from app.export.dml_operators import all_nodes, check_model, typed_graph
 from app.export.exporter import export_model
@@ -103,3 +105,24 @@ def test_onnxruntime_genai_runs_the_dml_package(dml_package: Path, reference: Re
         generator.append_tokens(np.array([[token]], dtype=np.int32))
         errors.append(np.abs(np.asarray(generator.get_logits()).reshape(-1) - ours.step([token])).max())
     assert max(errors) <= DML_TOL, errors
+
+
+def test_the_engine_runs_the_dml_package_on_cpu_when_asked(dml_package: Path, reference: Reference) -> None:
+    """The engine's own driver (IO binding, concat cache re-bound each step) on the dml graph: never picked for
+    CPU on its own, but an explicit CPU request runs it with a note, with the same logits as transformers."""
+    with pytest.raises(LoadError, match="ask for CPU explicitly"):
+        load_model(dml_package)
+    model = load_model(dml_package, provider="cpu", max_length=PROMPT_LEN + DECODE_LEN, threads=2)
+    assert model.kv_spec.layout == "concat" and "DirectML" in model.provider.note
+    generator = Generator(model)
+    rows = [generator.forward(reference.ids[:PROMPT_LEN]).copy()]
+    rows += [generator.forward([token]).copy() for token in reference.ids[PROMPT_LEN:]]
+    assert np.max(np.abs(np.stack(rows) - reference.expected())) <= DML_TOL
+
+    # A concat cache cannot be truncated: a turn that shares only a prefix re-prefills, and matches a cold start.
+    config = GenerationConfig(max_new_tokens=6, ignore_eos=True)
+    list(generator.generate(reference.ids[:120], None, config))
+    second = reference.ids[:90] + reference.ids[150:180]
+    warm = [e.token_ids for e in generator.generate(second, None, config)]
+    cold = [e.token_ids for e in Generator(model).generate(second, None, config)]
+    assert warm == cold and len(warm) == 6
