@@ -21,10 +21,11 @@ from app.bench.measure import (
     ratios,
     results_summary,
     second_turn_ttft,
+    summary,
 )
 from app.bench.weights import decode_bytes_per_token, kv_bytes_per_token
 from app.engine.generator import Generator
-from app.engine.memory import measure_bandwidth, peak_rss, rss_breakdown
+from app.engine.memory import Bandwidth, BandwidthProbe, peak_rss, rss_breakdown
 from app.engine.session import load_model
 
 HISTORY_SHORT = 20
@@ -61,7 +62,9 @@ def run_bench(opts: BenchOptions, out: TextIO) -> dict[str, Any]:
     # Warm-up (not recorded), same for every runner: a full-length prefill sizes ORT's arenas and faults in
     # the weights, so round 1 measures the same steady state as the others.
     ours_round(generator, prompt, 2)
-    ours_peak = peak_rss()  # before onnxruntime-genai shares the process
+    # Before onnxruntime-genai shares the process and before the bandwidth probe's arrays (a high-water mark
+    # cannot be lowered again); the rounds after this only touch a few more KV-cache pages.
+    ours_peak = peak_rss()
 
     genai = None
     if opts.vs_genai:
@@ -73,8 +76,9 @@ def run_bench(opts: BenchOptions, out: TextIO) -> dict[str, Any]:
         own = GenaiRunner(opts.genai_export)
         say(f"onnxruntime-genai on its own export {opts.genai_export}: load {own.load_seconds:.2f} s")
         own.round(prompt, 2)
-    bandwidth_before = measure_bandwidth()
+    probe = BandwidthProbe()
     ours: list[RoundResult] = []
+    ceilings: list[Bandwidth] = []  # measured right after each of our rounds (see BandwidthProbe for why)
     theirs: list[RoundResult] = []
     theirs_own: list[RoundResult] = []
     for r in range(opts.rounds):
@@ -82,6 +86,7 @@ def run_bench(opts: BenchOptions, out: TextIO) -> dict[str, Any]:
         for who in order:
             if who == "ours":
                 ours.append(ours_round(generator, prompt, opts.new_tokens))
+                ceilings.append(probe.measure())
                 _print_round(say, r, "ours", ours[-1])
             elif who == "genai" and genai is not None:
                 theirs.append(genai.round(prompt, opts.new_tokens))
@@ -89,8 +94,7 @@ def run_bench(opts: BenchOptions, out: TextIO) -> dict[str, Any]:
             elif who == "own" and own is not None:
                 theirs_own.append(own.round(prompt, opts.new_tokens))
                 _print_round(say, r, "genai-own-export", theirs_own[-1])
-    if genai is None and own is None:
-        ours_peak = peak_rss()
+    probe.close()
 
     # The long history is cut to what the package's context holds (tiny test packages have 512 tokens).
     long_history = min(HISTORY_LONG, generator.max_length - 64)
@@ -100,18 +104,20 @@ def run_bench(opts: BenchOptions, out: TextIO) -> dict[str, Any]:
         f"after {long_history}: {long_ttft * 1e3:.1f} ms ({long_fed} prefilled); ratio {long_ttft / short_ttft:.2f}")
 
     cfg_bytes = _decode_bytes(model, opts.prompt_tokens + opts.new_tokens // 2)
-    # Measured before and after the rounds (neighbours on a shared machine lower either); the best counts.
-    bandwidth = max(bandwidth_before, measure_bandwidth(), key=lambda b: b.ceiling)
     ours_summary = results_summary(ours)
-    decode_median = ours_summary["decode_tok_s"]["median"]
-    achieved = cfg_bytes["weights_bytes_per_token"] * decode_median
+    per_token = cfg_bytes["weights_bytes_per_token"]
+    shares = summary([per_token * res.decode_tok_s / bw.ceiling for res, bw in zip(ours, ceilings, strict=True)])
+    ceiling = summary([bw.ceiling for bw in ceilings])
+    achieved = per_token * ours_summary["decode_tok_s"]["median"]
     say(f"decode reads {cfg_bytes['weights_bytes_per_token'] / 2**20:.1f} MiB of weights per token "
         f"(dense {cfg_bytes['dense'] / 2**20:.1f}, active experts {cfg_bytes['experts_active'] / 2**20:.1f}, "
         f"rows {cfg_bytes['gathered_rows'] / 2**10:.1f} KiB) + KV {cfg_bytes['kv_bytes_per_token'] / 2**20:.2f} MiB "
         f"at {opts.prompt_tokens + opts.new_tokens // 2} tokens")
-    say(f"memory bandwidth ceiling {bandwidth.ceiling / 1e9:.1f} GB/s (read {bandwidth.read_bytes_per_s / 1e9:.1f}, "
-        f"copy {bandwidth.copy_bytes_per_s / 1e9:.1f}, {bandwidth.threads} threads); decode reaches "
-        f"{achieved / 1e9:.2f} GB/s = {100 * achieved / bandwidth.ceiling:.0f}% of it")
+    say(f"memory bandwidth ceiling, measured after each round ({probe.threads} threads, best of streaming read and "
+        f"copy): median {ceiling['median'] / 1e9:.1f} GB/s (min {ceiling['min'] / 1e9:.1f}, max "
+        f"{ceiling['max'] / 1e9:.1f}); decode reaches {achieved / 1e9:.2f} GB/s at its median speed; share of the "
+        f"ceiling per round: median {100 * shares['median']:.0f}% (min {100 * shares['min']:.0f}%, "
+        f"max {100 * shares['max']:.0f}%)")
     say(f"ours: {_fmt(ours_summary)}; peak RSS {_mib(ours_peak)} (ours alone, before any onnxruntime-genai load)")
     result: dict[str, Any] = {
         "ours": {
@@ -125,9 +131,9 @@ def run_bench(opts: BenchOptions, out: TextIO) -> dict[str, Any]:
             "rounds": [asdict(r) for r in ours],
         },
         "decode_bytes": cfg_bytes,
-        "bandwidth": {"ceiling_bytes_per_s": bandwidth.ceiling, "read_bytes_per_s": bandwidth.read_bytes_per_s,
-                      "copy_bytes_per_s": bandwidth.copy_bytes_per_s, "threads": bandwidth.threads,
-                      "decode_share": achieved / bandwidth.ceiling},
+        "bandwidth": {"ceiling_bytes_per_s": ceiling, "threads": probe.threads,
+                      "decode_share": shares["median"], "decode_share_per_round": shares,
+                      "rounds": [asdict(bw) for bw in ceilings]},
         "prompt_tokens": opts.prompt_tokens,
         "new_tokens": opts.new_tokens,
     }

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 
 def enclave(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "app", *args], capture_output=True, text=True, timeout=240)
@@ -49,4 +51,11 @@ def test_bench_vs_genai_ends_with_the_json_contract(tiny_package: Path) -> None:
         theirs = [r[name] for r in result["genai"]["rounds"]]
         assert stats["min"] == min(a / b for a, b in zip(ours, theirs))
     assert result["decode_bytes"]["weights_bytes_per_token"] > 0 and 0 < result["bandwidth"]["decode_share"]
+    # The ceiling is measured next to each of our rounds, and the share is taken round by round.
+    bandwidth = result["bandwidth"]
+    assert len(bandwidth["rounds"]) == 2 and all(b["read_bytes_per_s"] > 0 for b in bandwidth["rounds"])
+    shares = [r["decode_tok_s"] * result["decode_bytes"]["weights_bytes_per_token"]
+              / max(b["read_bytes_per_s"], b["copy_bytes_per_s"]) for r, b in zip(result["ours"]["rounds"],
+                                                                                  bandwidth["rounds"])]
+    assert bandwidth["decode_share"] == pytest.approx(sum(shares) / 2)  # the median of two rounds
     assert any(line.startswith("ratio ours/genai decode_tok_s") for line in lines)
