@@ -26,6 +26,11 @@ def test_chat_json_line(tiny_package: Path) -> None:
     again = enclave("chat", str(tiny_package), "--prompt", "Hi", "--max-tokens", "6", "--ignore-eos", "--json",
                     "--temperature", "0.8", "--seed", "3")
     assert json.loads(again.stdout.strip().splitlines()[-1])["text"] == result["text"]
+    # --system and --reasoning reach the prompt: a developer message and a different effort line add tokens.
+    briefed = enclave("chat", str(tiny_package), "--prompt", "Hi", "--max-tokens", "2", "--json",
+                      "--system", "Answer in one short sentence.", "--reasoning", "high")
+    assert briefed.returncode == 0, briefed.stderr
+    assert json.loads(briefed.stdout.strip().splitlines()[-1])["prompt_tokens"] > result["prompt_tokens"] + 5
 
 
 def test_chat_with_a_missing_data_file_fails_with_one_sentence(tiny_package: Path, tmp_path: Path) -> None:

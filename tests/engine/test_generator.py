@@ -20,7 +20,7 @@ from app.engine.events import FinishReason
 from app.engine.generator import GenerationConfig, Generator
 from app.engine.sampling import SamplingParams
 from app.engine.session import LoadedModel, LoadError, load_model
-from app.tokenizer.special_tokens import NUM_MERGEABLE, RETURN
+from app.tokenizer.special_tokens import CALL, NUM_MERGEABLE, RETURN
 from tests.support.test_models import load_reference_model
 
 # The exporter's stated tolerance for the cpu target (its QMoE quantises expert activations to int8).
@@ -134,12 +134,13 @@ def test_stop_reasons(tiny_model: LoadedModel) -> None:
     events = list(generator.generate(prompt, None, GenerationConfig(max_new_tokens=7, ignore_eos=True)))
     assert (events[-1].finish_reason, events[-1].new_tokens) == (FinishReason.LENGTH, 7)
 
-    def say_return_at_third(logits: np.ndarray, history: list[int]) -> int:
-        return RETURN if len(history) - len(prompt) == 2 else int(np.argmax(logits))
+    for stop in (RETURN, CALL):  # the package's stop ids (genai_config eos_token_id): end of answer, tool call
+        def say_stop_at_third(logits: np.ndarray, history: list[int], stop: int = stop) -> int:
+            return stop if len(history) - len(prompt) == 2 else int(np.argmax(logits))
 
-    events = list(generator.generate(prompt, say_return_at_third, GenerationConfig(max_new_tokens=50)))
-    assert events[-1].finish_reason is FinishReason.STOP
-    assert events[-1].token_ids == (RETURN,) and events[-1].new_tokens == 3
+        events = list(generator.generate(prompt, say_stop_at_third, GenerationConfig(max_new_tokens=50)))
+        assert events[-1].finish_reason is FinishReason.STOP
+        assert events[-1].token_ids == (stop,) and events[-1].new_tokens == 3
 
     events = list(generator.generate(prompt, None, GenerationConfig(max_new_tokens=500, ignore_eos=True)))
     assert events[-1].finish_reason is FinishReason.CONTEXT_FULL
