@@ -113,8 +113,7 @@ def run_bench(opts: BenchOptions, out: TextIO) -> dict[str, Any]:
         f"(dense {cfg_bytes['dense'] / 2**20:.1f}, active experts {cfg_bytes['experts_active'] / 2**20:.1f}, "
         f"rows {cfg_bytes['gathered_rows'] / 2**10:.1f} KiB) + KV {cfg_bytes['kv_bytes_per_token'] / 2**20:.2f} MiB "
         f"at {opts.prompt_tokens + opts.new_tokens // 2} tokens")
-    say(f"memory bandwidth ceiling, measured after each round ({probe.threads} threads, best of streaming read and "
-        f"copy): median {ceiling['median'] / 1e9:.1f} GB/s (min {ceiling['min'] / 1e9:.1f}, max "
+    say(f"memory bandwidth ceiling, measured after each round ({probe.threads} threads, read-only streaming): median {ceiling['median'] / 1e9:.1f} GB/s (min {ceiling['min'] / 1e9:.1f}, max "
         f"{ceiling['max'] / 1e9:.1f}); decode reaches {achieved / 1e9:.2f} GB/s at its median speed; share of the "
         f"ceiling per round: median {100 * shares['median']:.0f}% (min {100 * shares['min']:.0f}%, "
         f"max {100 * shares['max']:.0f}%)")
