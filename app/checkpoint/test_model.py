@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from app.checkpoint.config import GptOssConfig
-from app.checkpoint.mxfp4 import BLOCK, FP4_VALUES
+from app.checkpoint.mxfp4 import FP4_VALUES
 from app.checkpoint.names import EMBED, FINAL_NORM, LM_HEAD, TensorSpec, expected_tensors, layer_specs
 from app.checkpoint.safetensors_io import PlannedTensor, f32_to_bf16_bits, write_safetensors
 from app.checkpoint.weights import CONFIG_FILE, INDEX_FILE

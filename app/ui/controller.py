@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from app.engine.events import Channel, FinishReason, GenerationEvent, LoadProgress, ModelInfo
+from app.engine.events import Channel, FinishReason, GenerationEvent, ModelInfo
 from app.storage.models import Conversation, Message, MessageStatus, Role
 from app.ui.attachments import AttachmentsController
 from app.ui.chat_state import ChatMessage, ConversationSummary, MessageState

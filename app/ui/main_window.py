@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication, QFileDialog, QInputDialog, QLineEdit, QMainWindow, QMessageBox, QSplitter, QStackedWidget,
@@ -40,6 +40,7 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self._export_planner = export_planner  # (ModelFolder) -> ExportRequest | None, asks the user
         self._export_request = None
+        self._loading_path = ""
         self.setWindowTitle("Enclave")
         self.resize(1200, 800)
 
@@ -198,7 +199,8 @@ class MainWindow(QMainWindow):
         self._load(str(model_folder.path))
 
     def _load(self, path: str) -> None:
-        self.pages.setCurrentIndex(0) if self.controller.model is None else None
+        if self.controller.model is None:
+            self.pages.setCurrentIndex(0)
         self.first_run.show_progress(None, f"Loading {Path(path).name}…", cancellable=False)
         self.status.showMessage(f"Loading {path}…")
         self._loading_path = path
@@ -226,7 +228,7 @@ class MainWindow(QMainWindow):
         self.first_run.show_message("")
         self.status.show_model(info)
         self.status.showMessage(f"Loaded {info.name} in {info.load_seconds:.1f} s on {info.provider}", 8000)
-        self.settings.last_model = getattr(self, "_loading_path", info.path)
+        self.settings.last_model = self._loading_path or info.path
         self._save_settings()
         self.pages.setCurrentIndex(1)
         self.composer.set_can_send(True)
@@ -367,11 +369,6 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         self.controller.shutdown()
         super().closeEvent(event)
-
-
-def defer(callable_) -> None:
-    """Runs after the event loop starts, so the window paints before any work is queued."""
-    QTimer.singleShot(0, callable_)
 
 
 def app_instance() -> QApplication:
