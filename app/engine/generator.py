@@ -4,7 +4,8 @@
   once as both past input and present output (see kv_cache.py); per call only `input_ids` and
   `attention_mask` are re-bound, as raw pointers into buffers preallocated for the whole context, and the
   logits land in a preallocated [1, 1, vocab] array. Nothing is allocated or copied per token except what
-  ORT does inside the graph.
+  ORT does inside the graph. (onnxruntime-genai's own exports return logits for every prompt position; for
+  those, a multi-token prefill lets ORT allocate [1, n, vocab] and keeps the last row.)
 - `step()` yields `(token, logits)` pairs, sampling from the last logits and feeding each token back.
 - `generate()` turns steps into `GenerationEvent`s: text deltas from the incremental detokenizer, stop
   reasons, cancellation (one `threading.Event`, checked before every forward), per-token timing.
@@ -69,8 +70,7 @@ class Generator:
         self._mask_ptr = self._mask.ctypes.data
         self._positions_ptr = self._positions.ctypes.data
         self._present_offset = 1  # logits is output 0, the presents follow (concat layout)
-        self._binding.bind_output(model.logits_name, "cpu", 0, self._logits.dtype, list(self._logits.shape),
-                                  self._logits.ctypes.data)
+        self._bind_logits()
         self.cache.bind(self._binding)
         self.last_ort_seconds = 0.0
 
@@ -92,13 +92,23 @@ class Generator:
         b.bind_input(m.attention_mask_name, "cpu", 0, np.int64, [1, start + n], self._mask_ptr)
         if m.position_ids_name is not None:
             b.bind_input(m.position_ids_name, "cpu", 0, np.int64, [1, n], self._positions_ptr + 8 * start)
+        every_position = n > 1 and m.logits_all_positions
+        if every_position:  # [1, n, vocab] does not fit the preallocated row: let ORT allocate, once per prefill
+            b.bind_output(m.logits_name, "cpu")
         t0 = time.perf_counter()
         m.session.run_with_iobinding(b)
         self.last_ort_seconds = time.perf_counter() - t0
+        if every_position:
+            self._logits[0, 0] = b.get_outputs()[0].numpy()[0, -1]
+            self._bind_logits()
         self.cache.after_run(b, tokens, self._present_offset)
         if self.cache.rebinds_each_step:
             self.cache.bind(b)
         return self._logits[0, 0]
+
+    def _bind_logits(self) -> None:
+        self._binding.bind_output(self.model.logits_name, "cpu", 0, self._logits.dtype, list(self._logits.shape),
+                                  self._logits.ctypes.data)
 
     def prefill(self, prompt: Sequence[int]) -> tuple[np.ndarray, int]:
         """Rewinds the cache to its longest common prefix with `prompt` and feeds the rest.

@@ -216,7 +216,11 @@ class LoadedModel:
         if kv_dtype is None or logits_dtype is None:
             raise LoadError(f"{facts.model_file} uses an unsupported tensor type ({first_past.type}).")
         self.logits_dtype = np.dtype(logits_dtype)
-        vocab = outputs[self.logits_name].shape[-1]
+        logits_shape = outputs[self.logits_name].shape
+        # Enclave graphs output only the last position ([batch, 1, vocab]); onnxruntime-genai's own exports
+        # output every position ([batch, sequence_length, vocab]), which the generator handles in prefill.
+        self.logits_all_positions = not (len(logits_shape) == 3 and logits_shape[1] == 1)
+        vocab = logits_shape[-1]
         self.vocab_size = int(vocab) if isinstance(vocab, int) else tokenizer.get_vocab_size()
         self.kv_spec = KVSpec(
             num_layers=facts.num_layers, kv_heads=facts.kv_heads, head_dim=facts.head_dim,

@@ -20,7 +20,7 @@ from app.engine.events import FinishReason
 from app.engine.generator import GenerationConfig, Generator
 from app.engine.sampling import SamplingParams
 from app.engine.session import LoadedModel, LoadError, load_model
-from app.tokenizer.special_tokens import CALL, NUM_MERGEABLE, RETURN
+from app.tokenizer.special_tokens import CALL, NUM_MERGEABLE, RETURN, VOCAB_SIZE
 from tests.support.test_models import load_reference_model
 
 # The exporter's stated tolerance for the cpu target (its QMoE quantises expert activations to int8).
@@ -192,3 +192,41 @@ def test_a_corrupted_data_file_of_the_right_size_is_caught_by_verify(tiny_packag
         handle.write(b"\xff" * 64)
     with pytest.raises(LoadError, match=r"model\.onnx\.data.*SHA-256"):
         load_model(broken, verify=True)
+
+
+def _logits_for_every_position(folder: Path) -> None:
+    """Rewrites an Enclave graph the way onnxruntime-genai's builder exports it: logits [batch, seq, vocab] for
+    every prompt position (the last-position Slice keeps everything; the output shape says so)."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(folder / "model.onnx"), load_external_data=False)
+    new_values = {"last/starts": np.array([0], dtype=np.int64),
+                  "lm_head/out_shape": np.array([1, -1, VOCAB_SIZE], dtype=np.int64)}
+    for tensor in model.graph.initializer:
+        if tensor.name in new_values:
+            tensor.CopyFrom(numpy_helper.from_array(new_values.pop(tensor.name), tensor.name))
+    assert not new_values, f"the exporter's graph no longer has {sorted(new_values)}"
+    logits = next(o for o in model.graph.output if o.name == "logits")
+    logits.type.tensor_type.shape.dim[1].dim_param = "sequence_length"
+    onnx.save(model, str(folder / "model.onnx"))  # external data references stay as they are
+
+
+def test_a_genai_export_with_logits_for_every_position_gives_the_same_tokens(tiny_package: Path,
+                                                                             tiny_model: LoadedModel,
+                                                                             tmp_path: Path) -> None:
+    folder = Path(shutil.copytree(tiny_package, tmp_path / "genai-all-logits"))
+    (folder / "manifest.json").unlink()  # an onnxruntime-genai folder has none
+    _logits_for_every_position(folder)
+    model = load_model(folder, provider="cpu")
+    assert model.logits_all_positions and not tiny_model.logits_all_positions
+    prompt = random_prompt(150, seed=7)
+    config = GenerationConfig(max_new_tokens=12, ignore_eos=True)
+    theirs = Generator(model, max_length=256)
+    ours = Generator(tiny_model, max_length=256)
+    assert [e.token_ids for e in theirs.generate(prompt, None, config)] == \
+           [e.token_ids for e in ours.generate(prompt, None, config)]
+    # A second turn prefills several tokens on top of the cache: the last row is still the one sampled from.
+    more = prompt + random_prompt(20, seed=8)
+    assert [e.token_ids for e in theirs.generate(more, None, config)] == \
+           [e.token_ids for e in ours.generate(more, None, config)]
