@@ -109,10 +109,17 @@ def run_gui(model: str | None = None, *, database: Path | None = None) -> int:
     parts = build_app(database=database)
     parts.window.show()
     parts.controller.open_history()
-    start_model = model or parts.settings.last_model
-    if start_model and Path(start_model).exists():
-        QTimer.singleShot(0, lambda: parts.window.open_model_folder(start_model))
+    open_start_model(parts, model)
     return parts.app.exec()
+
+
+def open_start_model(parts: AppParts, model: str | None) -> bool:
+    """Opens the model named on the command line, else the last one used (if it is still there)."""
+    start_model = model or parts.settings.last_model
+    if not start_model or not Path(start_model).exists():
+        return False
+    QTimer.singleShot(0, lambda: parts.window.open_model_folder(start_model))
+    return True
 
 
 def run_smoke(package: str, prompt: str, screenshot: Path, *, timeout_s: float = 600.0,

@@ -75,7 +75,24 @@ def open_backend(path: Path, progress: Callable[[LoadProgress], None]) -> Engine
     # One core stays free for the window: ORT's pool busy-waits between kernels, and a UI thread that
     # competes with it for every core stutters while the reply streams.
     threads = max(1, (os.cpu_count() or 2) - 1)
-    return EngineBackend(load_model(path, progress=progress, threads=threads))
+    return EngineBackend(load_model(path, progress=progress, threads=threads, provider=fallback_provider(path)))
+
+
+def fallback_provider(path: Path) -> str | None:
+    """"cpu" for a package whose own provider this computer lacks but which runs on CPU (a dml package on a
+    machine without DirectML), so the user who copied it over still gets an answer; None to choose normally.
+    The engine only does that when asked, and the window is where the user asked for this model."""
+    from app.engine.providers import CPU, ON_REQUEST, TARGET_PROVIDERS, detect_environment
+    from app.engine.session import LoadError, read_package_facts
+
+    try:
+        target = read_package_facts(path).target
+    except LoadError:
+        return None  # load_model reports the problem with the folder
+    if target is None or CPU not in ON_REQUEST.get(target, {}):
+        return None
+    available = detect_environment().available
+    return None if any(p in available for p in TARGET_PROVIDERS[target]) else "cpu"
 
 
 def packages_folder() -> Path:

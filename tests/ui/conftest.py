@@ -27,7 +27,8 @@ def no_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
 def make_app(qtbot, tmp_path: Path, no_keyring) -> Iterator[Callable]:
     built = []
 
-    def make(open_model, export_model=None, *, database: Path | None = None, on_history_failed=None):
+    def make(open_model, export_model=None, *, database: Path | None = None, on_history_failed=None,
+             connect_history: bool = True):
         from app.ui.application import build_app
 
         parts = build_app(database=database or tmp_path / "history.db", settings_path=tmp_path / "settings.json",
@@ -37,7 +38,11 @@ def make_app(qtbot, tmp_path: Path, no_keyring) -> Iterator[Callable]:
             parts.controller.historyFailed.disconnect(parts.window._on_history_failed)
             parts.controller.historyFailed.connect(on_history_failed)
         parts.window.show()
-        parts.controller.open_history()
+        if not connect_history:  # the test drives the passphrase prompts itself (they are modal dialogs)
+            parts.controller.wrongPassphrase.disconnect(parts.window._on_wrong_passphrase)
+            parts.controller.passphraseNeeded.disconnect(parts.window._on_passphrase_needed)
+        else:
+            parts.controller.open_history()
         built.append(parts)
         return parts
 

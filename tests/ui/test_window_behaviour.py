@@ -121,3 +121,21 @@ def test_theme_switch_applies_at_once_and_is_remembered(qtbot, make_app, tmp_pat
     parts.window._on_theme(ThemeChoice.LIGHT)
     assert QApplication.instance().palette().color(QPalette.ColorRole.Window).lightness() > 150
     assert AppSettings.load(tmp_path / "settings.json").theme == "light"
+
+
+def test_wrong_passphrase_is_asked_again_then_unlocks(qtbot, make_app, tmp_path, monkeypatch) -> None:
+    from app.storage.store import HistoryStore
+
+    db = tmp_path / "locked.db"
+    with HistoryStore.open(db, passphrase="the right one", use_keyring=False) as store:
+        store.create_conversation("Board minutes")
+    monkeypatch.setenv("ENCLAVE_PASSPHRASE", "a wrong one")
+    parts = make_app(opener(ScriptedBackend([], ["ok"])), database=db, connect_history=False)
+    asked = []
+    parts.controller.wrongPassphrase.connect(asked.append)  # the window would show a password dialog here
+    parts.controller.open_history()
+    qtbot.waitUntil(lambda: bool(asked), timeout=20000)
+    assert "passphrase" in asked[0].lower()
+    with qtbot.waitSignal(parts.controller.conversationsChanged, timeout=20000):
+        parts.controller.open_history("the right one")
+    assert [conv.title for conv in parts.controller.conversations] == ["Board minutes"]

@@ -30,6 +30,8 @@ class QtStatus(QStatusBar):
             self.model_label.setText("No model")
             self.provider_label.setText("")
             self._context_length = 0
+            self.show_speed(None, None)
+            self.context_bar.setValue(0)
             return
         self.model_label.setText(info.name)
         self.provider_label.setText(info.provider.replace("ExecutionProvider", ""))

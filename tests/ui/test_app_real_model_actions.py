@@ -1,0 +1,132 @@
+"""The user's actions on the real tiny model: stop, regenerate, edit, list management, status bar, reopen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtGui import QGuiApplication
+
+from app.ui import backend
+from app.ui.chat_state import MessageState
+
+pytestmark = pytest.mark.timeout(600)
+
+
+def _open(qtbot, parts, folder: Path) -> None:
+    with qtbot.waitSignal(parts.controller.modelLoaded, timeout=120000):
+        parts.window.open_model_folder(str(folder))
+
+
+def _idle(qtbot, c) -> None:
+    qtbot.waitUntil(lambda: c.storage.pending() == 0, timeout=20000)
+
+
+def test_stop_regenerate_edit_on_the_real_model(qtbot, make_app, tiny_cpu_package) -> None:
+    parts = make_app(backend.open_backend)
+    _open(qtbot, parts, tiny_cpu_package)
+    c = parts.controller
+    c.sampling = type(c.sampling)(temperature=0.0, max_new_tokens=64, seed=None)
+    # Stop as soon as the first text arrives: the partial reply stays, marked stopped.
+    c.messageChanged.connect(lambda _i: c.stop())
+    with qtbot.waitSignal(c.replyFinished, timeout=120000) as stopped:
+        c.send("Tell me a long story")
+    c.messageChanged.disconnect()
+    assert stopped.args[0].state is MessageState.STOPPED
+    assert stopped.args[0].stats["new_tokens"] < 64
+    _idle(qtbot, c)
+    # Regenerate: same prompt, greedy -> a full reply (max tokens or a stop token) replaces the stopped one.
+    with qtbot.waitSignal(c.replyFinished, timeout=120000) as regenerated:
+        c.regenerate(1)
+    assert regenerated.args[0].state is MessageState.COMPLETE
+    first_full = regenerated.args[0].text + regenerated.args[0].reasoning
+    _idle(qtbot, c)
+    with qtbot.waitSignal(c.replyFinished, timeout=120000) as again:
+        c.regenerate(1)
+    assert again.args[0].text + again.args[0].reasoning == first_full  # greedy, prefix reuse: same reply
+    _idle(qtbot, c)
+    # Edit-and-resend: the history is the edited message and its new reply.
+    with qtbot.waitSignal(c.replyFinished, timeout=120000):
+        c.edit_and_resend(0, "Tell me a short story")
+    assert [m.role for m in c.messages] == ["user", "assistant"]
+    assert c.messages[0].text == "Tell me a short story"
+    # the status bar shows speed, time to first token and context use
+    status = parts.window.status
+    assert "tok/s" in status.speed_label.text() and "first token" in status.ttft_label.text()
+    assert status.context_bar.value() > 0
+
+
+def test_rename_delete_search_copy_and_reopen_last_model(qtbot, make_app, tiny_cpu_package, tmp_path) -> None:
+    parts = make_app(backend.open_backend)
+    _open(qtbot, parts, tiny_cpu_package)
+    c = parts.controller
+    c.sampling = type(c.sampling)(temperature=0.0, max_new_tokens=4)
+    for text in ("Quarterly budget for Tromsø", "Holiday rota"):
+        c.new_conversation()
+        with qtbot.waitSignal(c.replyFinished, timeout=120000):
+            c.send(text)
+        _idle(qtbot, c)
+    lst = parts.window.conversation_list
+    qtbot.waitUntil(lambda: lst.list.count() == 2, timeout=10000)
+    budget_id = next(conv.id for conv in c.conversations if conv.title.startswith("Quarterly"))
+    with qtbot.waitSignal(c.conversationsChanged, timeout=10000):
+        lst.renameRequested.emit(budget_id, "Budget 2027")
+    assert "Budget 2027" in [lst.list.item(i).text() for i in range(lst.list.count())]
+    with qtbot.waitSignal(c.conversationsChanged, timeout=10000):
+        lst.search.setText("tromsø")  # message text, case-insensitive, through the encrypted store
+    assert [lst.list.item(i).text() for i in range(lst.list.count())] == ["Budget 2027"]
+    with qtbot.waitSignal(c.conversationsChanged, timeout=10000):
+        lst.search.setText("")
+    holiday_id = next(conv.id for conv in c.conversations if conv.title == "Holiday rota")
+    lst.deleteRequested.emit(holiday_id)
+    qtbot.waitUntil(lambda: lst.list.count() == 1, timeout=10000)
+    assert lst.list.item(0).text() == "Budget 2027"
+    # Copy puts the message text on the clipboard
+    with qtbot.waitSignal(c.messagesReset, timeout=10000):
+        c.select_conversation(budget_id)
+    parts.window.chat_view.message_widgets()[0].copy_button.click()
+    assert QGuiApplication.clipboard().text() == "Quarterly budget for Tromsø"
+    # the next start reopens the last model by itself
+    assert parts.settings.last_model == str(tiny_cpu_package)
+    from app.ui.application import open_start_model
+
+    second = make_app(backend.open_backend)
+    with qtbot.waitSignal(second.controller.modelLoaded, timeout=120000):
+        assert open_start_model(second, None)
+
+
+def test_dml_package_opens_on_cpu_when_this_computer_has_no_directml(qtbot, make_app, tiny_checkpoint,
+                                                                     tmp_path) -> None:
+    from app.export.context import ExportOptions
+    from app.export.exporter import export_model
+
+    package = tmp_path / "tiny-dml"
+    export_model(tiny_checkpoint, package, "dml", options=ExportOptions(context_length=256))
+    parts = make_app(backend.open_backend)
+    _open(qtbot, parts, package)
+    info = parts.controller.model
+    assert info.provider == "CPUExecutionProvider" and "DirectML" in info.provider_reason
+    with qtbot.waitSignal(parts.controller.replyFinished, timeout=120000) as finished:
+        parts.controller.sampling = type(parts.controller.sampling)(temperature=0.0, max_new_tokens=4)
+        parts.controller.send("hello")
+    assert finished.args[0].state is MessageState.COMPLETE
+
+
+def test_cancel_during_export_leaves_nothing_and_explains(qtbot, make_app, tiny_checkpoint, tmp_path,
+                                                          monkeypatch) -> None:
+    from app.ui import application
+    from app.ui.requests import ExportRequest
+
+    out = tmp_path / "converted"
+    monkeypatch.setattr(application, "plan_export",
+                        lambda folder, parent: ExportRequest(source=folder.path, output=out, target="cpu"))
+    parts = make_app(backend.open_backend, backend.export_checkpoint)
+    parts.window._export_planner = application.plan_export
+    # press Cancel on the first progress report
+    parts.controller.progress.connect(lambda _p: parts.window.first_run.cancel_button.click())
+    with qtbot.waitSignal(parts.controller.exportFailed, timeout=120000) as failed:
+        parts.window.open_model_folder(str(tiny_checkpoint))
+    assert failed.args[0]
+    assert parts.window.first_run.status.text() == failed.args[0]
+    assert not out.exists() and list(tmp_path.glob(".converted.partial-*")) == []
+    assert parts.controller.model is None
