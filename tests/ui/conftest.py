@@ -49,3 +49,10 @@ def make_app(qtbot, tmp_path: Path, no_keyring) -> Iterator[Callable]:
     yield make
     for parts in built:
         parts.controller.shutdown()
+
+
+def accept_export(out: Path, target: str = "cpu"):
+    """An export planner that says yes at once (the real one asks the user in a modal dialog)."""
+    from app.ui.requests import ExportRequest
+
+    return lambda folder, parent: ExportRequest(source=folder.path, output=out, target=target)

@@ -15,6 +15,7 @@ from PySide6.QtCore import QTimer
 
 from app.ui import backend
 from app.ui.chat_state import MessageState
+from tests.ui.conftest import accept_export
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -108,16 +109,10 @@ def test_broken_package_reports_error_and_keeps_first_run(qtbot, make_app, tiny_
     assert parts.controller.model is None
 
 
-def test_hugging_face_checkpoint_is_exported_then_loaded(qtbot, make_app, tiny_checkpoint, tmp_path,
-                                                         monkeypatch) -> None:
+def test_hugging_face_checkpoint_is_exported_then_loaded(qtbot, make_app, tiny_checkpoint, tmp_path) -> None:
     out = tmp_path / "converted"
-    from app.ui import application
-    from app.ui.requests import ExportRequest
-
-    monkeypatch.setattr(application, "plan_export",
-                        lambda folder, parent: ExportRequest(source=folder.path, output=out, target="cpu"))
     parts = make_app(backend.open_backend, backend.export_checkpoint)
-    parts.window._export_planner = application.plan_export
+    parts.window._export_planner = accept_export(out)
     progress = []
     parts.controller.progress.connect(lambda p: progress.append(p.fraction))
     with qtbot.waitSignal(parts.controller.modelLoaded, timeout=300000):

@@ -9,6 +9,7 @@ from PySide6.QtGui import QGuiApplication
 
 from app.ui import backend
 from app.ui.chat_state import MessageState
+from tests.ui.conftest import accept_export
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -112,16 +113,10 @@ def test_dml_package_opens_on_cpu_when_this_computer_has_no_directml(qtbot, make
     assert finished.args[0].state is MessageState.COMPLETE
 
 
-def test_cancel_during_export_leaves_nothing_and_explains(qtbot, make_app, tiny_checkpoint, tmp_path,
-                                                          monkeypatch) -> None:
-    from app.ui import application
-    from app.ui.requests import ExportRequest
-
+def test_cancel_during_export_leaves_nothing_and_explains(qtbot, make_app, tiny_checkpoint, tmp_path) -> None:
     out = tmp_path / "converted"
-    monkeypatch.setattr(application, "plan_export",
-                        lambda folder, parent: ExportRequest(source=folder.path, output=out, target="cpu"))
     parts = make_app(backend.open_backend, backend.export_checkpoint)
-    parts.window._export_planner = application.plan_export
+    parts.window._export_planner = accept_export(out)
     # press Cancel on the first progress report
     parts.controller.progress.connect(lambda _p: parts.window.first_run.cancel_button.click())
     with qtbot.waitSignal(parts.controller.exportFailed, timeout=120000) as failed:
