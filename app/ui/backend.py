@@ -75,24 +75,37 @@ def open_backend(path: Path, progress: Callable[[LoadProgress], None]) -> Engine
     # One core stays free for the window: ORT's pool busy-waits between kernels, and a UI thread that
     # competes with it for every core stutters while the reply streams.
     threads = max(1, (os.cpu_count() or 2) - 1)
-    return EngineBackend(load_model(path, progress=progress, threads=threads, provider=fallback_provider(path)))
+    provider, max_length = load_choices(path)
+    return EngineBackend(load_model(path, progress=progress, threads=threads, provider=provider,
+                                    max_length=max_length))
 
 
-def fallback_provider(path: Path) -> str | None:
-    """"cpu" for a package whose own provider this computer lacks but which runs on CPU (a dml package on a
-    machine without DirectML), so the user who copied it over still gets an answer; None to choose normally.
-    The engine only does that when asked, and the window is where the user asked for this model."""
+# On the CPU the KV buffers are zero-filled on demand, so a long context costs memory only as it is used;
+# there it fits the document budget (16k tokens) plus a long chat. On a GPU the buffers are real allocations
+# next to a 13-65 GB model, so the engine's default (8k) stays.
+CPU_APP_CONTEXT = 32768
+
+
+def load_choices(path: Path) -> tuple[str | None, int | None]:
+    """(provider, context length) the window asks the engine for; None means the engine's own choice.
+
+    The provider is "cpu" for a package whose own provider this computer lacks but which runs on CPU (a dml
+    package on a machine without DirectML): the engine does that only when asked, and opening the model in
+    the window is the user asking.
+    """
     from app.engine.providers import CPU, ON_REQUEST, TARGET_PROVIDERS, detect_environment
     from app.engine.session import LoadError, read_package_facts
 
     try:
         target = read_package_facts(path).target
     except LoadError:
-        return None  # load_model reports the problem with the folder
+        return None, None  # load_model reports the problem with the folder
+    max_length = CPU_APP_CONTEXT if target in ("cpu", "cpu-int4") else None
     if target is None or CPU not in ON_REQUEST.get(target, {}):
-        return None
-    available = detect_environment().available
-    return None if any(p in available for p in TARGET_PROVIDERS[target]) else "cpu"
+        return None, max_length
+    if any(p in detect_environment().available for p in TARGET_PROVIDERS[target]):
+        return None, max_length
+    return "cpu", CPU_APP_CONTEXT
 
 
 def packages_folder() -> Path:

@@ -103,6 +103,8 @@ def test_dml_package_opens_on_cpu_when_this_computer_has_no_directml(qtbot, make
 
     package = tmp_path / "tiny-dml"
     export_model(tiny_checkpoint, package, "dml", options=ExportOptions(context_length=256))
+    # no DirectML here: the window asks for the CPU, with the long CPU context (capped by the package's own)
+    assert backend.load_choices(package) == ("cpu", backend.CPU_APP_CONTEXT)
     parts = make_app(backend.open_backend)
     _open(qtbot, parts, package)
     info = parts.controller.model
