@@ -139,3 +139,25 @@ def test_wrong_passphrase_is_asked_again_then_unlocks(qtbot, make_app, tmp_path,
     with qtbot.waitSignal(parts.controller.conversationsChanged, timeout=20000):
         parts.controller.open_history("the right one")
     assert [conv.title for conv in parts.controller.conversations] == ["Board minutes"]
+
+
+def test_keyboard_shortcuts_reach_search_new_chat_and_stop(qtbot, make_app) -> None:
+    from PySide6.QtGui import QAction
+    from PySide6.QtWidgets import QApplication
+
+    backend = ScriptedBackend([], ["one ", "two"], hold_after=1)
+    parts = make_app(opener(backend))
+    _load(qtbot, parts)
+    w = parts.window
+    shortcuts = {a.shortcut().toString(): a for a in w.findChildren(QAction) if not a.shortcut().isEmpty()}
+    assert {"Ctrl+O", "Ctrl+N", "Ctrl+F", "Esc"} <= set(shortcuts)
+    w.activateWindow()
+    shortcuts["Ctrl+F"].trigger()
+    assert QApplication.focusWidget() is w.conversation_list.search
+    parts.controller.send("count")
+    qtbot.waitUntil(backend.held.is_set, timeout=10000)
+    with qtbot.waitSignal(parts.controller.replyFinished, timeout=10000) as finished:
+        shortcuts["Esc"].trigger()
+    assert finished.args[0].state.value == "stopped"
+    shortcuts["Ctrl+N"].trigger()
+    assert parts.controller.current_id is None and w.chat_view.message_widgets() == []
