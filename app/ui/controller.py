@@ -397,6 +397,8 @@ class ChatController(QObject):
         reason = event.finish_reason
         status = {FinishReason.CANCELLED: MessageStatus.STOPPED,
                   FinishReason.ERROR: MessageStatus.ERROR}.get(reason, MessageStatus.COMPLETE)
+        if event.error and status is MessageStatus.COMPLETE:  # e.g. a prompt longer than the context
+            status = MessageStatus.ERROR
         reply.state = _STATUS_TO_STATE[status]
         reply.error = event.error
         if reply.reasoning and reply.thought_seconds is None:
@@ -407,7 +409,7 @@ class ChatController(QObject):
             timings["thought_seconds"] = reply.thought_seconds
         if reply.citations:
             timings["citations"] = reply.citations
-        reply.stats = dict(active.stats)
+        reply.stats = {**active.stats, "finish_reason": timings["finish_reason"]}
         self.active = None
         if reply.message_id is not None:
             self.storage.call(

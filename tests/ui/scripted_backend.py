@@ -16,7 +16,8 @@ from app.ui.requests import GenerateRequest
 
 
 class ScriptedBackend:
-    def __init__(self, reasoning: list[str], answer: list[str], *, hold_after: int | None = None) -> None:
+    def __init__(self, reasoning: list[str], answer: list[str], *, hold_after: int | None = None,
+                 finish: FinishReason = FinishReason.STOP, error: str | None = None) -> None:
         self.info = ModelInfo(name="scripted", path="scripted", provider="CPUExecutionProvider",
                               provider_reason="test", context_length=4096, target="cpu", load_seconds=0.01)
         self.reasoning = reasoning
@@ -25,6 +26,7 @@ class ScriptedBackend:
         self.gate = threading.Event()
         self.held = threading.Event()  # set when the reply reached the hold point
         self.requests: list[GenerateRequest] = []
+        self.finish, self.error = finish, error
 
     def reply(self, request: GenerateRequest) -> Iterator[GenerationEvent]:
         self.requests.append(request)
@@ -43,7 +45,7 @@ class ScriptedBackend:
         if request.cancel.is_set():
             yield GenerationEvent(finish_reason=FinishReason.CANCELLED, new_tokens=len(pieces), prompt_tokens=5)
             return
-        yield GenerationEvent(finish_reason=FinishReason.STOP, new_tokens=len(pieces), prompt_tokens=5,
+        yield GenerationEvent(finish_reason=self.finish, error=self.error, new_tokens=len(pieces), prompt_tokens=5,
                               ttft_s=0.01, decode_tok_s=100.0)
 
     def close(self) -> None:

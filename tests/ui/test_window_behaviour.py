@@ -161,3 +161,26 @@ def test_keyboard_shortcuts_reach_search_new_chat_and_stop(qtbot, make_app) -> N
     assert finished.args[0].state.value == "stopped"
     shortcuts["Ctrl+N"].trigger()
     assert parts.controller.current_id is None and w.chat_view.message_widgets() == []
+
+
+def test_a_reply_cut_by_a_limit_says_so_and_a_too_long_prompt_is_an_error(qtbot, make_app) -> None:
+    from app.engine.events import FinishReason
+
+    cut = ScriptedBackend([], ["partial answer"], finish=FinishReason.LENGTH)
+    parts = make_app(opener(cut))
+    _load(qtbot, parts)
+    with qtbot.waitSignal(parts.controller.replyFinished, timeout=10000):
+        parts.controller.send("explain everything")
+    parts.window.chat_view.flush()
+    note = parts.window.chat_view.message_widgets()[-1].note
+    assert note.isVisible() and "length limit" in note.text()
+
+    full = ScriptedBackend([], [], finish=FinishReason.CONTEXT_FULL,
+                           error="the prompt has 9000 tokens but the context holds 8192; start a new chat")
+    parts = make_app(opener(full))
+    _load(qtbot, parts)
+    with qtbot.waitSignal(parts.controller.replyFinished, timeout=10000) as finished:
+        parts.controller.send("a very long paste")
+    assert finished.args[0].state.value == "error"
+    parts.window.chat_view.flush()
+    assert "start a new chat" in parts.window.chat_view.message_widgets()[-1].note.text()

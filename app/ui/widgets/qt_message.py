@@ -12,6 +12,10 @@ from app.ui.chat_state import ChatMessage, MessageState
 from app.ui.markdown_render import render_markdown
 from app.ui.widgets.qt_auto_text import QtAutoText
 
+_FINISH_NOTES = {  # a complete reply that the model did not end itself
+    "length": "The reply reached the length limit (Max reply tokens in Chat settings); Regenerate after raising it.",
+    "context_full": "The conversation has filled the model's context; start a new chat to go on.",
+}
 _STATE_NOTES = {
     MessageState.STOPPED: "Stopped — the reply above is partial.",
     MessageState.INTERRUPTED: "Interrupted — Enclave closed before this reply finished.",
@@ -90,7 +94,7 @@ class QtMessage(QFrame):
     # --- updates from the controller ---------------------------------------------------------------------------
     def refresh(self) -> None:
         m = self.message
-        key = (m.text, m.reasoning, m.state, len(m.citations))
+        key = (m.text, m.reasoning, m.state, len(m.citations), m.stats.get("finish_reason"))
         if key == self._rendered:
             return
         self._rendered = key
@@ -113,6 +117,8 @@ class QtMessage(QFrame):
             self.sources.setText(f"<span style='color:gray'>Sources:</span> {links}")
         self.sources.setVisible(bool(m.citations))
         note = _STATE_NOTES.get(m.state, "")
+        if m.state is MessageState.COMPLETE:
+            note = _FINISH_NOTES.get(str(m.stats.get("finish_reason")), "")
         if m.state is MessageState.ERROR:
             note = f"Error: {m.error or 'the reply failed.'}"
         self.note.setText(note)
