@@ -93,6 +93,7 @@ class ChatController(QObject):
         self._documents_thread = QThread()
         self._documents_thread.setObjectName("enclave-documents")
         self._creating: list | None = None  # callbacks waiting for the conversation being created
+        self._preparing = False  # between Send and the reply's first database row
         self._engine = engine_worker
         self._storage_worker = storage_worker
         self._document_worker = document_worker or DocumentWorker()
@@ -150,7 +151,8 @@ class ChatController(QObject):
 
     @property
     def busy(self) -> bool:
-        return self.active is not None
+        """A reply streams, or one is being set up (its messages are being stored): no second send."""
+        return self.active is not None or self._preparing
 
     # ================================================================== conversations
     def refresh_conversations(self) -> None:
@@ -211,6 +213,7 @@ class ChatController(QObject):
         history = self._history(self.messages)
         user = ChatMessage(role="user", text=text)
         self._append(user)
+        self._preparing = True
         title = " ".join(text.split())[:60] or "New chat"
         self._ensure_conversation(title, lambda cid: self._store_user_and_generate(cid, user, history))
 
@@ -261,6 +264,7 @@ class ChatController(QObject):
         history = self._history(self.messages[:user_index])
         cid = self.current_id
         assert cid is not None and user.message_id is not None
+        self._preparing = True
         self.storage.call("truncate_after", user.message_id,
                           then=lambda _n: self._begin_reply(cid, user.text, history))
 
@@ -276,6 +280,7 @@ class ChatController(QObject):
         history = self._history(self.messages[:index])
         cid = self.current_id
         assert cid is not None
+        self._preparing = True
         self.storage.call("edit_message", user.message_id, new_text,
                           then=lambda _m: self._begin_reply(cid, new_text, history))
 
@@ -319,6 +324,7 @@ class ChatController(QObject):
                           failed=lambda msg: self._fail_before_reply(msg))
 
     def _begin_reply(self, cid: int, user_text: str, history: list[HistoryTurn]) -> None:
+        self._preparing = False
         reply = ChatMessage(role="assistant", state=MessageState.STREAMING)
         request = GenerateRequest(
             conversation_id=cid, history=tuple(history), user_text=user_text, system_prompt=self.system_prompt,
@@ -337,6 +343,7 @@ class ChatController(QObject):
                           failed=lambda msg: self._fail_before_reply(msg))
 
     def _fail_before_reply(self, message: str) -> None:
+        self._preparing = False
         if self.active is None and self.messages and self.messages[-1].role == "user":
             self.messages[-1].state = MessageState.ERROR
             self.messages[-1].error = f"Not sent: {message}"

@@ -144,3 +144,16 @@ def test_tampered_row_is_reported_not_crashed_on(qtbot, make_app, tmp_path) -> N
     first, second = reopened.controller.messages
     assert first.text == "" and first.error  # reported on the message itself
     assert second.text == "fine"  # the rest of the conversation is intact
+
+
+def test_a_second_send_before_the_first_reply_starts_is_ignored(qtbot, make_app) -> None:
+    backend = ScriptedBackend([], ["only once"])
+    parts = make_app(opener(backend))
+    _load(qtbot, parts)
+    c = parts.controller
+    with qtbot.waitSignal(c.replyFinished, timeout=10000):
+        c.send("first")
+        c.send("second, typed before the history answered")  # still preparing the first reply
+    qtbot.waitUntil(lambda: c.storage.pending() == 0, timeout=10000)
+    assert [r.user_text for r in backend.requests] == ["first"]
+    assert [(m.role, m.text) for m in c.messages] == [("user", "first"), ("assistant", "only once")]
