@@ -125,7 +125,26 @@ def suggest_export(checkpoint: Path) -> tuple[str, Path, str]:
     reasons = {"cuda": "an NVIDIA GPU was found", "dml": "a DirectML GPU was found",
                "cpu": f"no supported GPU; {ram / 2**30:.0f} GB of memory fits the lossless CPU package",
                "cpu-int4": f"no supported GPU; {ram / 2**30:.0f} GB of memory needs the smaller CPU package"}
-    return target, packages_folder() / f"{checkpoint.name}-{target}", reasons[target]
+    reason = reasons[target]
+    advice = catalog_advice(checkpoint, target)
+    if advice:
+        reason += f"; this target suits {advice}"
+    return target, packages_folder() / f"{checkpoint.name}-{target}", reason
+
+
+def catalog_advice(checkpoint: Path, target: str) -> str | None:
+    """What models/catalog.json says `target` suits, for the catalog model with this checkpoint's shape."""
+    from app.checkpoint.config import ConfigError, GptOssConfig
+    from app.model_catalog import load_catalog
+
+    try:
+        config = GptOssConfig.from_file(checkpoint / "config.json")
+    except ConfigError:
+        return None
+    for model in load_catalog():
+        if (model.layers, model.experts) == (config.num_hidden_layers, config.num_local_experts):
+            return next((t.suits for t in model.targets if t.target == target), None)
+    return None
 
 
 def export_checkpoint(request: ExportRequest, progress: Callable[[LoadProgress], None]) -> Path:

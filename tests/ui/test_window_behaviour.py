@@ -184,3 +184,31 @@ def test_a_reply_cut_by_a_limit_says_so_and_a_too_long_prompt_is_an_error(qtbot,
     assert finished.args[0].state.value == "error"
     parts.window.chat_view.flush()
     assert "start a new chat" in parts.window.chat_view.message_widgets()[-1].note.text()
+
+
+def test_first_run_screen_lists_the_catalog_models(qtbot, make_app) -> None:
+    from app.model_catalog import load_catalog
+
+    parts = make_app(opener(ScriptedBackend([], ["ok"])))
+    text = parts.window.first_run.catalog.text()
+    for model in load_catalog():
+        assert model.name in text and model.hub_repo in text
+    assert "13.8 GB" in text  # gpt-oss-20b's checkpoint size from models/catalog.json
+
+
+def test_export_advice_comes_from_the_catalog_for_a_known_model_shape(tmp_path) -> None:
+    import json as _json
+
+    from app.checkpoint.config import GptOssConfig
+    from app.model_catalog import find_model
+    from app.ui.backend import catalog_advice
+
+    twenty = tmp_path / "gpt-oss-20b"
+    twenty.mkdir()
+    (twenty / "config.json").write_text(_json.dumps(GptOssConfig().to_hf_dict()))  # real 20b shape: 24 x 32
+    expected = next(t.suits for t in find_model("gpt-oss-20b").targets if t.target == "cpu-int4")
+    assert catalog_advice(twenty, "cpu-int4") == expected
+    tiny = tmp_path / "tiny"
+    tiny.mkdir()
+    (tiny / "config.json").write_text(_json.dumps(GptOssConfig().with_changes(num_hidden_layers=3).to_hf_dict()))
+    assert catalog_advice(tiny, "cpu") is None

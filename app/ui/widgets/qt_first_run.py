@@ -13,6 +13,25 @@ FIRST_RUN_TEXT = (
 )
 
 
+def catalog_summary() -> str:
+    """The supported models, from models/catalog.json: what to get and what it needs."""
+    from app.model_catalog import load_catalog
+
+    rows = []
+    for model in load_catalog():
+        gb = model.checkpoint_bytes / 1e9
+        cpu = next((t for t in model.targets if t.target == "cpu-int4"), None)
+        gpu = next((t for t in model.targets if t.target == "cuda"), None)
+        needs = []
+        if gpu:
+            needs.append(f"a GPU with {gpu.min_memory_gb:.0f} GB")
+        if cpu:
+            needs.append(f"{cpu.min_memory_gb:.0f} GB of RAM without one")
+        rows.append(f"<b>{model.name}</b> ({model.hub_repo}, {model.license}): {gb:.1f} GB to download; "
+                    f"runs on {' or '.join(needs)}.")
+    return "Supported models:<br>" + "<br>".join(rows)
+
+
 class QtFirstRun(QWidget):
     openRequested = Signal()
     cancelRequested = Signal()
@@ -30,6 +49,11 @@ class QtFirstRun(QWidget):
         text.setMaximumWidth(560)
         text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(text, 0, Qt.AlignmentFlag.AlignCenter)
+        self.catalog = QLabel(catalog_summary())
+        self.catalog.setWordWrap(True)
+        self.catalog.setMaximumWidth(560)
+        self.catalog.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(self.catalog, 0, Qt.AlignmentFlag.AlignCenter)
         self.open_button = QPushButton("Open model folder…")
         self.open_button.setDefault(True)
         self.open_button.clicked.connect(self.openRequested)
