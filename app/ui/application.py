@@ -91,11 +91,14 @@ def build_app(*, database: Path | None = None, settings_path: Path | None = None
     return AppParts(app, window, controller, settings)
 
 
-def plan_export(folder: ModelFolder, parent: QWidget) -> ExportRequest | None:
-    """Asks once before the (long) conversion of a Hugging Face checkpoint; returns None if the user declines."""
+def plan_export(folder: ModelFolder, parent: QWidget) -> ExportRequest | Path | None:
+    """Asks once before the (long) conversion of a Hugging Face checkpoint; returns None if the user declines,
+    or the package converted earlier from this checkpoint (converting 13-65 GB twice helps no one)."""
     from app.ui import backend
 
     target, output, reason = backend.suggest_export(folder.path)
+    if (output / "manifest.json").is_file():
+        return output
     answer = QMessageBox.question(
         parent, "Convert this model?",
         f"{folder.path.name} is a Hugging Face checkpoint. Enclave converts it once for this computer "

@@ -191,6 +191,9 @@ class MainWindow(QMainWindow):
                 self.first_run.show_message("This checkpoint must be converted once before it can run. "
                                             "Open it again when you are ready.")
                 return
+            if isinstance(request, Path):  # converted before: open that package
+                self._load(str(request))
+                return
             self._export_request = request
             self.pages.setCurrentIndex(0)
             self.first_run.show_progress(0.0, f"Converting the model for {request.target}…", cancellable=True)

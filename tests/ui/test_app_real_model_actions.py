@@ -127,3 +127,14 @@ def test_cancel_during_export_leaves_nothing_and_explains(qtbot, make_app, tiny_
     assert parts.window.first_run.status.text() == failed.args[0]
     assert not out.exists() and list(tmp_path.glob(".converted.partial-*")) == []
     assert parts.controller.model is None
+
+
+def test_a_checkpoint_converted_before_opens_its_package_without_converting_again(
+        qtbot, make_app, tiny_checkpoint, tiny_cpu_package, tmp_path, monkeypatch) -> None:
+    from app.ui import application
+
+    monkeypatch.setattr(backend, "suggest_export", lambda source: ("cpu", tiny_cpu_package, "test"))
+    parts = make_app(backend.open_backend, lambda request, progress: pytest.fail("converted again"))
+    parts.window._export_planner = application.plan_export  # the real planner: finds the earlier package
+    _open(qtbot, parts, tiny_checkpoint)
+    assert parts.controller.model.path == str(tiny_cpu_package)
