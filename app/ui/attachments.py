@@ -58,6 +58,7 @@ class AttachmentsController(QObject):
         self._storage = storage
         self._ensure_conversation = ensure_conversation
         self._conversation_id: int | None = None
+        self._shown = 0  # bumped on every switch: a slow list from an earlier switch is dropped
         self._extract.connect(worker.extract)
         self._useTokenizer.connect(worker.use_tokenizer)
         worker.progress.connect(self._on_progress)
@@ -80,10 +81,12 @@ class AttachmentsController(QObject):
             item.cancel.set()
         self.items = []
         self._conversation_id = conversation_id
+        self._shown += 1
         self.changed.emit(self.items)
         if conversation_id is not None:
+            shown = self._shown
             self._storage.call("list_attachments", conversation_id, with_text=True,
-                               then=lambda rows, cid=conversation_id: self._on_listed(cid, rows))
+                               then=lambda rows: self._on_listed(shown, rows))
 
     def adopt_conversation(self, conversation_id: int) -> None:
         """The chat being written got its database id: store the documents already read for it."""
@@ -142,11 +145,16 @@ class AttachmentsController(QObject):
         self._storage.call(
             "add_attachment", self._conversation_id, doc.name, doc.type, text=payload, size=doc.metadata.size_bytes,
             metadata={"pages": doc.metadata.pages, "tokens": item.tokens},
-            then=lambda record: setattr(item, "attachment_id", record.id),
+            then=lambda record: self._on_stored(item, record),
             failed=lambda message: self._on_failed(item.key, f"Not saved: {message}"))
 
-    def _on_listed(self, conversation_id: int, rows: list[Attachment]) -> None:
-        if conversation_id != self._conversation_id:
+    def _on_stored(self, item: AttachmentItem, record: Attachment) -> None:
+        item.attachment_id = record.id
+        if item not in self.items:  # removed (×) while it was being saved: don't let it come back
+            self._storage.call("delete_attachment", record.id)
+
+    def _on_listed(self, shown: int, rows: list[Attachment]) -> None:
+        if shown != self._shown:
             return
         for row in rows:
             item = AttachmentItem(name=row.file_name, attachment_id=row.id, size_bytes=row.size)

@@ -8,7 +8,7 @@ streaming into its own conversation (and into the database) even while the user 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
@@ -94,6 +94,9 @@ class ChatController(QObject):
         self._documents_thread.setObjectName("enclave-documents")
         self._creating: list | None = None  # callbacks waiting for the conversation being created
         self._preparing = False  # between Send and the reply's first database row
+        self.export_request: ExportRequest | None = None  # the conversion in progress, if any
+        self._view = 0  # bumped whenever the user opens another conversation: late results check it
+        self._search_seq = 0
         self._engine = engine_worker
         self._storage_worker = storage_worker
         self._document_worker = document_worker or DocumentWorker()
@@ -109,11 +112,11 @@ class ChatController(QObject):
         self._export.connect(engine_worker.export)
         self._shutdownEngine.connect(engine_worker.shutdown)
         engine_worker.modelLoaded.connect(self._on_model_loaded)
-        engine_worker.modelFailed.connect(self.modelFailed)
+        engine_worker.modelFailed.connect(self._on_model_failed)
         engine_worker.progress.connect(self.progress)
         engine_worker.event.connect(self._on_event)
-        engine_worker.exportFinished.connect(lambda _rid, path: self.exportFinished.emit(str(path)))
-        engine_worker.exportFailed.connect(lambda _rid, message: self.exportFailed.emit(message))
+        engine_worker.exportFinished.connect(self._on_export_finished)
+        engine_worker.exportFailed.connect(self._on_export_failed)
 
         self._openStore.connect(storage_worker.open)
         self._closeStore.connect(storage_worker.close)
@@ -132,6 +135,7 @@ class ChatController(QObject):
         self._loadModel.emit(path)
 
     def export_model(self, request: ExportRequest) -> None:
+        self.export_request = request
         self._export.emit(request)
 
     def shutdown(self) -> None:
@@ -139,8 +143,14 @@ class ChatController(QObject):
         threads = (self._engine_thread, self._storage_thread, self._documents_thread)
         if not any(t.isRunning() for t in threads):
             return
+        if self.export_request is not None:
+            self.export_request.cancel.set()
         if self.active is not None:
-            self.active.request.cancel.set()
+            active, self.active = self.active, None
+            active.request.cancel.set()
+            if active.message.message_id is not None:  # keep what streamed, marked stopped, not "interrupted"
+                self.storage.call("finish_message", active.message.message_id, MessageStatus.STOPPED,
+                                  content=active.message.text, reasoning=active.message.reasoning)
         for item in self.attachments.items:
             item.cancel.set()
         self._shutdownEngine.emit()
@@ -156,10 +166,12 @@ class ChatController(QObject):
 
     # ================================================================== conversations
     def refresh_conversations(self) -> None:
+        self._search_seq += 1
+        seq = self._search_seq  # a slower, older search must not overwrite a newer list
         if self._search_text:
-            self.storage.call("search", self._search_text, then=self._on_search_hits)
+            self.storage.call("search", self._search_text, then=lambda hits: self._on_search_hits(seq, hits))
         else:
-            self.storage.call("list_conversations", then=self._on_conversations)
+            self.storage.call("list_conversations", then=lambda convs: self._on_conversations(seq, convs))
 
     def search(self, text: str) -> None:
         self._search_text = text.strip()
@@ -167,6 +179,7 @@ class ChatController(QObject):
 
     def new_conversation(self) -> None:
         """A new chat exists in the database only once its first message is sent."""
+        self._view += 1
         self.current_id = None
         self.messages = []
         self.messagesReset.emit(self.messages)
@@ -177,13 +190,17 @@ class ChatController(QObject):
     def select_conversation(self, conversation_id: int) -> None:
         if conversation_id == self.current_id:
             return
+        self._view += 1
         self.current_id = conversation_id
+        self.messages = []  # never act on the previous conversation's messages while this one loads
+        self.messagesReset.emit(self.messages)
         self.attachments.show_conversation(conversation_id)
         conv = next((c for c in self.conversations if c.id == conversation_id), None)
         if conv is not None:
             self._adopt_settings(conv)
         self.storage.call("get_messages", conversation_id,
-                          then=lambda msgs, cid=conversation_id: self._on_messages(cid, msgs))
+                          then=lambda msgs, cid=conversation_id: self._on_messages(cid, msgs),
+                          failed=self.notice.emit)
 
     def rename_conversation(self, conversation_id: int, title: str) -> None:
         self.storage.call("rename", conversation_id, title, then=lambda _c: self.refresh_conversations())
@@ -214,8 +231,10 @@ class ChatController(QObject):
         user = ChatMessage(role="user", text=text)
         self._append(user)
         self._preparing = True
+        self.busyChanged.emit(True)
         title = " ".join(text.split())[:60] or "New chat"
-        self._ensure_conversation(title, lambda cid: self._store_user_and_generate(cid, user, history))
+        request = self._snapshot(text, history)  # settings and documents as they are when the user sends
+        self._ensure_conversation(title, lambda cid: self._store_user_and_generate(cid, user, request))
 
     def _ensure_conversation(self, title: str, then) -> None:
         """Runs `then(conversation id)`, creating the conversation in the database first if it is new."""
@@ -230,14 +249,15 @@ class ChatController(QObject):
             "create_conversation", title, system_prompt=self.system_prompt,
             reasoning_effort=self.reasoning_effort, sampling=asdict(self.sampling),
             model_id=self.model.name if self.model else None,
-            then=self._on_created, failed=self._on_create_failed)
+            then=lambda conv, view=self._view: self._on_created(view, conv), failed=self._on_create_failed)
 
-    def _on_created(self, conv: Conversation) -> None:
+    def _on_created(self, view: int, conv: Conversation) -> None:
         waiting, self._creating = self._creating or [], None
         self.conversations.insert(0, conv)
-        self.current_id = conv.id
+        if view == self._view:  # the user is still on the new chat (not moved to another one meanwhile)
+            self.current_id = conv.id
+            self.attachments.adopt_conversation(conv.id)
         self._emit_conversations()
-        self.attachments.adopt_conversation(conv.id)
         for then in waiting:
             then(conv.id)
 
@@ -264,9 +284,11 @@ class ChatController(QObject):
         history = self._history(self.messages[:user_index])
         cid = self.current_id
         assert cid is not None and user.message_id is not None
+        request = self._snapshot(user.text, history)
         self._preparing = True
+        self.busyChanged.emit(True)
         self.storage.call("truncate_after", user.message_id,
-                          then=lambda _n: self._begin_reply(cid, user.text, history))
+                          then=lambda _n: self._begin_reply(cid, request), failed=self._fail_and_reload)
 
     def edit_and_resend(self, index: int, new_text: str) -> None:
         if self.busy or not (0 <= index < len(self.messages)) or not new_text.strip():
@@ -280,9 +302,11 @@ class ChatController(QObject):
         history = self._history(self.messages[:index])
         cid = self.current_id
         assert cid is not None
+        request = self._snapshot(new_text, history)
         self._preparing = True
+        self.busyChanged.emit(True)
         self.storage.call("edit_message", user.message_id, new_text,
-                          then=lambda _m: self._begin_reply(cid, new_text, history))
+                          then=lambda _m: self._begin_reply(cid, request), failed=self._fail_and_reload)
 
     # ================================================================== internals: storage results
     @Slot(object)
@@ -290,15 +314,19 @@ class ChatController(QObject):
         self.historyReady.emit(warning)
         self.refresh_conversations()
 
-    def _on_conversations(self, conversations: list[Conversation]) -> None:
+    def _on_conversations(self, seq: int, conversations: list[Conversation]) -> None:
+        if seq != self._search_seq:
+            return
         self.conversations = list(conversations)
         self._emit_conversations()
 
-    def _on_search_hits(self, hits: list) -> None:
+    def _on_search_hits(self, seq: int, hits: list) -> None:
         ids = [h.conversation_id for h in hits]
-        self.storage.call("list_conversations", then=lambda convs: self._on_filtered(convs, ids))
+        self.storage.call("list_conversations", then=lambda convs: self._on_filtered(seq, convs, ids))
 
-    def _on_filtered(self, conversations: list[Conversation], ids: list[int]) -> None:
+    def _on_filtered(self, seq: int, conversations: list[Conversation], ids: list[int]) -> None:
+        if seq != self._search_seq:
+            return
         by_id = {c.id: c for c in conversations}
         self.conversations = [by_id[i] for i in ids if i in by_id]
         self._emit_conversations()
@@ -311,25 +339,32 @@ class ChatController(QObject):
         if conversation_id != self.current_id:
             return  # the user moved on before the read finished
         self.messages = [_chat_message(r) for r in records]
-        if self.active is not None and self.active.conversation_id == conversation_id and self.messages:
-            self.messages[-1] = self.active.message  # keep showing the live reply, not its last saved copy
+        if self.active is not None and self.active.conversation_id == conversation_id:
+            live = self.active.message  # keep showing the live reply, not its last saved copy
+            at = next((i for i, m in enumerate(self.messages) if m.message_id == live.message_id), None)
+            if at is None:
+                self.messages.append(live)
+            else:
+                self.messages[at] = live
         self.messagesReset.emit(self.messages)
 
-    def _store_user_and_generate(self, cid: int, user: ChatMessage, history: list[HistoryTurn]) -> None:
+    def _snapshot(self, user_text: str, history: list[HistoryTurn]) -> GenerateRequest:
+        return GenerateRequest(
+            conversation_id=-1, history=tuple(history), user_text=user_text, system_prompt=self.system_prompt,
+            reasoning_effort=self.reasoning_effort, sampling=self.sampling, documents=self.attachments.documents())
+
+    def _store_user_and_generate(self, cid: int, user: ChatMessage, request: GenerateRequest) -> None:
         def stored(record: Message) -> None:
             user.message_id = record.id
-            self._begin_reply(cid, user.text, history)
+            self._begin_reply(cid, request)
 
         self.storage.call("add_message", cid, Role.USER, user.text, then=stored,
                           failed=lambda msg: self._fail_before_reply(msg))
 
-    def _begin_reply(self, cid: int, user_text: str, history: list[HistoryTurn]) -> None:
+    def _begin_reply(self, cid: int, request: GenerateRequest) -> None:
         self._preparing = False
         reply = ChatMessage(role="assistant", state=MessageState.STREAMING)
-        request = GenerateRequest(
-            conversation_id=cid, history=tuple(history), user_text=user_text, system_prompt=self.system_prompt,
-            reasoning_effort=self.reasoning_effort, sampling=self.sampling,
-            documents=self.attachments.documents())
+        request = replace(request, conversation_id=cid)
         self.active = _ActiveReply(request=request, conversation_id=cid, message=reply)
         if cid == self.current_id:
             self._append(reply)
@@ -342,7 +377,16 @@ class ChatController(QObject):
         self.storage.call("begin_assistant_message", cid, then=started,
                           failed=lambda msg: self._fail_before_reply(msg))
 
+    def _fail_and_reload(self, message: str) -> None:
+        """Regenerate/Edit failed in the database: show what the database really holds again."""
+        self._fail_before_reply(message)
+        if self.current_id is not None:
+            cid = self.current_id
+            self.storage.call("get_messages", cid, then=lambda msgs: self._on_messages(cid, msgs))
+
     def _fail_before_reply(self, message: str) -> None:
+        if self._preparing and self.active is None:
+            self.busyChanged.emit(False)
         self._preparing = False
         if self.active is None and self.messages and self.messages[-1].role == "user":
             self.messages[-1].state = MessageState.ERROR
@@ -357,6 +401,23 @@ class ChatController(QObject):
         self.notice.emit(message)
 
     # ================================================================== internals: engine events
+    @Slot(str)
+    def _on_model_failed(self, message: str) -> None:
+        self.model = None  # the worker closed the previous model before trying this one
+        self.modelFailed.emit(message)
+
+    @Slot(int, object)
+    def _on_export_finished(self, request_id: int, path: object) -> None:
+        if self.export_request is not None and self.export_request.request_id == request_id:
+            self.export_request = None
+            self.exportFinished.emit(str(path))
+
+    @Slot(int, str)
+    def _on_export_failed(self, request_id: int, message: str) -> None:
+        if self.export_request is not None and self.export_request.request_id == request_id:
+            self.export_request = None
+            self.exportFailed.emit(message)
+
     @Slot(object)
     def _on_model_loaded(self, info: ModelInfo) -> None:
         self.model = info

@@ -39,7 +39,6 @@ class MainWindow(QMainWindow):
         self.controller = controller
         self.settings = settings
         self._export_planner = export_planner  # (ModelFolder) -> ExportRequest | None, asks the user
-        self._export_request = None
         self._loading_path = ""
         self.setWindowTitle("Enclave")
         self.resize(1200, 800)
@@ -73,6 +72,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._connect()
         self._warm_up_text_rendering(dark)
+        self._on_settings_loaded(controller.system_prompt, controller.sampling, controller.reasoning_effort)
         self.composer.set_can_send(False, "Open a model first")
 
     # ================================================================== construction
@@ -194,7 +194,6 @@ class MainWindow(QMainWindow):
             if isinstance(request, Path):  # converted before: open that package
                 self._load(str(request))
                 return
-            self._export_request = request
             self.pages.setCurrentIndex(0)
             self.first_run.show_progress(0.0, f"Converting the model for {request.target}…", cancellable=True)
             self.controller.export_model(request)
@@ -210,21 +209,19 @@ class MainWindow(QMainWindow):
         self.controller.load_model(path)
 
     def _on_cancel_export(self) -> None:
-        if self._export_request is not None:
-            self._export_request.cancel.set()
+        if self.controller.export_request is not None:
+            self.controller.export_request.cancel.set()
 
     def _on_export_finished(self, package: str) -> None:
-        self._export_request = None
         self._load(package)
 
     def _on_export_failed(self, message: str) -> None:
-        self._export_request = None
         self.first_run.hide_progress()
         self.first_run.show_message(message, error=True)
 
     def _on_progress(self, progress: LoadProgress) -> None:
         self.first_run.show_progress(progress.fraction, progress.message,
-                                     cancellable=self._export_request is not None)
+                                     cancellable=self.controller.export_request is not None)
 
     def _on_model_loaded(self, info: ModelInfo) -> None:
         self.first_run.hide_progress()
@@ -238,11 +235,12 @@ class MainWindow(QMainWindow):
         self.composer.edit.setFocus()
 
     def _on_model_failed(self, message: str) -> None:
+        self.status.show_model(None)  # the previous model was closed before this one was tried
+        self.composer.set_can_send(False, "Open a model first")
+        self.pages.setCurrentIndex(0)
         self.first_run.hide_progress()
         self.first_run.show_message(message, error=True)
         self.status.showMessage(message, 15000)
-        if self.controller.model is not None:
-            QMessageBox.warning(self, "Could not open the model", message)
 
     # ================================================================== chat
     def _on_new_chat(self) -> None:
@@ -315,7 +313,9 @@ class MainWindow(QMainWindow):
             QMessageBox.information(self, "Source not attached",
                                     f"{citation.get('file_name')} is no longer attached to this chat.")
             return
-        QtPassageDialog(document, citation, self).exec()
+        dialog = QtPassageDialog(document, citation, self)
+        dialog.exec()
+        dialog.deleteLater()
 
     # ================================================================== history
     def _on_history_ready(self, warning: object) -> None:
@@ -350,6 +350,7 @@ class MainWindow(QMainWindow):
         dialog = QtPreferences(self.settings.document_limits, self)
         if dialog.exec() == QtPreferences.DialogCode.Accepted:
             self.apply_document_limits(dialog.limits())
+        dialog.deleteLater()
 
     def apply_document_limits(self, limits) -> None:
         self.settings.document_limits = limits

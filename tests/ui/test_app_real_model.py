@@ -134,3 +134,16 @@ def test_smoke_mode_prints_reply_and_saves_screenshot(tiny_cpu_package, tmp_path
     assert result["ok"] and result["new_tokens"] > 0
     assert result["window_visible_s"] > 0 and result["load_s"] > 0
     assert shot.is_file() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 5000
+
+
+def test_a_failed_second_load_leaves_no_half_loaded_model(qtbot, make_app, tiny_cpu_package, tmp_path) -> None:
+    parts = make_app(backend.open_backend)
+    _open(qtbot, parts, tiny_cpu_package)
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_cpu_package, broken)
+    (broken / "model.onnx.data").write_bytes(b"\0" * 10)
+    with qtbot.waitSignal(parts.controller.modelFailed, timeout=60000):
+        parts.window.open_model_folder(str(broken))
+    assert parts.controller.model is None
+    assert not parts.window.composer.send_button.isEnabled()
+    assert parts.window.status.model_label.text() == "No model"

@@ -83,7 +83,7 @@ def test_rename_delete_search_copy_and_reopen_last_model(qtbot, make_app, tiny_c
     qtbot.waitUntil(lambda: lst.list.count() == 1, timeout=10000)
     assert lst.list.item(0).text() == "Budget 2027"
     # Copy puts the message text on the clipboard
-    with qtbot.waitSignal(c.messagesReset, timeout=10000):
+    with qtbot.waitSignal(c.messagesReset, timeout=10000, check_params_cb=lambda msgs: bool(msgs)):
         c.select_conversation(budget_id)
     parts.window.chat_view.message_widgets()[0].copy_button.click()
     assert QGuiApplication.clipboard().text() == "Quarterly budget for Tromsø"

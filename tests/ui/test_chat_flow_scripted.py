@@ -90,7 +90,7 @@ def test_switching_conversation_during_reply_does_not_mix_replies(qtbot, make_ap
     with qtbot.waitSignal(c.replyFinished, timeout=10000):
         backend.gate.set()
     assert parts.window.chat_view.message_widgets() == []  # nothing leaked into the new chat's view
-    with qtbot.waitSignal(c.messagesReset, timeout=10000):
+    with qtbot.waitSignal(c.messagesReset, timeout=10000, check_params_cb=lambda msgs: bool(msgs)):
         c.select_conversation(first_id)
     shown = [(w.message.role, w.message.text) for w in parts.window.chat_view.message_widgets()]
     assert shown == [("user", "first chat"), ("assistant", "alpha beta gamma")]
@@ -139,7 +139,7 @@ def test_tampered_row_is_reported_not_crashed_on(qtbot, make_app, tmp_path) -> N
         conn.execute("UPDATE messages SET content = ? WHERE id = ?", (damaged, row_id))
     reopened = make_app(opener(ScriptedBackend([], ["x"])), database=db)
     qtbot.waitUntil(lambda: len(reopened.controller.conversations) == 1, timeout=10000)
-    with qtbot.waitSignal(reopened.controller.messagesReset, timeout=10000):
+    with qtbot.waitSignal(reopened.controller.messagesReset, timeout=10000, check_params_cb=lambda msgs: bool(msgs)):
         reopened.controller.select_conversation(reopened.controller.conversations[0].id)
     first, second = reopened.controller.messages
     assert first.text == "" and first.error  # reported on the message itself
@@ -157,3 +157,47 @@ def test_a_second_send_before_the_first_reply_starts_is_ignored(qtbot, make_app)
     qtbot.waitUntil(lambda: c.storage.pending() == 0, timeout=10000)
     assert [r.user_text for r in backend.requests] == ["first"]
     assert [(m.role, m.text) for m in c.messages] == [("user", "first"), ("assistant", "only once")]
+
+
+def test_failed_regenerate_clears_busy_and_reloads(qtbot, make_app) -> None:
+    backend = ScriptedBackend([], ["answer"])
+    parts = make_app(opener(backend))
+    _load(qtbot, parts)
+    c = parts.controller
+    with qtbot.waitSignal(c.replyFinished, timeout=10000):
+        c.send("question")
+    qtbot.waitUntil(lambda: c.storage.pending() == 0, timeout=10000)
+    c.storage.call("delete_conversation", c.current_id)  # the rows vanish under the window (another instance)
+    qtbot.waitUntil(lambda: c.storage.pending() == 0, timeout=10000)
+    c.regenerate(1)
+    qtbot.waitUntil(lambda: c.storage.pending() == 0, timeout=10000)
+    assert not c.busy and parts.window.composer.send_button.text() == "Send"
+    assert len(backend.requests) == 1  # nothing was generated for rows that are gone
+
+
+def test_the_reply_uses_the_settings_and_documents_of_the_moment_of_sending(qtbot, make_app) -> None:
+    backend = ScriptedBackend([], ["ok"])
+    parts = make_app(opener(backend))
+    _load(qtbot, parts)
+    c = parts.controller
+    c.system_prompt, c.reasoning_effort = "PROMPT A", "low"
+    with qtbot.waitSignal(c.replyFinished, timeout=10000):
+        c.send("hello")
+        c.system_prompt, c.reasoning_effort = "PROMPT B", "high"  # the user opened chat B before the reply began
+    assert (backend.requests[-1].system_prompt, backend.requests[-1].reasoning_effort) == ("PROMPT A", "low")
+
+
+def test_clearing_a_search_shows_every_conversation_even_if_the_search_answers_last(qtbot, make_app) -> None:
+    backend = ScriptedBackend([], ["ok"])
+    parts = make_app(opener(backend))
+    _load(qtbot, parts)
+    c = parts.controller
+    for text in ("apple pie", "banana bread"):
+        c.new_conversation()
+        with qtbot.waitSignal(c.replyFinished, timeout=10000):
+            c.send(text)
+        qtbot.waitUntil(lambda: c.storage.pending() == 0, timeout=10000)
+    c.search("apple")
+    c.search("")  # typed and cleared before the first search answered
+    qtbot.waitUntil(lambda: c.storage.pending() == 0, timeout=10000)
+    assert sorted(conv.title for conv in c.conversations) == ["apple pie", "banana bread"]

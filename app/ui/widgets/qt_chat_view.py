@@ -37,6 +37,7 @@ class QtChatView(QScrollArea):
         self._timer.setInterval(RENDER_INTERVAL_MS)
         self._timer.timeout.connect(self._render_dirty)
         self._stick_to_bottom = True
+        self._busy = False
         self.verticalScrollBar().rangeChanged.connect(self._on_range_changed)
         self.verticalScrollBar().valueChanged.connect(self._on_scrolled)
 
@@ -65,6 +66,7 @@ class QtChatView(QScrollArea):
         self._render_dirty()
 
     def set_busy(self, busy: bool) -> None:
+        self._busy = busy
         for widget in self._widgets:
             widget.set_actions_enabled(not busy)
 
@@ -88,6 +90,7 @@ class QtChatView(QScrollArea):
             lambda url, i=index: self.citationActivated.emit(i, int(url.split(":", 1)[1])))
         self._layout.insertWidget(self._layout.count() - 1, widget)
         self._widgets.append(widget)
+        widget.set_actions_enabled(not self._busy)  # no Edit/Regenerate while any reply is being made
 
     def _render_dirty(self) -> None:
         dirty, self._dirty = self._dirty, set()

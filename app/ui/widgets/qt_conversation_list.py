@@ -65,7 +65,9 @@ class QtConversationList(QWidget):
         if item is None:
             return
         conv_id = int(item.data(Qt.ItemDataRole.UserRole))
+        title = item.text()  # the list may be rebuilt while the menu is open: never touch `item` after exec
         menu = QMenu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         rename = menu.addAction("Rename…")
         export_md = menu.addAction("Export as Markdown…")
         export_json = menu.addAction("Export as JSON…")
@@ -73,12 +75,12 @@ class QtConversationList(QWidget):
         delete = menu.addAction("Delete…")
         chosen = menu.exec(self.list.viewport().mapToGlobal(pos))
         if chosen is rename:
-            title, ok = QInputDialog.getText(self, "Rename conversation", "Title:", text=item.text())
-            if ok and title.strip():
-                self.renameRequested.emit(conv_id, title.strip())
+            new_title, ok = QInputDialog.getText(self, "Rename conversation", "Title:", text=title)
+            if ok and new_title.strip():
+                self.renameRequested.emit(conv_id, new_title.strip())
         elif chosen is delete:
             answer = QMessageBox.question(self, "Delete conversation",
-                                          f"Delete “{item.text()}”? This cannot be undone.")
+                                          f"Delete “{title}”? This cannot be undone.")
             if answer == QMessageBox.StandardButton.Yes:
                 self.deleteRequested.emit(conv_id)
         elif chosen is export_md:
