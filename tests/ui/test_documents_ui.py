@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from app.documents.grounding import GPT_OSS_CONTEXT_TOKENS  # noqa: F401 - documents package must import
 from app.ui import backend
 from app.ui.attachments import ChipState
 from app.ui.widgets.qt_attachment_chips import chip_text
