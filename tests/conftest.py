@@ -12,4 +12,6 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 # Shared fixture modules are imported as `tests.support.*`; make that work for a bare `pytest` too.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-pytest_plugins = ["tests.support.tokenizer_fixtures", "tests.support.test_models", "tests.support.packages"]
+pytest_plugins = ["tests.support.tokenizer_fixtures", "tests.support.test_models", "tests.support.packages",
+                  "tests.support.enterprise"]
+

@@ -24,6 +24,7 @@ SUBCOMMANDS: dict[str, str] = {
     "harmony": "app.cli.harmony",
     "extract": "app.cli.extract",
     "gui": "app.cli.gui",
+    "policy": "app.cli.policy",
 }
 
 
