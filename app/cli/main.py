@@ -45,6 +45,9 @@ def build_parser(argv: Sequence[str]) -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the `enclave` command; with no arguments it opens the desktop app."""
+    from app.netguard import install
+
+    install()  # before any library can open a socket; only a download or server the user starts opens a scope
     args_list = list(sys.argv[1:] if argv is None else argv)
     if args_list[:1] == [SANDBOX_FLAG]:
         # A frozen build has no `python -m`: the document sandbox re-runs this executable with this flag.

@@ -66,6 +66,9 @@ def _resolve(target: str) -> Callable[..., Any]:
 
 def main() -> None:
     """Entry point of the sandbox process: read one request, run it under the caps, write the reply."""
+    from app.netguard import install
+
+    install()  # parsers of hostile files get no network: no scope is ever opened in this process
     protocol = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # stray prints from libraries go to stderr
     request = json.loads(sys.stdin.readline())
