@@ -6,12 +6,13 @@ manifest is a finished package. The engine reads it through `app.package.reader.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from app.package.integrity import sha256_file
 
 FORMAT_NAME = "enclave-gpt-oss-onnx"
 FORMAT_VERSION = 1
@@ -24,20 +25,10 @@ GENAI_CONFIG_FILE = "genai_config.json"
 REQUIRED_FILES = (MODEL_FILE, DATA_FILE, TOKENIZER_FILE, GENAI_CONFIG_FILE)
 TARGETS = ("cpu", "cpu-int4", "cuda", "dml")
 
-_HASH_CHUNK = 8 * 1024 * 1024
 
 
 class PackageError(ValueError):
     """A package folder is missing, incomplete or corrupt; the message is one sentence naming the file."""
-
-
-def sha256_file(path: Path) -> str:
-    """SHA-256 of a file read in 8 MB pieces (the data file can be 60 GB; it is never read whole)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 `read_package` checks that the manifest parses, that every file it lists is present with the recorded size
 (cheap, catches truncated copies), and, with `verify=True`, that each SHA-256 matches (slow: reads every
-byte). Any problem is a PackageError with one sentence naming the file.
+byte; both through app.package.integrity.check_files). Any problem is a PackageError with one sentence
+naming the file.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from app.checkpoint.config import GptOssConfig, RopeScaling
+from app.package.integrity import IntegrityError, check_files
 from app.package.manifest import (
     DATA_FILE,
     GENAI_CONFIG_FILE,
@@ -22,7 +24,6 @@ from app.package.manifest import (
     TOKENIZER_FILE,
     Manifest,
     PackageError,
-    sha256_file,
 )
 
 
@@ -91,16 +92,10 @@ def read_package(folder: Path, *, verify: bool = False) -> Package:
     for required in REQUIRED_FILES:
         if required not in listed:
             raise PackageError(f"{manifest_path}: does not list the required file {required}")
-    for entry in manifest.files:
-        path = folder / entry.path
-        if not path.is_file():
-            raise PackageError(f"{path}: file is missing from the package")
-        size = path.stat().st_size
-        if size != entry.size:
-            raise PackageError(f"{path}: has {size} bytes but the manifest records {entry.size}; the file is "
-                               "truncated or was replaced")
-        if verify and sha256_file(path) != entry.sha256:
-            raise PackageError(f"{path}: SHA-256 does not match the manifest; the file is corrupt")
+    try:
+        check_files(folder, manifest.files, hashes=verify)
+    except IntegrityError as exc:
+        raise PackageError(str(exc)) from exc
     try:
         config = config_from_manifest(manifest.config)
     except (TypeError, ValueError) as exc:
