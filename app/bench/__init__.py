@@ -1,1 +1,2 @@
-"""Benchmarks of the engine (kept out of the library modules): our generator vs onnxruntime-genai."""
+"""Benchmarks, kept out of the library modules: the engine against onnxruntime-genai (`enclave bench`), and
+document extraction speed (`python -m app.bench.documents`)."""

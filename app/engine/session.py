@@ -14,7 +14,6 @@ when tensors are page aligned (the exporter aligns them), so loading costs page-
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from app.engine.events import LoadProgress, ModelInfo
 from app.engine.kv_cache import CONCAT, SHARED, KVSpec
 from app.engine.memory import peak_rss
 from app.engine.providers import CPU, CUDA, DML, ProviderChoice, ProviderError, choose_provider, detect_environment
+from app.json_files import read_json_object
 from app.package.manifest import PackageError
 from app.package.reader import Package, read_package
 
@@ -106,15 +106,8 @@ def read_package_facts(folder: Path, *, verify: bool = False) -> PackageFacts:
 
 
 def _read_json(path: Path, what: str) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise LoadError(f"{path.parent} has no {what}; it is not an exported model package.") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise LoadError(f"{path} cannot be read ({exc}).") from exc
-    if not isinstance(data, dict):
-        raise LoadError(f"{path} is not a JSON object.")
-    return data
+    return read_json_object(path, lambda sentence: LoadError(f"{sentence}."),
+                            missing=f"{path.parent} has no {what}; it is not an exported model package")
 
 
 def _read_package(folder: Path, verify: bool) -> Package:

@@ -8,12 +8,12 @@ naming the file.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from app.checkpoint.config import GptOssConfig, RopeScaling
+from app.json_files import read_json_object
 from app.package.integrity import IntegrityError, check_files
 from app.package.manifest import (
     DATA_FILE,
@@ -81,12 +81,7 @@ def read_package(folder: Path, *, verify: bool = False) -> Package:
     if not manifest_path.is_file():
         raise PackageError(f"{manifest_path}: the manifest is missing; the export did not finish or this is not "
                            "an Enclave model package")
-    try:
-        data = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise PackageError(f"{manifest_path}: cannot be read as JSON ({exc})") from exc
-    if not isinstance(data, dict):
-        raise PackageError(f"{manifest_path}: is not a JSON object")
+    data = read_json_object(manifest_path, PackageError)
     manifest = Manifest.from_dict(data, manifest_path)
     listed = {entry.path for entry in manifest.files}
     for required in REQUIRED_FILES:

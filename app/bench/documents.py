@@ -1,4 +1,4 @@
-"""Extraction speed benchmark: `python -m app.documents.bench [--pages N] [--runs R] [--keep DIR]`.
+"""Extraction speed benchmark: `python -m app.bench.documents [--pages N] [--runs R] [--keep DIR]`.
 
 Builds a PDF (reportlab, a test dependency) and a DOCX (python-docx) of N pages of prose with a table on every
 page, then times extraction in-process and through the sandbox (which adds one process start) and prints
@@ -85,7 +85,7 @@ def _best_time(func: Callable[[], object], runs: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m app.documents.bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m app.bench.documents", description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--keep", type=Path, help="write the generated files here instead of a temp folder")
