@@ -38,16 +38,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from app.engine.chat import ChatSession, user_message
+    from app.engine.assistant import Assistant
+    from app.engine.chat_request import ChatRequest, ChatSettings
     from app.engine.events import Channel
-    from app.engine.generator import GenerationConfig
     from app.engine.sampling import SamplingParams
     from app.engine.session import LoadError, load_model
 
     try:
-        params = SamplingParams(temperature=args.temperature, top_p=args.top_p, top_k=args.top_k,
-                                min_p=args.min_p, repetition_penalty=args.repetition_penalty, seed=args.seed)
-        config = GenerationConfig(max_new_tokens=args.max_tokens, ignore_eos=args.ignore_eos)
+        settings = ChatSettings(
+            system_prompt=args.system or "", reasoning_effort=args.reasoning, max_new_tokens=args.max_tokens,
+            sampling=SamplingParams(temperature=args.temperature, top_p=args.top_p, top_k=args.top_k,
+                                    min_p=args.min_p, repetition_penalty=args.repetition_penalty, seed=args.seed))
     except ValueError as exc:
         print(f"enclave chat: {exc}", file=sys.stderr)
         return 2
@@ -58,20 +59,16 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     if model.provider.note:
         print(f"enclave chat: note: {model.provider.note}.", file=sys.stderr)
-    chat = ChatSession(model, instructions=args.system, reasoning=args.reasoning)
-    documents = _read_attachments(args.attach)
-    grounded = None
-    message = user_message(args.prompt)
-    if documents:
-        from app.engine.grounding import DocumentGrounder
-
-        grounded = DocumentGrounder(chat).ground(documents, args.prompt, args.max_tokens)
-        message = user_message(grounded.text)
+    assistant = Assistant(model)
+    request = ChatRequest(history=(), user_text=args.prompt, settings=settings,
+                          documents=tuple(_read_attachments(args.attach)), ignore_eos=args.ignore_eos)
     shown = {Channel.FINAL, Channel.COMMENTARY} | ({Channel.ANALYSIS} if args.show_reasoning else set())
     current = None
     last = None
-    for event in chat.send(message, params, config):
+    citations: tuple = ()
+    for event in assistant.reply(request):
         last = event
+        citations = event.citations or citations
         if event.text and event.channel in shown:
             if args.show_reasoning and event.channel is not current:
                 sys.stdout.write(f"\n[{event.channel.value}]\n")
@@ -81,9 +78,9 @@ def _run(args: argparse.Namespace) -> int:
     sys.stdout.write("\n")
     if last is not None and last.error:
         print(f"enclave chat: {last.error}", file=sys.stderr)
-    cited = _print_sources(chat.reply_text()[0], grounded) if grounded else []
+    answer, reasoning = assistant.reply_text()
+    cited = _print_sources(answer, citations) if request.documents else []
     if args.json:
-        answer, reasoning = chat.reply_text()
         print(json.dumps({
             "text": answer,
             "reasoning": reasoning,
@@ -93,7 +90,7 @@ def _run(args: argparse.Namespace) -> int:
             "decode_tok_s": last.decode_tok_s if last else None,
             "stop_reason": last.finish_reason.value if last and last.finish_reason else None,
             "provider": model.info.provider,
-            "citations": [c.label for c in grounded.citations] if grounded else [],
+            "citations": [c.label for c in citations],
             "cited": [c.label for c in cited],
         }, ensure_ascii=False))
     return 1 if last is None or last.error else 0
@@ -115,12 +112,12 @@ def _read_attachments(paths: list[Path]) -> list:
     return documents
 
 
-def _print_sources(answer: str, grounded) -> list:
+def _print_sources(answer: str, citations: tuple) -> list:
     """Prints the passages the answer cites ([n] markers), or, if it cites none, those it was given."""
     from app.documents.grounding import citations_used
 
-    cited = citations_used(answer, grounded)
-    shown = cited or list(grounded.citations)
+    cited = citations_used(answer, citations)
+    shown = cited or list(citations)
     if shown:
         print("Sources cited:" if cited else "Sources given to the model (none cited):")
         for c in shown:

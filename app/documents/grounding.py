@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Literal
 
 from app.documents.chunking import Chunk
@@ -47,6 +47,29 @@ class Citation:
     chunk_ids: tuple[int, ...]  # retrieval chunks merged into the passage; () when the document went in whole
     start: int  # character offsets into the section's text
     end: int
+
+    def to_json(self) -> dict[str, object]:
+        return {**{f.name: getattr(self, f.name) for f in fields(self)}, "chunk_ids": list(self.chunk_ids)}
+
+    @classmethod
+    def from_json(cls, data: object) -> Citation | None:
+        """The citation stored with a reply, or None when `data` is not one (a damaged or foreign record)."""
+        if not isinstance(data, dict) or not all(_is(data.get(k), kind) for k, kind in _CITATION_FIELDS.items()):
+            return None
+        page, chunk_ids = data.get("page"), data.get("chunk_ids", [])
+        if page is not None and not _is(page, int):
+            return None
+        if not isinstance(chunk_ids, list) or not all(_is(c, int) for c in chunk_ids):
+            return None
+        return cls(**{k: data[k] for k in _CITATION_FIELDS}, page=page, chunk_ids=tuple(chunk_ids))
+
+
+_CITATION_FIELDS = {"marker": int, "label": str, "doc_index": int, "file_name": str, "section_index": int,
+                    "section_label": str, "start": int, "end": int}
+
+
+def _is(value: object, kind: type) -> bool:
+    return isinstance(value, kind) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True)
@@ -220,9 +243,9 @@ def ground_question(documents: Sequence[Document], question: str, budget_tokens:
         room -= tokens - budget_tokens + 16  # tokenizer boundary effects: shrink and select again
 
 
-def citations_used(answer: str, prompt: GroundedPrompt) -> list[Citation]:
+def citations_used(answer: str, citations: Sequence[Citation]) -> list[Citation]:
     """The citations an answer refers to with [n] markers, in order of first mention (unknown numbers skipped)."""
-    by_marker = {c.marker: c for c in prompt.citations}
+    by_marker = {c.marker: c for c in citations}
     seen: dict[int, None] = {}
     for match in _MARKER.finditer(answer):
         seen.setdefault(int(match.group(1)), None)

@@ -16,7 +16,6 @@ import datetime as dt
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
-from pathlib import Path
 
 from app.engine.events import Channel, GenerationEvent
 from app.engine.generator import GenerationConfig, Generator
@@ -33,13 +32,6 @@ from app.engine.sampling import Sampler, SamplingParams
 from app.engine.session import LoadedModel
 
 _NEVER = threading.Event()
-
-
-def user_message(text: str, attachments: Sequence[Path] = ()) -> Message:
-    """The one place a user turn is built. Attached documents (app.documents) will be folded in here."""
-    if attachments:
-        raise NotImplementedError("attachments are not supported yet")
-    return Message.user(text)
 
 
 class ChatSession:
@@ -79,7 +71,7 @@ class ChatSession:
 
         If the turn fails or is cancelled, the partial reply is still kept in the history (what the user saw
         is what the model will see next turn)."""
-        self.history.append(user_message(message) if isinstance(message, str) else message)
+        self.history.append(Message.user(message) if isinstance(message, str) else message)
         prompt = self.prompt_for(self.history)
         self.last_prompt = prompt
         stream = HarmonyStream(self.codec)

@@ -8,7 +8,9 @@ without Qt, and lets the UI be tested with a scripted stream of the same events.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from app.documents.grounding import Citation
 
 
 class FinishReason(enum.Enum):
@@ -44,6 +46,8 @@ class GenerationEvent:
 
     `text` is the newly decoded text (never half a UTF-8 character), on `channel`. The last event of a
     generation has `finish_reason` set; counters and rates are cumulative so any event can update a status bar.
+    A reply about attached documents starts with one event that carries only `citations`: the passages the
+    prompt holds, in marker order ([1] is citations[0]).
     """
 
     token_ids: tuple[int, ...] = ()
@@ -57,7 +61,7 @@ class GenerationEvent:
     timing: TokenTiming | None = None
     finish_reason: FinishReason | None = None
     error: str | None = None
-    extra: dict[str, object] = field(default_factory=dict)
+    citations: tuple[Citation, ...] = ()
 
     @property
     def finished(self) -> bool:

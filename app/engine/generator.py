@@ -32,7 +32,7 @@ import onnxruntime as ort
 from app.engine.detokenizer import IncrementalDecoder
 from app.engine.events import FinishReason, GenerationEvent, TokenTiming
 from app.engine.kv_cache import KVCache, common_prefix_length
-from app.engine.sampling import Sampler, SamplingParams, make_sampler
+from app.engine.sampling import SAMPLING_BOUNDS, Sampler, SamplingParams, make_sampler
 from app.engine.session import LoadedModel
 
 _NEVER = threading.Event()  # default cancel event: never set, so the loop needs no None checks
@@ -48,8 +48,7 @@ class GenerationConfig:
     skip_special_text: bool = False  # special tokens yield no text (their ids are still reported)
 
     def __post_init__(self) -> None:
-        if self.max_new_tokens < 1:
-            raise ValueError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
+        SAMPLING_BOUNDS["max_new_tokens"].check("max_new_tokens", self.max_new_tokens)
 
 
 class Generator:

@@ -7,12 +7,17 @@ over the vocabulary: that is the path the decode loop's per-token overhead is me
 
 Filters that need the probability order (top-p, top-k) work on a top-k `argpartition` slice instead of a
 full sort of gpt-oss's 201,088 logits, so sampling stays well under a millisecond per token.
+
+`SamplingParams` is the one sampling type of the app: the engine, the settings file, a conversation's stored
+settings, the window's chat settings and the command line all build it, and `SAMPLING_BOUNDS` is the one
+range per parameter that all of them check (the window's spin boxes take their limits from it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -23,6 +28,55 @@ Sampler = Callable[[np.ndarray, Sequence[int]], int]
 # 1024th most likely token is negligible for any top_p < 1 a user would pick, and sorting 1024 values is
 # ~200x cheaper than sorting the whole vocabulary.
 TOP_P_CANDIDATES = 1024
+
+
+@dataclass(frozen=True)
+class Bound:
+    """The values one parameter may take: [low, high] (or (low, high] with `low_open`), integers only with
+    `integer`. Booleans are never numbers here, and NaN is never in range."""
+
+    low: float
+    high: float
+    low_open: bool = False
+    integer: bool = False
+
+    def contains(self, value: object) -> bool:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        if self.integer and not isinstance(value, int):
+            return False
+        if isinstance(value, float) and not math.isfinite(value):
+            return False
+        above = self.low < value if self.low_open else self.low <= value
+        return above and value <= self.high
+
+    def check(self, name: str, value: object) -> None:
+        """Raises ValueError with one sentence naming the parameter, its range and the value."""
+        if not self.contains(value):
+            bracket = "(" if self.low_open else "["
+            kind = "an integer" if self.integer else "a number"
+            raise ValueError(f"{name} must be {kind} in {bracket}{_number(self.low)}, {_number(self.high)}], "
+                             f"got {value!r}.")
+
+
+def _number(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+# The one range per parameter. Temperature and top-p follow what chat clients send (OpenAI's API takes
+# temperature up to 2); a repetition penalty below 1 would reward repeating and above 2 wrecks the text;
+# max_new_tokens (the reply budget that travels beside SamplingParams, see app.engine.assistant) is capped at
+# gpt-oss's context. A seed is what the window's spin box (a 32-bit int) can show.
+SAMPLING_BOUNDS: dict[str, Bound] = {
+    "temperature": Bound(0.0, 2.0),
+    "top_p": Bound(0.0, 1.0, low_open=True),
+    "top_k": Bound(0, 1000, integer=True),  # 0: no limit
+    "min_p": Bound(0.0, 1.0),
+    "repetition_penalty": Bound(1.0, 2.0),  # 1: off
+    "repetition_window": Bound(1, 131072, integer=True),
+    "seed": Bound(0, 2**31 - 1, integer=True),  # None (no bound checked): a fresh seed for every reply
+    "max_new_tokens": Bound(1, 131072, integer=True),
+}
 
 
 @dataclass(frozen=True)
@@ -38,31 +92,44 @@ class SamplingParams:
     seed: int | None = None
 
     def __post_init__(self) -> None:
-        check_range("temperature", self.temperature, 0.0, 100.0)
-        check_range("top_p", self.top_p, 0.0, 1.0, low_open=True)
-        if self.top_k < 0:
-            raise ValueError(f"top_k must be >= 0 (0 means no limit), got {self.top_k}")
-        check_range("min_p", self.min_p, 0.0, 1.0)
-        check_range("repetition_penalty", self.repetition_penalty, 0.0, 100.0, low_open=True)
-        if self.repetition_window < 1:
-            raise ValueError(f"repetition_window must be >= 1, got {self.repetition_window}")
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if not (f.name == "seed" and value is None):
+                SAMPLING_BOUNDS[f.name].check(f.name, value)
 
     @property
     def greedy(self) -> bool:
         return self.temperature == 0.0
 
+    def to_json(self) -> dict[str, object]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
-def check_range(name: str, value: float, low: float, high: float, *, low_open: bool = False) -> None:
-    ok = (low < value if low_open else low <= value) and value <= high
-    if not ok or value != value:  # NaN fails every comparison; say so explicitly
-        bracket = "(" if low_open else "["
-        raise ValueError(f"{name} must be in {bracket}{low}, {high}], got {value}")
+
+def parse_sampling(data: Mapping[str, object], base: SamplingParams) -> tuple[SamplingParams, list[str]]:
+    """`base` with each valid parameter of `data` (a JSON object from a file or the history) taken over.
+
+    Returns the names of the parameters that were present but invalid (wrong kind or out of range): they keep
+    `base`'s value, so one bad entry never costs the others. Keys that are not parameters are ignored.
+    """
+    values: dict[str, object] = {}
+    bad: list[str] = []
+    for f in fields(SamplingParams):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        if f.name == "seed" and value is None:
+            values[f.name] = None
+        elif SAMPLING_BOUNDS[f.name].contains(value):
+            values[f.name] = value if SAMPLING_BOUNDS[f.name].integer else float(value)  # type: ignore[arg-type]
+        else:
+            bad.append(f.name)
+    return replace(base, **values), bad  # type: ignore[arg-type]
 
 
 # --- filters: pure functions logits -> logits (never modify the input) ------------------------------------
 def apply_repetition_penalty(logits: np.ndarray, previous: Sequence[int], penalty: float) -> np.ndarray:
     """Makes already-seen tokens less likely: positive logits are divided by `penalty`, negative multiplied."""
-    check_range("repetition_penalty", penalty, 0.0, 100.0, low_open=True)
+    SAMPLING_BOUNDS["repetition_penalty"].check("repetition_penalty", penalty)
     if penalty == 1.0 or len(previous) == 0:
         return logits
     ids = np.unique(np.asarray(previous, dtype=np.int64))
@@ -73,7 +140,9 @@ def apply_repetition_penalty(logits: np.ndarray, previous: Sequence[int], penalt
 
 
 def apply_temperature(logits: np.ndarray, temperature: float) -> np.ndarray:
-    check_range("temperature", temperature, 0.0, 100.0, low_open=True)
+    SAMPLING_BOUNDS["temperature"].check("temperature", temperature)
+    if temperature == 0.0:
+        raise ValueError("temperature 0 means greedy: there is nothing to scale.")
     return logits / np.float32(temperature)
 
 
@@ -90,7 +159,7 @@ def apply_top_k(logits: np.ndarray, k: int) -> np.ndarray:
 def apply_top_p(logits: np.ndarray, top_p: float, candidates: int = TOP_P_CANDIDATES) -> np.ndarray:
     """Nucleus sampling (Holtzman et al. 2019): keeps the smallest set of tokens whose probability sums to
     at least `top_p`. The most likely token always survives."""
-    check_range("top_p", top_p, 0.0, 1.0, low_open=True)
+    SAMPLING_BOUNDS["top_p"].check("top_p", top_p)
     if top_p >= 1.0:
         return logits
     n = logits.shape[-1]
@@ -109,7 +178,7 @@ def apply_top_p(logits: np.ndarray, top_p: float, candidates: int = TOP_P_CANDID
 
 def apply_min_p(logits: np.ndarray, min_p: float) -> np.ndarray:
     """Min-p (Nguyen et al. 2024): drops tokens whose probability is below min_p x the top token's."""
-    check_range("min_p", min_p, 0.0, 1.0)
+    SAMPLING_BOUNDS["min_p"].check("min_p", min_p)
     if min_p == 0.0:
         return logits
     # p_i >= min_p * p_max  <=>  logit_i >= logit_max + ln(min_p)

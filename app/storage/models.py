@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-REASONING_EFFORTS = ("low", "medium", "high")
+from app.engine.chat_request import REASONING_EFFORTS  # noqa: F401 - one definition, named here for the store
 
 
 class Role(enum.Enum):
@@ -36,7 +36,7 @@ class Conversation:
     updated: float
     system_prompt: str = ""
     reasoning_effort: str = "medium"
-    sampling: dict[str, object] = field(default_factory=dict)  # e.g. dataclasses.asdict(SamplingSettings)
+    sampling: dict[str, object] = field(default_factory=dict)  # ChatSettings.sampling_json() of app.engine
     model_id: str | None = None
     decrypt_error: str | None = None
 

@@ -16,17 +16,19 @@ Robustness rules:
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 
 from app.documents.model import DocumentLimits
+from app.engine.chat_request import REASONING_EFFORTS, ChatSettings
+from app.engine.sampling import Bound
 from app.storage.errors import StorageError
-from app.storage.models import REASONING_EFFORTS
 
 SETTINGS_VERSION = 1
 THEMES = ("system", "light", "dark")
@@ -40,35 +42,13 @@ class SettingsError(StorageError):
     """The settings file could not be written."""
 
 
-@dataclass(frozen=True)
-class SamplingDefaults:
-    """Sampling for new chats. gpt-oss's model card recommends temperature 1.0 and top_p 1.0."""
-
-    temperature: float = 1.0
-    top_p: float = 1.0
-    top_k: int = 0  # 0 = off
-    min_p: float = 0.0
-    repetition_penalty: float = 1.0
-    max_new_tokens: int = 2048
-    seed: int | None = None
-
-
-# Allowed range per numeric setting: (low, high, low is inclusive). None = unbounded.
-_SAMPLING_RANGES: dict[str, tuple[float | None, float | None, bool]] = {
-    "temperature": (0.0, 10.0, True), "top_p": (0.0, 1.0, False), "top_k": (0, None, True),
-    "min_p": (0.0, 1.0, True), "repetition_penalty": (0.0, 10.0, False), "max_new_tokens": (1, None, True),
-    "seed": (0, None, True),
-}
-
-
 @dataclass
 class AppSettings:
     """Mutable on purpose: the UI changes a field, then calls save()."""
 
     last_model: str = ""  # folder of the last model opened ("" = none yet)
     theme: str = "system"  # system | light | dark
-    reasoning_effort: str = "medium"  # for new chats
-    sampling: SamplingDefaults = field(default_factory=SamplingDefaults)
+    new_chat: ChatSettings = field(default_factory=ChatSettings)  # reasoning effort and sampling of new chats
     document_limits: DocumentLimits = field(default_factory=DocumentLimits)
     path: Path = field(default_factory=default_settings_path, repr=False, compare=False)
     load_warning: str | None = field(default=None, repr=False, compare=False)  # for the UI to show once
@@ -95,7 +75,8 @@ class AppSettings:
     def save(self) -> None:
         """Atomically replace the settings file; raises SettingsError naming the file on failure."""
         data = {**self._unknown, "settings_version": SETTINGS_VERSION, "last_model": self.last_model,
-                "theme": self.theme, "reasoning_effort": self.reasoning_effort, "sampling": asdict(self.sampling),
+                "theme": self.theme, "reasoning_effort": self.new_chat.reasoning_effort,
+                "sampling": self.new_chat.sampling_json(),
                 "document_limits": asdict(self.document_limits)}
         try:
             atomic_write_text(self.path, json.dumps(data, indent=2, sort_keys=True) + "\n")
@@ -137,56 +118,58 @@ def _from_json(data: dict[str, Any], path: Path) -> AppSettings:
     problems: list[str] = []
     known = {"settings_version", "last_model", "theme", "reasoning_effort", "sampling", "document_limits"}
     settings = AppSettings(path=path, _unknown={k: v for k, v in data.items() if k not in known})
-    for name, allowed in (("last_model", None), ("theme", THEMES), ("reasoning_effort", REASONING_EFFORTS)):
+    for name, allowed in (("last_model", None), ("theme", THEMES)):
         if name in data:
             value = data[name]
             if isinstance(value, str) and (allowed is None or value in allowed):
                 setattr(settings, name, value)
             else:
                 problems.append(name)
-    settings.sampling = _dataclass_from_json(SamplingDefaults, data.get("sampling"), "sampling", problems,
-                                             _SAMPLING_RANGES)
-    settings.document_limits = _dataclass_from_json(DocumentLimits, data.get("document_limits"),
-                                                    "document_limits", problems, {})
+    settings.new_chat = _new_chat_from_json(data, problems)
+    settings.document_limits = _limits_from_json(data.get("document_limits"), problems)
     if problems:
         settings.load_warning = (f"Some settings in {path} were invalid and reset to their defaults: "
                                  f"{', '.join(problems)}.")
     return settings
 
 
-def _dataclass_from_json(cls: type, data: object, prefix: str, problems: list[str],
-                         ranges: dict[str, tuple[float | None, float | None, bool]]) -> Any:
-    """Build `cls` from a JSON object, keeping each valid field and defaulting (and reporting) the rest.
+def _new_chat_from_json(data: dict[str, Any], problems: list[str]) -> ChatSettings:
+    new_chat = ChatSettings()
+    effort = data.get("reasoning_effort", new_chat.reasoning_effort)
+    if effort in REASONING_EFFORTS:
+        new_chat = ChatSettings(reasoning_effort=effort)
+    else:
+        problems.append("reasoning_effort")
+    sampling = data.get("sampling")
+    if sampling is None:
+        return new_chat
+    if not isinstance(sampling, dict):
+        problems.append("sampling")
+        return new_chat
+    new_chat, bad = new_chat.with_sampling_json(sampling)
+    problems.extend(f"sampling.{name}" for name in bad)
+    return new_chat
 
-    A field without an entry in `ranges` must be positive (all document limits are sizes, counts or times).
+
+def _limits_from_json(data: object, problems: list[str]) -> DocumentLimits:
+    """DocumentLimits from a JSON object, keeping each valid field and defaulting (and reporting) the rest.
+
+    Every limit is a size, a count or a time: a positive number of the default's kind (ints may stand for floats;
+    bools are never numbers).
     """
     if data is None:
-        return cls()
+        return DocumentLimits()
     if not isinstance(data, dict):
-        problems.append(prefix)
-        return cls()
+        problems.append("document_limits")
+        return DocumentLimits()
     values: dict[str, Any] = {}
-    for f in fields(cls):
+    for f in fields(DocumentLimits):
         if f.name not in data:
             continue
-        default = f.default if f.default is not MISSING else None
         value = data[f.name]
-        if _valid_number(value, default, ranges.get(f.name, (0, None, False))):
-            values[f.name] = float(value) if isinstance(default, float) else value
+        integer = isinstance(f.default, int)
+        if Bound(0, math.inf, low_open=True, integer=integer).contains(value):
+            values[f.name] = value if integer else float(value)
         else:
-            problems.append(f"{prefix}.{f.name}")
-    return cls(**values)
-
-
-def _valid_number(value: object, default: object, bounds: tuple[float | None, float | None, bool]) -> bool:
-    """Same kind as the default (ints may stand for floats; bools are never numbers), within bounds."""
-    if value is None:
-        return default is None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    if (default is None or isinstance(default, int)) and not isinstance(value, int):  # None default: seed
-        return False
-    low, high, low_inclusive = bounds
-    if low is not None and (value < low or (value == low and not low_inclusive)):
-        return False
-    return high is None or value <= high
+            problems.append(f"document_limits.{f.name}")
+    return DocumentLimits(**values)

@@ -1,8 +1,10 @@
 """The PySide6 desktop app. The only package in Enclave that imports Qt.
 
-Structure (napari-style): workers own the engine and the history store on their own threads and speak only in
-queued signals carrying plain event objects; `ChatController` keeps the UI-side state; widgets in `widgets/`
-observe it through signals and never call the engine or the store.
+Structure (napari-style): one `Worker` per thread (app.ui.worker) owns the loaded model, the history store or
+the document reader, and speaks only in queued signals carrying plain objects; the composition root
+(app.ui.application) makes the threads. Controllers keep the UI-side state, one job each: the model
+(model_controller), the conversations (conversations), the replies (replies), the attachments (attachments).
+Widgets in `widgets/` observe them through signals and never call the engine or the store.
 """
 
 try:

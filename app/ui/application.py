@@ -13,21 +13,28 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QObject, QThread, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
+from app.engine.sampling import SamplingParams
 from app.model_folder import ModelFolder
-from app.ui.chat_state import ChatMessage, MessageState
-from app.ui.controller import ChatController
-from app.ui.engine_worker import EngineWorker, ExportModel, OpenModel
-from app.ui.main_window import MainWindow
-from app.ui.requests import ExportRequest
 from app.storage.settings import AppSettings
-from app.ui.storage_worker import StorageWorker
+from app.ui.attachments import AttachmentsController
+from app.ui.chat_state import ChatMessage, MessageState
+from app.ui.conversations import ConversationsController
+from app.ui.document_host import DocumentHost
+from app.ui.engine_host import EngineHost, ExportModel, OpenModel
+from app.ui.history_host import HistoryClient, HistoryHost, StoreFactory
+from app.ui.main_window import MainWindow
+from app.ui.model_controller import ModelController
+from app.ui.replies import RepliesController
+from app.ui.requests import ExportRequest
 from app.ui.theme import ThemeChoice, apply_theme
+from app.ui.worker import Worker, WorkerClient
+
 
 def seconds_since_process_start() -> float:
     """Wall time since the OS started this process (interpreter start included: what a user waits for)."""
@@ -36,18 +43,60 @@ def seconds_since_process_start() -> float:
     return time.time() - psutil.Process().create_time()
 
 
+class WorkerThreads:
+    """The app's worker threads: created, started and joined here, in the composition root, and nowhere else."""
+
+    def __init__(self) -> None:
+        self._threads: list[QThread] = []
+        self._workers: list[QObject] = []  # kept alive here: a moved QObject has no parent to hold it
+
+    def start(self, name: str, worker: QObject) -> None:
+        thread = QThread()
+        thread.setObjectName(f"enclave-{name}")
+        worker.moveToThread(thread)
+        thread.start()
+        self._threads.append(thread)
+        self._workers.append(worker)
+
+    def running(self) -> bool:
+        return any(t.isRunning() for t in self._threads)
+
+    def join(self) -> None:
+        """Lets each worker finish what was queued before this call, then ends its thread."""
+        for thread in self._threads:
+            thread.quit()
+        for thread in self._threads:
+            thread.wait()
+
+
 @dataclass
 class AppParts:
     """Everything the app is made of; tests build it with temporary folders and their own backends."""
 
     app: QApplication
     window: MainWindow
-    controller: ChatController
     settings: AppSettings
+    models: ModelController
+    conversations: ConversationsController
+    replies: RepliesController
+    attachments: AttachmentsController
+    history: HistoryClient
+    threads: WorkerThreads = field(repr=False)
+
+    def shutdown(self) -> None:
+        """Stops a reply in flight (keeping what streamed, marked stopped), a conversion and the documents being
+        read; closes the model and the history once their threads have done what was asked before; joins."""
+        if not self.threads.running():
+            return
+        self.replies.close()
+        self.models.close()
+        self.attachments.cancel_all()
+        self.conversations.close_history()
+        self.threads.join()
 
 
-def make_store_factory(database: Path | None, *, use_keyring: bool = True) -> Callable[[str | None], object]:
-    def factory(passphrase: str | None) -> object:
+def make_store_factory(database: Path | None, *, use_keyring: bool = True) -> StoreFactory:
+    def factory(passphrase: str | None):
         from app.storage.store import HistoryStore
 
         return HistoryStore.open(database, passphrase=passphrase, use_keyring=use_keyring)
@@ -55,7 +104,7 @@ def make_store_factory(database: Path | None, *, use_keyring: bool = True) -> Ca
     return factory
 
 
-def open_ephemeral_store() -> object:
+def open_ephemeral_store():
     """A history in a fresh temporary folder under a random passphrase: gone when the app closes."""
     from app.storage.store import HistoryStore
 
@@ -82,13 +131,35 @@ def build_app(*, database: Path | None = None, settings_path: Path | None = None
 
         open_model = open_model or backend.open_backend
         export_model = export_model or backend.export_checkpoint
-    storage = StorageWorker(make_store_factory(database, use_keyring=use_keyring), open_ephemeral_store)
-    controller = ChatController(EngineWorker(open_model, export_model), storage)
-    controller.reasoning_effort = settings.reasoning_effort
-    controller.sampling = settings.sampling
-    controller.attachments.limits = settings.document_limits
-    window = MainWindow(controller, settings, dark=dark, export_planner=plan_export)
-    return AppParts(app, window, controller, settings)
+    threads = WorkerThreads()
+    engine_worker = Worker(EngineHost(open_model, export_model))
+    history_worker = Worker(HistoryHost(make_store_factory(database, use_keyring=use_keyring),
+                                        open_ephemeral_store))
+    documents_worker = Worker(DocumentHost())
+    engine, history = WorkerClient(engine_worker), HistoryClient(history_worker)
+    documents = WorkerClient(documents_worker)
+    for name, worker in (("engine", engine_worker), ("storage", history_worker), ("documents", documents_worker)):
+        threads.start(name, worker)
+
+    models = ModelController(engine)
+    conversations = ConversationsController(history, settings.new_chat)
+    attachments = AttachmentsController(history, documents, conversations.ensure_conversation,
+                                        settings.document_limits)
+    replies = RepliesController(engine, history, conversations, attachments)
+    conversations.shown.connect(attachments.show_conversation)
+    conversations.adopted.connect(attachments.adopt_conversation)
+    models.loaded.connect(lambda info: conversations.use_model(info.name))
+    models.loaded.connect(attachments.use_model)
+    models.failed.connect(lambda _message: conversations.use_model(None))
+
+    parts: AppParts | None = None
+    window = MainWindow(models=models, conversations=conversations, replies=replies, attachments=attachments,
+                        settings=settings, dark=dark, export_planner=plan_export,
+                        on_close=lambda: parts.shutdown() if parts else None)
+    for client in (engine, history, documents):  # a failure no caller waits for still reaches the status bar
+        client.unhandled.connect(window.show_notice)
+    parts = AppParts(app, window, settings, models, conversations, replies, attachments, history, threads)
+    return parts
 
 
 def plan_export(folder: ModelFolder, parent: QWidget) -> ExportRequest | Path | None:
@@ -111,7 +182,7 @@ def plan_export(folder: ModelFolder, parent: QWidget) -> ExportRequest | Path | 
 def run_gui(model: str | None = None, *, database: Path | None = None) -> int:
     parts = build_app(database=database)
     parts.window.show()
-    parts.controller.open_history()
+    parts.conversations.open_history()
     open_start_model(parts, model)
     return parts.app.exec()
 
@@ -131,9 +202,9 @@ def run_smoke(package: str, prompt: str, screenshot: Path, *, timeout_s: float =
     data_dir = Path(tempfile.mkdtemp(prefix="enclave-smoke-"))
     os.environ.setdefault("ENCLAVE_PASSPHRASE", secrets.token_urlsafe(16))  # throwaway history
     parts = build_app(database=data_dir / "history.db", settings_path=data_dir / "settings.json", use_keyring=False)
-    window, controller = parts.window, parts.controller
-    controller.reasoning_effort = reasoning
-    controller.sampling = type(controller.sampling)(temperature=0.0, max_new_tokens=max_tokens)
+    window = parts.window
+    window.use_chat_settings(replace(parts.conversations.settings(), reasoning_effort=reasoning,
+                                     sampling=SamplingParams(temperature=0.0), max_new_tokens=max_tokens))
     result: dict[str, object] = {"prompt": prompt}
     failures: list[str] = []
 
@@ -143,12 +214,13 @@ def run_smoke(package: str, prompt: str, screenshot: Path, *, timeout_s: float =
 
     def loaded(info) -> None:
         result.update(model=info.name, provider=info.provider, load_s=round(info.load_seconds, 3))
-        controller.send(prompt)
+        window.composer.set_text(prompt)
+        window.composer.send_button.click()
 
     def finished(message: ChatMessage) -> None:
         result.update(reply=message.text, reasoning=message.reasoning, state=message.state.value,
-                      ttft_s=message.stats.get("ttft_s"), decode_tok_s=message.stats.get("decode_tok_s"),
-                      new_tokens=message.stats.get("new_tokens"))
+                      ttft_s=message.stats.ttft_s, decode_tok_s=message.stats.decode_tok_s,
+                      new_tokens=message.stats.new_tokens)
         if message.state is MessageState.ERROR:
             failures.append(message.error or "the reply failed")
         QTimer.singleShot(50, finish)  # let the last render and the final save land first
@@ -170,15 +242,14 @@ def run_smoke(package: str, prompt: str, screenshot: Path, *, timeout_s: float =
         window.close()
         parts.app.exit(0 if not failures else 1)
 
-    controller.modelLoaded.connect(loaded)
-    controller.modelFailed.connect(failed)
+    parts.models.loaded.connect(loaded)
+    parts.models.failed.connect(failed)
     # A smoke run has no one to click a dialog away: a damaged history is reported in the JSON line instead
     # (the throwaway session history keeps the chat itself working).
-    controller.historyFailed.disconnect(window._on_history_failed)
-    controller.historyFailed.connect(lambda text: result.setdefault("history_warning", text))
-    controller.replyFinished.connect(finished)
+    window.report_history_failures(lambda text: result.setdefault("history_warning", text))
+    parts.replies.replyFinished.connect(finished)
     QTimer.singleShot(int(timeout_s * 1000), lambda: failed(f"no reply within {timeout_s:.0f} s"))
     window.show()
-    controller.open_history()
+    parts.conversations.open_history()
     QTimer.singleShot(0, visible)
     return parts.app.exec()

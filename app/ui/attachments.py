@@ -17,9 +17,11 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from app.documents.model import Document, DocumentLimits
+from app.engine.events import ModelInfo
 from app.storage.models import Attachment
-from app.ui.document_worker import DocumentWorker
-from app.ui.storage_worker import StorageClient
+from app.ui.document_host import DocumentHost, Extracted, ReadProgress
+from app.ui.history_host import HistoryClient
+from app.ui.worker import WorkerClient
 
 _keys = itertools.count(1)
 
@@ -47,86 +49,106 @@ class AttachmentItem:
 
 class AttachmentsController(QObject):
     changed = Signal(list)  # list[AttachmentItem]
-    _extract = Signal(int, str, object, object)
-    _useTokenizer = Signal(str)
 
-    def __init__(self, storage: StorageClient, worker: DocumentWorker,
-                 ensure_conversation: Callable[[str, Callable[[int], None]], None]) -> None:
+    def __init__(self, history: HistoryClient, documents: WorkerClient[DocumentHost],
+                 ensure_conversation: Callable[[str, Callable[[int], None]], None],
+                 limits: DocumentLimits = DocumentLimits()) -> None:
         super().__init__()
-        self.items: list[AttachmentItem] = []
-        self.limits = DocumentLimits()
-        self._storage = storage
+        self._items: list[AttachmentItem] = []
+        self._limits = limits
+        self._history = history
+        self._documents = documents
         self._ensure_conversation = ensure_conversation
         self._conversation_id: int | None = None
-        self._shown = 0  # bumped on every switch: a slow list from an earlier switch is dropped
-        self._extract.connect(worker.extract)
-        self._useTokenizer.connect(worker.use_tokenizer)
-        worker.progress.connect(self._on_progress)
-        worker.extracted.connect(self._on_extracted)
-        worker.failed.connect(self._on_failed)
 
-    # --- API for the chat controller and the window ------------------------------------------------------------
-    def use_tokenizer(self, path: str) -> None:
-        self._useTokenizer.emit(path)
+    # --- API for the replies and the window ----------------------------------------------------------------------
+    def items(self) -> list[AttachmentItem]:
+        return list(self._items)
+
+    def limits(self) -> DocumentLimits:
+        return self._limits
+
+    def set_limits(self, limits: DocumentLimits) -> None:
+        """Applies to the next file read."""
+        self._limits = limits
+
+    def use_model(self, info: ModelInfo) -> None:
+        """Token counts on the chips use the loaded model's own tokenizer."""
+        tokenizer = Path(info.path) / "tokenizer.json"
+        if tokenizer.is_file():
+            path = str(tokenizer)
+            self._documents.submit(lambda host, _report: host.use_tokenizer(path))
+
+    def cancel_all(self) -> None:
+        for item in self._items:
+            item.cancel.set()
 
     def documents(self) -> tuple[Document, ...]:
-        return tuple(i.document for i in self.items if i.state is ChipState.READY and i.document is not None)
+        return tuple(i.document for i in self._items if i.state is ChipState.READY and i.document is not None)
 
     def reading(self) -> bool:
-        return any(i.state is ChipState.READING for i in self.items)
+        return any(i.state is ChipState.READING for i in self._items)
 
     def show_conversation(self, conversation_id: int | None) -> None:
         """Swaps the chips for those of another conversation (files still being read are cancelled)."""
-        for item in self.items:
+        for item in self._items:
             item.cancel.set()
-        self.items = []
+        self._items = []
         self._conversation_id = conversation_id
-        self._shown += 1
-        self.changed.emit(self.items)
-        if conversation_id is not None:
-            shown = self._shown
-            self._storage.call("list_attachments", conversation_id, with_text=True,
-                               then=lambda rows: self._on_listed(shown, rows))
+        self.changed.emit(self._items)
+        if conversation_id is not None:  # a slow list from an earlier switch is dropped (`latest`, and the id)
+            self._history.call(lambda store: store.list_attachments(conversation_id, with_text=True),
+                               finished=lambda rows: self._on_listed(conversation_id, rows),
+                               latest="attachments shown")
 
     def adopt_conversation(self, conversation_id: int) -> None:
         """The chat being written got its database id: store the documents already read for it."""
         self._conversation_id = conversation_id
-        for item in self.items:
+        for item in self._items:
             if item.state is ChipState.READY and item.attachment_id is None:
                 self._store(item)
 
     def add_files(self, paths: list[str]) -> None:
         for path in paths:
             item = AttachmentItem(name=Path(path).name)
-            self.items.append(item)
-            self._extract.emit(item.key, str(path), self.limits, item.cancel)
-        self.changed.emit(self.items)
+            self._items.append(item)
+            self._read(item, Path(path))
+        self.changed.emit(self._items)
+
+    def _read(self, item: AttachmentItem, path: Path) -> None:
+        limits, cancel, key = self._limits, item.cancel, item.key
+        self._documents.submit(lambda host, report: host.extract(path, limits, cancel, report),
+                               yielded=lambda progress: self._on_progress(key, progress),
+                               finished=lambda extracted: self._on_extracted(key, extracted),
+                               errored=lambda message: self._on_failed(key, message))
 
     def remove(self, key: int) -> None:
         item = self._find(key)
         if item is None:
             return
         item.cancel.set()
-        self.items.remove(item)
+        self._items.remove(item)
         if item.attachment_id is not None:
-            self._storage.call("delete_attachment", item.attachment_id)
-        self.changed.emit(self.items)
+            attachment_id = item.attachment_id
+            self._history.call(lambda store: store.delete_attachment(attachment_id))
+        self.changed.emit(self._items)
 
     # --- worker results ----------------------------------------------------------------------------------------
-    def _on_progress(self, key: int, done: int, total: int) -> None:
+    def _on_progress(self, key: int, progress: ReadProgress) -> None:
         item = self._find(key)
         if item is not None:
-            item.progress = (done, total)
-            self.changed.emit(self.items)
+            item.progress = (progress.done, progress.total)
+            self.changed.emit(self._items)
 
-    def _on_extracted(self, key: int, document: Document, tokens: int) -> None:
+    def _on_extracted(self, key: int, extracted: Extracted | None) -> None:
         item = self._find(key)
-        if item is None:
+        if item is None or extracted is None:
             return  # removed while it was being read
-        item.state, item.document, item.tokens = ChipState.READY, document, tokens
+        document = extracted.document
+        item.state, item.document, item.tokens = ChipState.READY, document, extracted.tokens
         item.size_bytes, item.pages = document.metadata.size_bytes, document.metadata.pages
         item.message = "; ".join(document.warnings)
-        self.changed.emit(self.items)
+        self.changed.emit(self._items)
         if self._conversation_id is None:
             self._ensure_conversation(document.name, lambda _cid: None)  # adopt_conversation stores it
         else:
@@ -136,25 +158,26 @@ class AttachmentsController(QObject):
         item = self._find(key)
         if item is not None:
             item.state, item.message = ChipState.ERROR, message
-            self.changed.emit(self.items)
+            self.changed.emit(self._items)
 
     def _store(self, item: AttachmentItem) -> None:
         assert item.document is not None and self._conversation_id is not None
-        doc = item.document
+        doc, cid = item.document, self._conversation_id
         payload = json.dumps(doc.to_dict(), ensure_ascii=False)
-        self._storage.call(
-            "add_attachment", self._conversation_id, doc.name, doc.type, text=payload, size=doc.metadata.size_bytes,
-            metadata={"pages": doc.metadata.pages, "tokens": item.tokens},
-            then=lambda record: self._on_stored(item, record),
-            failed=lambda message: self._on_failed(item.key, f"Not saved: {message}"))
+        metadata = {"pages": doc.metadata.pages, "tokens": item.tokens}
+        self._history.call(
+            lambda store: store.add_attachment(cid, doc.name, doc.type, text=payload, size=doc.metadata.size_bytes,
+                                               metadata=metadata),
+            finished=lambda record: self._on_stored(item, record),
+            errored=lambda message: self._on_failed(item.key, f"Not saved: {message}"))
 
     def _on_stored(self, item: AttachmentItem, record: Attachment) -> None:
         item.attachment_id = record.id
-        if item not in self.items:  # removed (×) while it was being saved: don't let it come back
-            self._storage.call("delete_attachment", record.id)
+        if item not in self._items:  # removed (×) while it was being saved: don't let it come back
+            self._history.call(lambda store: store.delete_attachment(record.id))
 
-    def _on_listed(self, shown: int, rows: list[Attachment]) -> None:
-        if shown != self._shown:
+    def _on_listed(self, conversation_id: int, rows: list[Attachment]) -> None:
+        if conversation_id != self._conversation_id:
             return
         for row in rows:
             item = AttachmentItem(name=row.file_name, attachment_id=row.id, size_bytes=row.size)
@@ -168,8 +191,8 @@ class AttachmentsController(QObject):
                 item.pages = item.document.metadata.pages
                 tokens = (row.metadata or {}).get("tokens")
                 item.tokens = int(tokens) if isinstance(tokens, int) else -1
-            self.items.append(item)
-        self.changed.emit(self.items)
+            self._items.append(item)
+        self.changed.emit(self._items)
 
     def _find(self, key: int) -> AttachmentItem | None:
-        return next((i for i in self.items if i.key == key), None)
+        return next((i for i in self._items if i.key == key), None)

@@ -1,83 +1,30 @@
-"""Adapts the engine (package loading, generator, harmony, grounding) to what the engine worker needs.
+"""How the window uses the engine: opening a model folder with the choices a desktop app makes, and
+converting a checkpoint. No Qt: these run on the engine thread (app.ui.engine_host calls them).
 
-Runs entirely on the engine worker's thread. It turns a GenerateRequest (chat history + settings + attached
-documents) into harmony prompt ids, streams the generator's tokens through the harmony parser, and yields
-GenerationEvents tagged with their channel (analysis = the model's reasoning, final = the answer).
+The chat itself is app.engine.assistant.Assistant, the same use case `enclave chat` drives.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import platformdirs
 
-from app.engine.chat import ChatSession
-from app.engine.events import GenerationEvent, LoadProgress, ModelInfo
-from app.engine.generator import GenerationConfig
-from app.engine.grounding import DocumentGrounder
-from app.engine.harmony import Message
-from app.engine.sampling import SamplingParams
-from app.engine.session import LoadedModel, load_model
-from app.ui.requests import ExportRequest, GenerateRequest, HistoryTurn
+from app.engine.assistant import Assistant
+from app.engine.events import LoadProgress
+from app.engine.session import load_model
+from app.ui.requests import ExportRequest
 
 
-class EngineBackend:
-    """One loaded model and one ChatSession whose KV cache follows the conversation being answered."""
-
-    def __init__(self, model: LoadedModel) -> None:
-        self.model = model
-        self.info: ModelInfo = model.info
-        self.session = ChatSession(model)
-        self.grounder = DocumentGrounder(self.session)
-
-    def reply(self, request: GenerateRequest) -> Iterator[GenerationEvent]:
-        session = self.session
-        session.instructions = request.system_prompt.strip() or None
-        session.reasoning = request.reasoning_effort
-        session.date = dt.date.today()
-        session.history = harmony_history(request.history)  # the database, not the session, owns the history
-        user_text = request.user_text
-        if request.documents:
-            user_text, citations = self._ground(request)
-            yield GenerationEvent(extra={"citations": citations})
-        s = request.sampling
-        params = SamplingParams(temperature=s.temperature, top_p=s.top_p if s.top_p > 0 else 1.0, top_k=s.top_k,
-                                min_p=s.min_p, repetition_penalty=s.repetition_penalty, seed=s.seed)
-        yield from session.send(Message.user(user_text), params, GenerationConfig(max_new_tokens=s.max_new_tokens),
-                                request.cancel)
-
-    def _ground(self, request: GenerateRequest) -> tuple[str, list[dict[str, object]]]:
-        grounded = self.grounder.ground(request.documents, request.user_text, request.sampling.max_new_tokens)
-        return grounded.text, [dataclasses.asdict(c) for c in grounded.citations]
-
-    def close(self) -> None:
-        self.model.close()
-
-
-def harmony_history(turns: tuple[HistoryTurn, ...]) -> list[Message]:
-    """Earlier turns as harmony messages; build_prompt drops reasoning that a later answer closed."""
-    messages: list[Message] = []
-    for turn in turns:
-        if turn.role == "user":
-            messages.append(Message.user(turn.text))
-            continue
-        if turn.reasoning:
-            messages.append(Message.assistant(turn.reasoning, channel="analysis"))
-        messages.append(Message.assistant(turn.text, channel="final"))
-    return messages
-
-
-def open_backend(path: Path, progress: Callable[[LoadProgress], None]) -> EngineBackend:
+def open_backend(path: Path, progress: Callable[[LoadProgress], None]) -> Assistant:
     # One core stays free for the window: ORT's pool busy-waits between kernels, and a UI thread that
     # competes with it for every core stutters while the reply streams.
     threads = max(1, (os.cpu_count() or 2) - 1)
     provider, max_length = load_choices(path)
-    return EngineBackend(load_model(path, progress=progress, threads=threads, provider=provider,
-                                    max_length=max_length))
+    return Assistant(load_model(path, progress=progress, threads=threads, provider=provider,
+                                max_length=max_length))
 
 
 # On the CPU the KV buffers are zero-filled on demand, so a long context costs memory only as it is used;

@@ -1,12 +1,14 @@
 """The main window: conversation list | chat (or the first-run screen) | chat settings, plus menus and status.
 
-All state lives in ChatController; this class only connects widgets to it, in one place (`_connect`), and
-updates widgets in `_on_*` methods.
+All state lives in the controllers (the model, the conversations, the replies, the attachments); this class
+only connects widgets to them, in one place (`_connect`), asks them through their methods, and updates widgets
+in `_on_*` methods.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -16,11 +18,15 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget,
 )
 
+from app.documents.model import DocumentLimits
+from app.engine.chat_request import ChatSettings
 from app.engine.events import LoadProgress, ModelInfo
 from app.model_folder import NotAModelFolder, classify_model_folder
-from app.ui.chat_state import ChatMessage
-from app.ui.controller import ChatController
 from app.storage.settings import AppSettings, SettingsError
+from app.ui.attachments import AttachmentsController
+from app.ui.conversations import ConversationsController
+from app.ui.model_controller import ModelController
+from app.ui.replies import RepliesController
 from app.ui.theme import ThemeChoice, apply_theme
 from app.ui.widgets.qt_chat_settings import QtChatSettings
 from app.ui.widgets.qt_chat_view import QtChatView
@@ -33,13 +39,21 @@ from app.ui.widgets.qt_status import QtStatus
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, controller: ChatController, settings: AppSettings, *, dark: bool,
-                 export_planner=None) -> None:
+    def __init__(self, *, models: ModelController, conversations: ConversationsController,
+                 replies: RepliesController, attachments: AttachmentsController, settings: AppSettings, dark: bool,
+                 export_planner=None, on_close: Callable[[], None] | None = None) -> None:
         super().__init__()
-        self.controller = controller
+        self._models = models
+        self._conversations = conversations
+        self._replies = replies
+        self._attachments = attachments
         self.settings = settings
-        self._export_planner = export_planner  # (ModelFolder) -> ExportRequest | None, asks the user
+        self._export_planner = export_planner  # (ModelFolder, parent) -> ExportRequest | Path | None, asks the user
+        self._on_close = on_close  # the composition root stops the workers and joins their threads
         self._loading_path = ""
+        self._history_failed: Callable[[str], None] = self._show_history_failure
+        self._ask_passphrase: Callable[[str], str | None] = self._passphrase_dialog
+        self._ask_export_path: Callable[[str], str | None] = self._export_dialog
         self.setWindowTitle("Enclave")
         self.resize(1200, 800)
 
@@ -72,7 +86,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._connect()
         self._warm_up_text_rendering(dark)
-        self._on_settings_loaded(controller.system_prompt, controller.sampling, controller.reasoning_effort)
+        self._on_settings_loaded(conversations.settings())
         self.composer.set_can_send(False, "Open a model first")
 
     # ================================================================== construction
@@ -108,7 +122,7 @@ class MainWindow(QMainWindow):
         search_action.triggered.connect(lambda: self.conversation_list.search.setFocus())
         self.addAction(search_action)
         stop_action = QAction("Stop", self, shortcut=Qt.Key.Key_Escape)
-        stop_action.triggered.connect(self.controller.stop)
+        stop_action.triggered.connect(self._replies.stop)
         self.addAction(stop_action)
         help_menu = self.menuBar().addMenu("&Help")
         about = QAction("&About Enclave", self)
@@ -116,46 +130,48 @@ class MainWindow(QMainWindow):
         help_menu.addAction(about)
 
     def _connect(self) -> None:
-        c = self.controller
-        # widgets -> controller
+        models, conversations, replies, attachments = (self._models, self._conversations, self._replies,
+                                                       self._attachments)
+        # widgets -> controllers
         self.conversation_list.newRequested.connect(self._on_new_chat)
-        self.conversation_list.selected.connect(c.select_conversation)
-        self.conversation_list.renameRequested.connect(c.rename_conversation)
-        self.conversation_list.deleteRequested.connect(c.delete_conversation)
-        self.conversation_list.exportRequested.connect(c.export_conversation)
-        self.conversation_list.searchChanged.connect(c.search)
-        self.composer.sendRequested.connect(c.send)
-        self.composer.stopRequested.connect(c.stop)
+        self.conversation_list.selected.connect(conversations.select)
+        self.conversation_list.renameRequested.connect(conversations.rename)
+        self.conversation_list.deleteRequested.connect(conversations.delete)
+        self.conversation_list.exportRequested.connect(conversations.export)
+        self.conversation_list.searchChanged.connect(conversations.search)
+        self.composer.sendRequested.connect(replies.send)
+        self.composer.stopRequested.connect(replies.stop)
         self.composer.reasoningChanged.connect(lambda _e: self._push_chat_settings())
         self.chat_settings.changed.connect(self._push_chat_settings)
-        self.chat_view.regenerateRequested.connect(c.regenerate)
+        self.chat_view.regenerateRequested.connect(replies.regenerate)
         self.chat_view.editRequested.connect(self._on_edit_requested)
         self.chat_view.citationActivated.connect(self._on_citation)
         self.composer.attachRequested.connect(self._on_attach)
-        self.composer.chips.removeRequested.connect(c.attachments.remove)
-        c.attachments.changed.connect(self._on_attachments_changed)
+        self.composer.chips.removeRequested.connect(attachments.remove)
+        attachments.changed.connect(self._on_attachments_changed)
         self.first_run.openRequested.connect(self.choose_model_folder)
-        self.first_run.cancelRequested.connect(self._on_cancel_export)
-        # controller -> widgets
-        c.conversationsChanged.connect(self.conversation_list.set_conversations)
-        c.messagesReset.connect(self.chat_view.set_messages)
-        c.messageAppended.connect(self.chat_view.append_message)
-        c.messageChanged.connect(self.chat_view.mark_dirty)
-        c.busyChanged.connect(self._on_busy)
-        c.replyFinished.connect(lambda _m: self.chat_view.flush())
-        c.settingsLoaded.connect(self._on_settings_loaded)
-        c.modelLoaded.connect(self._on_model_loaded)
-        c.modelFailed.connect(self._on_model_failed)
-        c.progress.connect(self._on_progress)
-        c.exportFinished.connect(self._on_export_finished)
-        c.exportFailed.connect(self._on_export_failed)
-        c.statsChanged.connect(self._on_stats)
-        c.historyReady.connect(self._on_history_ready)
-        c.historyFailed.connect(self._on_history_failed)
-        c.passphraseNeeded.connect(self._on_passphrase_needed)
-        c.wrongPassphrase.connect(self._on_wrong_passphrase)
-        c.notice.connect(lambda text: self.status.showMessage(text, 10000))
-        c.exported.connect(self._on_exported)
+        self.first_run.cancelRequested.connect(models.cancel_export)
+        # controllers -> widgets
+        conversations.conversationsChanged.connect(self.conversation_list.set_conversations)
+        conversations.messagesReset.connect(self.chat_view.set_messages)
+        conversations.messageAppended.connect(self.chat_view.append_message)
+        conversations.messageChanged.connect(self.chat_view.mark_dirty)
+        conversations.settingsLoaded.connect(self._on_settings_loaded)
+        conversations.historyReady.connect(self._on_history_ready)
+        conversations.historyFailed.connect(lambda message: self._history_failed(message))
+        conversations.passphraseNeeded.connect(self._on_passphrase_needed)
+        conversations.wrongPassphrase.connect(self._on_wrong_passphrase)
+        conversations.exported.connect(self._on_exported)
+        replies.busyChanged.connect(self._on_busy)
+        replies.replyFinished.connect(lambda _m: self.chat_view.flush())
+        replies.statsChanged.connect(self._on_stats)
+        models.loaded.connect(self._on_model_loaded)
+        models.failed.connect(self._on_model_failed)
+        models.progress.connect(self._on_progress)
+        models.exported.connect(self._load)
+        models.exportFailed.connect(self._on_export_failed)
+        for notices in (conversations.notice, replies.notice):
+            notices.connect(self.show_notice)
 
     def _warm_up_text_rendering(self, dark: bool) -> None:
         """Lays out one throwaway message now: Qt's first rich-text layout loads fonts (~40 ms), which would
@@ -196,32 +212,24 @@ class MainWindow(QMainWindow):
                 return
             self.pages.setCurrentIndex(0)
             self.first_run.show_progress(0.0, f"Converting the model for {request.target}…", cancellable=True)
-            self.controller.export_model(request)
+            self._models.export(request)
             return
         self._load(str(model_folder.path))
 
     def _load(self, path: str) -> None:
-        if self.controller.model is None:
+        if self._models.info() is None:
             self.pages.setCurrentIndex(0)
         self.first_run.show_progress(None, f"Loading {Path(path).name}…", cancellable=False)
         self.status.showMessage(f"Loading {path}…")
         self._loading_path = path
-        self.controller.load_model(path)
-
-    def _on_cancel_export(self) -> None:
-        if self.controller.export_request is not None:
-            self.controller.export_request.cancel.set()
-
-    def _on_export_finished(self, package: str) -> None:
-        self._load(package)
+        self._models.load(path)
 
     def _on_export_failed(self, message: str) -> None:
         self.first_run.hide_progress()
         self.first_run.show_message(message, error=True)
 
     def _on_progress(self, progress: LoadProgress) -> None:
-        self.first_run.show_progress(progress.fraction, progress.message,
-                                     cancellable=self.controller.export_request is not None)
+        self.first_run.show_progress(progress.fraction, progress.message, cancellable=self._models.exporting())
 
     def _on_model_loaded(self, info: ModelInfo) -> None:
         self.first_run.hide_progress()
@@ -244,7 +252,7 @@ class MainWindow(QMainWindow):
 
     # ================================================================== chat
     def _on_new_chat(self) -> None:
-        self.controller.new_conversation()
+        self._conversations.new_conversation()
         self.composer.edit.setFocus()
 
     def _on_busy(self, busy: bool) -> None:
@@ -252,26 +260,40 @@ class MainWindow(QMainWindow):
         self.chat_view.set_busy(busy)
 
     def _on_edit_requested(self, index: int) -> None:
-        message: ChatMessage = self.controller.messages[index]
+        message = self._conversations.message(index)
+        if message is None:
+            return
         text, ok = QInputDialog.getMultiLineText(self, "Edit message", "Edit and send again:", message.text)
         if ok and text.strip():
-            self.controller.edit_and_resend(index, text.strip())
+            self._replies.edit_and_resend(index, text.strip())
+
+    def use_chat_settings(self, settings: ChatSettings) -> None:
+        """Shows `settings` in the chat settings and the composer, and makes them the open chat's."""
+        self._on_settings_loaded(settings)
+        self._push_chat_settings()
 
     def _push_chat_settings(self) -> None:
-        self.controller.update_chat_settings(self.chat_settings.system_prompt.toPlainText(),
-                                             self.chat_settings.sampling(), self.composer.reasoning_effort())
+        self._conversations.update_settings(self.chat_settings.settings(self.composer.reasoning_effort()))
 
-    def _on_settings_loaded(self, system_prompt: str, sampling, effort: str) -> None:
-        self.chat_settings.set_values(system_prompt, sampling)
-        self.composer.set_reasoning_effort(effort)
+    def _on_settings_loaded(self, settings: ChatSettings) -> None:
+        self.chat_settings.set_values(settings)
+        self.composer.set_reasoning_effort(settings.reasoning_effort)
 
     def _on_stats(self, tok_s, ttft, used: int) -> None:
         self.status.show_speed(tok_s, ttft)
         self.status.show_context_usage(used)
 
-    def _on_exported(self, fmt: str, content: object) -> None:
-        suffix, filt = (".md", "Markdown (*.md)") if fmt == "markdown" else (".json", "JSON (*.json)")
+    def save_exports_with(self, ask: Callable[[str], str | None]) -> None:
+        """Asks where to save an exported conversation with `ask(suffix)` instead of a dialog (headless runs)."""
+        self._ask_export_path = ask
+
+    def _export_dialog(self, suffix: str) -> str | None:
+        filt = "Markdown (*.md)" if suffix == ".md" else "JSON (*.json)"
         path, _ = QFileDialog.getSaveFileName(self, "Export conversation", str(Path.home() / f"chat{suffix}"), filt)
+        return path or None
+
+    def _on_exported(self, fmt: str, content: object) -> None:
+        path = self._ask_export_path(".md" if fmt == "markdown" else ".json")
         if not path:
             return
         text = content if isinstance(content, str) else json.dumps(content, indent=2, ensure_ascii=False)
@@ -284,7 +306,7 @@ class MainWindow(QMainWindow):
     def _on_attach(self) -> None:
         paths, _ = QFileDialog.getOpenFileNames(self, "Attach documents", str(Path.home()))
         if paths:
-            self.controller.attachments.add_files(paths)
+            self._attachments.add_files(paths)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
         if event.mimeData().hasUrls():
@@ -293,25 +315,24 @@ class MainWindow(QMainWindow):
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
         paths = [url.toLocalFile() for url in event.mimeData().urls() if url.isLocalFile()]
         if paths:
-            self.controller.attachments.add_files(paths)
+            self._attachments.add_files(paths)
             event.acceptProposedAction()
 
     def _on_attachments_changed(self, items: list) -> None:
         self.composer.chips.set_items(items)
-        if self.controller.model is not None:
-            reading = self.controller.attachments.reading()
+        if self._models.info() is not None:
+            reading = self._attachments.reading()
             self.composer.set_can_send(not reading, "Reading the attached documents…" if reading else "")
 
     def _on_citation(self, message_index: int, citation_index: int) -> None:
-        citations = self.controller.messages[message_index].citations
-        if not 0 <= citation_index < len(citations):
+        message = self._conversations.message(message_index)
+        if message is None or not 0 <= citation_index < len(message.citations):
             return
-        citation = citations[citation_index]
-        document = next((d for d in self.controller.attachments.documents()
-                         if d.name == citation.get("file_name")), None)
+        citation = message.citations[citation_index]
+        document = next((d for d in self._attachments.documents() if d.name == citation.file_name), None)
         if document is None:
             QMessageBox.information(self, "Source not attached",
-                                    f"{citation.get('file_name')} is no longer attached to this chat.")
+                                    f"{citation.file_name} is no longer attached to this chat.")
             return
         dialog = QtPassageDialog(document, citation, self)
         dialog.exec()
@@ -322,7 +343,11 @@ class MainWindow(QMainWindow):
         if warning:
             self.status.showMessage(str(warning), 20000)
 
-    def _on_history_failed(self, message: str) -> None:
+    def report_history_failures(self, report: Callable[[str], None]) -> None:
+        """Sends "the history could not be opened" to `report` instead of a modal dialog (headless runs)."""
+        self._history_failed = report
+
+    def _show_history_failure(self, message: str) -> None:
         QMessageBox.critical(self, "Conversation history unavailable",
                              f"{message}\n\nThe file was not changed. Enclave keeps working, but this session's conversations "
                              "will not be kept after it closes.")
@@ -333,11 +358,19 @@ class MainWindow(QMainWindow):
     def _on_passphrase_needed(self, new_database: bool, prompt: str = "") -> None:
         prompt = prompt or ("No OS keyring is available. Choose a passphrase to encrypt your conversation history:"
                             if new_database else "Enter the passphrase that protects your conversation history:")
-        text, ok = QInputDialog.getText(self, "History passphrase", prompt, QLineEdit.EchoMode.Password)
-        if ok and text:
-            self.controller.open_history(text)
+        text = self._ask_passphrase(prompt)
+        if text:
+            self._conversations.open_history(text)
         else:
-            self._on_history_failed("No passphrase was given, so the history stays locked.")
+            self._history_failed("No passphrase was given, so the history stays locked.")
+
+    def ask_passphrase_with(self, ask: Callable[[str], str | None]) -> None:
+        """Asks for the history's passphrase with `ask(prompt)` instead of a modal dialog (headless runs)."""
+        self._ask_passphrase = ask
+
+    def _passphrase_dialog(self, prompt: str) -> str | None:
+        text, ok = QInputDialog.getText(self, "History passphrase", prompt, QLineEdit.EchoMode.Password)
+        return text if ok and text else None
 
     # ================================================================== misc
     def _on_theme(self, choice: ThemeChoice) -> None:
@@ -352,10 +385,13 @@ class MainWindow(QMainWindow):
             self.apply_document_limits(dialog.limits())
         dialog.deleteLater()
 
-    def apply_document_limits(self, limits) -> None:
+    def apply_document_limits(self, limits: DocumentLimits) -> None:
         self.settings.document_limits = limits
-        self.controller.attachments.limits = limits
+        self._attachments.set_limits(limits)
         self._save_settings()
+
+    def show_notice(self, text: str) -> None:
+        self.status.showMessage(text, 10000)
 
     def _save_settings(self) -> None:
         try:
@@ -371,7 +407,8 @@ class MainWindow(QMainWindow):
                           "No cloud, no account, no telemetry.")
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
-        self.controller.shutdown()
+        if self._on_close is not None:
+            self._on_close()
         super().closeEvent(event)
 
 

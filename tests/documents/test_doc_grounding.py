@@ -116,7 +116,7 @@ def test_budget_helper() -> None:
 def test_citations_used_by_an_answer(tmp_path: Path) -> None:
     doc = extract_in_process(doc_files.docx_with_headings(tmp_path / "contract.docx"))
     prompt = ground_question([doc], "notice?", 10_000, count_words)
-    used = citations_used("Ninety days [4], see also [2][4] and [99].", prompt)
+    used = citations_used("Ninety days [4], see also [2][4] and [99].", prompt.citations)
     assert [(c.marker, c.section_label) for c in used] == [(4, "Termination"), (2, "Scope")]
 
 

@@ -33,6 +33,17 @@ def test_chat_json_line(tiny_package: Path) -> None:
     assert json.loads(briefed.stdout.strip().splitlines()[-1])["prompt_tokens"] > result["prompt_tokens"] + 5
 
 
+def test_chat_refuses_sampling_outside_the_one_range_with_one_sentence(tmp_path: Path, capsys) -> None:
+    from app.cli.main import main
+
+    for flag, value, sentence in (("--temperature", "2.5", "temperature must be a number in [0, 2], got 2.5."),
+                                  ("--top-p", "0", "top_p must be a number in (0, 1], got 0.0."),
+                                  ("--max-tokens", "0", "max_new_tokens must be an integer in [1, 131072], got 0.")):
+        assert main(["chat", str(tmp_path / "no-package"), "--prompt", "Hi", flag, value]) == 2
+        err = capsys.readouterr().err
+        assert err.strip() == f"enclave chat: {sentence}"
+
+
 def test_chat_with_a_missing_data_file_fails_with_one_sentence(tiny_package: Path, tmp_path: Path) -> None:
     broken = Path(shutil.copytree(tiny_package, tmp_path / "broken"))
     (broken / "model.onnx.data").unlink()

@@ -74,7 +74,7 @@ def test_temperature_zero_is_argmax_even_with_other_filters() -> None:
 
 
 def test_greedy_with_repetition_penalty_avoids_the_repeated_token() -> None:
-    sampler = make_sampler(SamplingParams(repetition_penalty=4.0))
+    sampler = make_sampler(SamplingParams(repetition_penalty=2.0))
     assert sampler(np.array([1.0, 3.0, 2.0], np.float32), [1]) == 2
 
 

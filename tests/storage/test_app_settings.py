@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from app.documents.model import DocumentLimits
-from app.storage.settings import AppSettings, SamplingDefaults, SettingsError
+from app.engine.chat_request import ChatSettings
+from app.engine.sampling import SamplingParams
+from app.storage.settings import AppSettings, SettingsError
 
 
 @pytest.fixture
@@ -21,8 +23,9 @@ def settings_path(tmp_path: Path) -> Path:
 
 def test_missing_file_gives_defaults_and_writes_nothing(settings_path: Path) -> None:
     settings = AppSettings.load(settings_path)
-    assert (settings.last_model, settings.theme, settings.reasoning_effort) == ("", "system", "medium")
-    assert settings.sampling == SamplingDefaults() and settings.document_limits == DocumentLimits()
+    assert (settings.last_model, settings.theme, settings.new_chat.reasoning_effort) == ("", "system", "medium")
+    assert settings.new_chat == ChatSettings() and settings.document_limits == DocumentLimits()
+    assert (settings.new_chat.sampling.temperature, settings.new_chat.max_new_tokens) == (1.0, 2048)
     assert settings.load_warning is None and not settings_path.exists()
 
 
@@ -30,14 +33,15 @@ def test_round_trip(settings_path: Path) -> None:
     settings = AppSettings.load(settings_path)
     settings.last_model = "/models/gpt-oss-20b-cpu-int4"
     settings.theme = "dark"
-    settings.reasoning_effort = "high"
-    settings.sampling = SamplingDefaults(temperature=0.7, top_p=0.95, top_k=40, max_new_tokens=512, seed=7)
+    settings.new_chat = ChatSettings(reasoning_effort="high", max_new_tokens=512,
+                                     sampling=SamplingParams(temperature=0.7, top_p=0.95, top_k=40, seed=7))
     settings.document_limits = replace(DocumentLimits(), max_pages=50, timeout_s=12.5)
     settings.save()
     loaded = AppSettings.load(settings_path)
     assert loaded == settings and loaded.load_warning is None
     on_disk = json.loads(settings_path.read_text(encoding="utf-8"))
     assert on_disk["settings_version"] == 1 and on_disk["sampling"]["seed"] == 7
+    assert on_disk["reasoning_effort"] == "high" and on_disk["sampling"]["max_new_tokens"] == 512
     assert on_disk["document_limits"]["max_pages"] == 50
 
 
@@ -84,8 +88,10 @@ def test_bad_values_reset_individually(settings_path: Path) -> None:
         "document_limits": {"max_pages": -1, "timeout_s": 30, "memory_mb": 512.5},
     }), encoding="utf-8")
     settings = AppSettings.load(settings_path)
-    assert (settings.last_model, settings.theme, settings.reasoning_effort) == ("/models/ok", "system", "high")
-    assert settings.sampling == SamplingDefaults(top_p=0.5, min_p=0.05)
+    assert (settings.last_model, settings.theme, settings.new_chat.reasoning_effort) == ("/models/ok", "system",
+                                                                                       "high")
+    assert settings.new_chat == ChatSettings(reasoning_effort="high",
+                                             sampling=SamplingParams(temperature=1.0, top_p=0.5, min_p=0.05))
     assert settings.document_limits == replace(DocumentLimits(), timeout_s=30.0)
     assert isinstance(settings.document_limits.timeout_s, float)
     warning = settings.load_warning or ""
@@ -111,3 +117,14 @@ def test_default_path_is_in_user_config_dir(tmp_path: Path, monkeypatch: pytest.
     settings = AppSettings.load()
     settings.save()
     assert settings.path == tmp_path / "cfg" / "Enclave" / "settings.json" and settings.path.is_file()
+
+
+def test_sampling_in_the_file_has_the_engines_range(settings_path: Path) -> None:
+    settings_path.parent.mkdir(parents=True)
+    settings_path.write_text(json.dumps({"sampling": {"temperature": 2.5, "repetition_penalty": 1.5,
+                                                      "top_p": 0.9, "seed": 2**40}}), encoding="utf-8")
+    settings = AppSettings.load(settings_path)
+    sampling = settings.new_chat.sampling
+    assert (sampling.temperature, sampling.repetition_penalty, sampling.top_p, sampling.seed) == (1.0, 1.5, 0.9, None)
+    warning = settings.load_warning or ""
+    assert "sampling.temperature" in warning and "sampling.seed" in warning and "top_p" not in warning

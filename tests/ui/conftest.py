@@ -28,27 +28,25 @@ def make_app(qtbot, tmp_path: Path, no_keyring) -> Iterator[Callable]:
     built = []
 
     def make(open_model, export_model=None, *, database: Path | None = None, on_history_failed=None,
-             connect_history: bool = True):
+             ask_passphrase=None, open_history: bool = True):
         from app.ui.application import build_app
 
         parts = build_app(database=database or tmp_path / "history.db", settings_path=tmp_path / "settings.json",
                           open_model=open_model, export_model=export_model or (lambda req, progress: req.output))
         qtbot.addWidget(parts.window)
         if on_history_failed is not None:  # replaces the modal dialog, which would block a headless test
-            parts.controller.historyFailed.disconnect(parts.window._on_history_failed)
-            parts.controller.historyFailed.connect(on_history_failed)
+            parts.window.report_history_failures(on_history_failed)
+        if ask_passphrase is not None:  # the passphrase prompt is a modal dialog too
+            parts.window.ask_passphrase_with(ask_passphrase)
         parts.window.show()
-        if not connect_history:  # the test drives the passphrase prompts itself (they are modal dialogs)
-            parts.controller.wrongPassphrase.disconnect(parts.window._on_wrong_passphrase)
-            parts.controller.passphraseNeeded.disconnect(parts.window._on_passphrase_needed)
-        else:
-            parts.controller.open_history()
+        if open_history:
+            parts.conversations.open_history()
         built.append(parts)
         return parts
 
     yield make
     for parts in built:
-        parts.controller.shutdown()
+        parts.shutdown()
 
 
 def accept_export(out: Path, target: str = "cpu"):

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from app.engine.events import Channel, FinishReason, GenerationEvent, LoadProgress, ModelInfo
-from app.ui.requests import GenerateRequest
+from app.engine.chat_request import ChatRequest
 
 
 class ScriptedBackend:
@@ -25,10 +25,10 @@ class ScriptedBackend:
         self.hold_after = hold_after  # after this many tokens, wait for `gate` (or cancellation)
         self.gate = threading.Event()
         self.held = threading.Event()  # set when the reply reached the hold point
-        self.requests: list[GenerateRequest] = []
+        self.requests: list[ChatRequest] = []
         self.finish, self.error = finish, error
 
-    def reply(self, request: GenerateRequest) -> Iterator[GenerationEvent]:
+    def reply(self, request: ChatRequest) -> Iterator[GenerationEvent]:
         self.requests.append(request)
         pieces = [(Channel.ANALYSIS, t) for t in self.reasoning] + [(Channel.FINAL, t) for t in self.answer]
         for count, (channel, text) in enumerate(pieces, start=1):

@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QTimer
 
+from app.engine.chat_request import ChatSettings
+from app.engine.sampling import SamplingParams
 from app.ui import backend
 from app.ui.chat_state import MessageState
 from tests.ui.conftest import accept_export
@@ -45,8 +47,13 @@ class StallMeter:
 
 
 def _open(qtbot, parts, folder: Path) -> None:
-    with qtbot.waitSignal(parts.controller.modelLoaded, timeout=120000):
+    with qtbot.waitSignal(parts.models.loaded, timeout=120000):
         parts.window.open_model_folder(str(folder))
+
+
+def greedy(max_new_tokens: int) -> ChatSettings:
+    """Chat settings for a reproducible reply of at most `max_new_tokens` (set through the window)."""
+    return ChatSettings(sampling=SamplingParams(temperature=0.0), max_new_tokens=max_new_tokens)
 
 
 def test_reply_streams_into_view_and_encrypted_history(qtbot, make_app, tiny_cpu_package, tmp_path) -> None:
@@ -55,17 +62,16 @@ def test_reply_streams_into_view_and_encrypted_history(qtbot, make_app, tiny_cpu
     _open(qtbot, parts, tiny_cpu_package)
     assert parts.window.pages.currentIndex() == 1
     assert "CPU" in parts.window.status.provider_label.text()
-    c = parts.controller
-    c.sampling = type(c.sampling)(temperature=0.0, max_new_tokens=48)
+    parts.window.use_chat_settings(greedy(48))
     meter = StallMeter()
     meter.start()
-    with qtbot.waitSignal(c.replyFinished, timeout=120000) as finished:
+    with qtbot.waitSignal(parts.replies.replyFinished, timeout=120000) as finished:
         parts.window.composer.set_text("Please summarise the attached contract in one line")
-        parts.window.composer._on_submit()
+        parts.window.composer.send_button.click()
     worst = meter.stop()
     reply = finished.args[0]
     assert reply.state is MessageState.COMPLETE
-    assert reply.stats["new_tokens"] > 0
+    assert reply.stats.new_tokens > 0
     parts.window.chat_view.flush()
     shown = parts.window.chat_view.message_widgets()[-1]
     visible = (shown.body.toPlainText() + shown.message.reasoning).strip()
@@ -73,8 +79,8 @@ def test_reply_streams_into_view_and_encrypted_history(qtbot, make_app, tiny_cpu
     # the UI thread never stalled long while the model streamed (ORT runs on the engine thread)
     print(f"worst UI event-loop stall while streaming: {worst * 1000:.1f} ms")
     assert worst < 0.05, f"UI stalled {worst * 1000:.0f} ms while streaming"
-    qtbot.waitUntil(lambda: c.storage.pending() == 0, timeout=20000)
-    c.shutdown()
+    qtbot.waitUntil(lambda: parts.history.pending() == 0, timeout=20000)
+    parts.shutdown()
     from app.storage.store import HistoryStore
 
     store = HistoryStore.open(tmp_path / "history.db")
@@ -101,12 +107,12 @@ def test_broken_package_reports_error_and_keeps_first_run(qtbot, make_app, tiny_
     data = broken / "model.onnx.data"
     data.write_bytes(data.read_bytes()[: data.stat().st_size // 3])
     parts = make_app(backend.open_backend)
-    with qtbot.waitSignal(parts.controller.modelFailed, timeout=60000) as failed:
+    with qtbot.waitSignal(parts.models.failed, timeout=60000) as failed:
         parts.window.open_model_folder(str(broken))
     message = failed.args[0]
     assert "model.onnx.data" in message or "broken" in message
     assert parts.window.first_run.status.text() == message
-    assert parts.controller.model is None
+    assert parts.models.info() is None
 
 
 def test_hugging_face_checkpoint_is_exported_then_loaded(qtbot, make_app, tiny_checkpoint, tmp_path) -> None:
@@ -114,8 +120,8 @@ def test_hugging_face_checkpoint_is_exported_then_loaded(qtbot, make_app, tiny_c
     parts = make_app(backend.open_backend, backend.export_checkpoint)
     parts.window._export_planner = accept_export(out)
     progress = []
-    parts.controller.progress.connect(lambda p: progress.append(p.fraction))
-    with qtbot.waitSignal(parts.controller.modelLoaded, timeout=300000):
+    parts.models.progress.connect(lambda p: progress.append(p.fraction))
+    with qtbot.waitSignal(parts.models.loaded, timeout=300000):
         parts.window.open_model_folder(str(tiny_checkpoint))
     assert (out / "manifest.json").is_file()
     assert any(f is not None and 0 < f < 1 for f in progress)  # the progress bar moved
@@ -142,8 +148,8 @@ def test_a_failed_second_load_leaves_no_half_loaded_model(qtbot, make_app, tiny_
     broken = tmp_path / "broken"
     shutil.copytree(tiny_cpu_package, broken)
     (broken / "model.onnx.data").write_bytes(b"\0" * 10)
-    with qtbot.waitSignal(parts.controller.modelFailed, timeout=60000):
+    with qtbot.waitSignal(parts.models.failed, timeout=60000):
         parts.window.open_model_folder(str(broken))
-    assert parts.controller.model is None
+    assert parts.models.info() is None
     assert not parts.window.composer.send_button.isEnabled()
     assert parts.window.status.model_label.text() == "No model"

@@ -10,47 +10,44 @@ from PySide6.QtGui import QGuiApplication
 from app.ui import backend
 from app.ui.chat_state import MessageState
 from tests.ui.conftest import accept_export
+from tests.ui.test_app_real_model import _open, greedy
 
 pytestmark = pytest.mark.timeout(600)
 
 
-def _open(qtbot, parts, folder: Path) -> None:
-    with qtbot.waitSignal(parts.controller.modelLoaded, timeout=120000):
-        parts.window.open_model_folder(str(folder))
-
-
-def _idle(qtbot, c) -> None:
-    qtbot.waitUntil(lambda: c.storage.pending() == 0, timeout=20000)
+def _idle(qtbot, parts) -> None:
+    qtbot.waitUntil(lambda: parts.history.pending() == 0, timeout=20000)
 
 
 def test_stop_regenerate_edit_on_the_real_model(qtbot, make_app, tiny_cpu_package) -> None:
     parts = make_app(backend.open_backend)
     _open(qtbot, parts, tiny_cpu_package)
-    c = parts.controller
-    c.sampling = type(c.sampling)(temperature=0.0, max_new_tokens=64, seed=None)
+    r, c = parts.replies, parts.conversations
+    parts.window.use_chat_settings(greedy(64))
     # Stop as soon as the first text arrives: the partial reply stays, marked stopped.
-    c.messageChanged.connect(lambda _i: c.stop())
-    with qtbot.waitSignal(c.replyFinished, timeout=120000) as stopped:
-        c.send("Tell me a long story")
-    c.messageChanged.disconnect()
+    stop = parts.window.composer.send_button.click  # it reads "Stop" while the reply streams
+    c.messageChanged.connect(stop)
+    with qtbot.waitSignal(r.replyFinished, timeout=120000) as stopped:
+        r.send("Tell me a long story")
+    c.messageChanged.disconnect(stop)
     assert stopped.args[0].state is MessageState.STOPPED
-    assert stopped.args[0].stats["new_tokens"] < 64
-    _idle(qtbot, c)
+    assert stopped.args[0].stats.new_tokens < 64
+    _idle(qtbot, parts)
     # Regenerate: same prompt, greedy -> a full reply (max tokens or a stop token) replaces the stopped one.
-    with qtbot.waitSignal(c.replyFinished, timeout=120000) as regenerated:
-        c.regenerate(1)
+    with qtbot.waitSignal(r.replyFinished, timeout=120000) as regenerated:
+        r.regenerate(1)
     assert regenerated.args[0].state is MessageState.COMPLETE
     first_full = regenerated.args[0].text + regenerated.args[0].reasoning
-    _idle(qtbot, c)
-    with qtbot.waitSignal(c.replyFinished, timeout=120000) as again:
-        c.regenerate(1)
+    _idle(qtbot, parts)
+    with qtbot.waitSignal(r.replyFinished, timeout=120000) as again:
+        r.regenerate(1)
     assert again.args[0].text + again.args[0].reasoning == first_full  # greedy, prefix reuse: same reply
-    _idle(qtbot, c)
+    _idle(qtbot, parts)
     # Edit-and-resend: the history is the edited message and its new reply.
-    with qtbot.waitSignal(c.replyFinished, timeout=120000):
-        c.edit_and_resend(0, "Tell me a short story")
-    assert [m.role for m in c.messages] == ["user", "assistant"]
-    assert c.messages[0].text == "Tell me a short story"
+    with qtbot.waitSignal(r.replyFinished, timeout=120000):
+        r.edit_and_resend(0, "Tell me a short story")
+    assert [m.role for m in c.messages()] == ["user", "assistant"]
+    assert c.messages()[0].text == "Tell me a short story"
     # the status bar shows speed, time to first token and context use
     status = parts.window.status
     assert "tok/s" in status.speed_label.text() and "first token" in status.ttft_label.text()
@@ -60,16 +57,16 @@ def test_stop_regenerate_edit_on_the_real_model(qtbot, make_app, tiny_cpu_packag
 def test_rename_delete_search_copy_and_reopen_last_model(qtbot, make_app, tiny_cpu_package, tmp_path) -> None:
     parts = make_app(backend.open_backend)
     _open(qtbot, parts, tiny_cpu_package)
-    c = parts.controller
-    c.sampling = type(c.sampling)(temperature=0.0, max_new_tokens=4)
+    c = parts.conversations
+    parts.window.use_chat_settings(greedy(4))
     for text in ("Quarterly budget for Tromsø", "Holiday rota"):
-        c.new_conversation()
-        with qtbot.waitSignal(c.replyFinished, timeout=120000):
-            c.send(text)
-        _idle(qtbot, c)
+        parts.window.new_action.trigger()
+        with qtbot.waitSignal(parts.replies.replyFinished, timeout=120000):
+            parts.replies.send(text)
+        _idle(qtbot, parts)
     lst = parts.window.conversation_list
     qtbot.waitUntil(lambda: lst.list.count() == 2, timeout=10000)
-    budget_id = next(conv.id for conv in c.conversations if conv.title.startswith("Quarterly"))
+    budget_id = next(conv.conversation_id for conv in c.summaries() if conv.title.startswith("Quarterly"))
     with qtbot.waitSignal(c.conversationsChanged, timeout=10000):
         lst.renameRequested.emit(budget_id, "Budget 2027")
     assert "Budget 2027" in [lst.list.item(i).text() for i in range(lst.list.count())]
@@ -78,13 +75,13 @@ def test_rename_delete_search_copy_and_reopen_last_model(qtbot, make_app, tiny_c
     assert [lst.list.item(i).text() for i in range(lst.list.count())] == ["Budget 2027"]
     with qtbot.waitSignal(c.conversationsChanged, timeout=10000):
         lst.search.setText("")
-    holiday_id = next(conv.id for conv in c.conversations if conv.title == "Holiday rota")
+    holiday_id = next(conv.conversation_id for conv in c.summaries() if conv.title == "Holiday rota")
     lst.deleteRequested.emit(holiday_id)
     qtbot.waitUntil(lambda: lst.list.count() == 1, timeout=10000)
     assert lst.list.item(0).text() == "Budget 2027"
     # Copy puts the message text on the clipboard
     with qtbot.waitSignal(c.messagesReset, timeout=10000, check_params_cb=lambda msgs: bool(msgs)):
-        c.select_conversation(budget_id)
+        lst.selected.emit(budget_id)
     parts.window.chat_view.message_widgets()[0].copy_button.click()
     assert QGuiApplication.clipboard().text() == "Quarterly budget for Tromsø"
     # the next start reopens the last model by itself
@@ -92,7 +89,7 @@ def test_rename_delete_search_copy_and_reopen_last_model(qtbot, make_app, tiny_c
     from app.ui.application import open_start_model
 
     second = make_app(backend.open_backend)
-    with qtbot.waitSignal(second.controller.modelLoaded, timeout=120000):
+    with qtbot.waitSignal(second.models.loaded, timeout=120000):
         assert open_start_model(second, None)
 
 
@@ -107,11 +104,11 @@ def test_dml_package_opens_on_cpu_when_this_computer_has_no_directml(qtbot, make
     assert backend.load_choices(package) == ("cpu", backend.CPU_APP_CONTEXT)
     parts = make_app(backend.open_backend)
     _open(qtbot, parts, package)
-    info = parts.controller.model
+    info = parts.models.info()
     assert info.provider == "CPUExecutionProvider" and "DirectML" in info.provider_reason
-    with qtbot.waitSignal(parts.controller.replyFinished, timeout=120000) as finished:
-        parts.controller.sampling = type(parts.controller.sampling)(temperature=0.0, max_new_tokens=4)
-        parts.controller.send("hello")
+    with qtbot.waitSignal(parts.replies.replyFinished, timeout=120000) as finished:
+        parts.window.use_chat_settings(greedy(4))
+        parts.replies.send("hello")
     assert finished.args[0].state is MessageState.COMPLETE
 
 
@@ -120,13 +117,13 @@ def test_cancel_during_export_leaves_nothing_and_explains(qtbot, make_app, tiny_
     parts = make_app(backend.open_backend, backend.export_checkpoint)
     parts.window._export_planner = accept_export(out)
     # press Cancel on the first progress report
-    parts.controller.progress.connect(lambda _p: parts.window.first_run.cancel_button.click())
-    with qtbot.waitSignal(parts.controller.exportFailed, timeout=120000) as failed:
+    parts.models.progress.connect(lambda _p: parts.window.first_run.cancel_button.click())
+    with qtbot.waitSignal(parts.models.exportFailed, timeout=120000) as failed:
         parts.window.open_model_folder(str(tiny_checkpoint))
     assert failed.args[0]
     assert parts.window.first_run.status.text() == failed.args[0]
     assert not out.exists() and list(tmp_path.glob(".converted.partial-*")) == []
-    assert parts.controller.model is None
+    assert parts.models.info() is None
 
 
 def test_a_checkpoint_converted_before_opens_its_package_without_converting_again(
@@ -137,4 +134,4 @@ def test_a_checkpoint_converted_before_opens_its_package_without_converting_agai
     parts = make_app(backend.open_backend, lambda request, progress: pytest.fail("converted again"))
     parts.window._export_planner = application.plan_export  # the real planner: finds the earlier package
     _open(qtbot, parts, tiny_checkpoint)
-    assert parts.controller.model.path == str(tiny_cpu_package)
+    assert parts.models.info().path == str(tiny_cpu_package)

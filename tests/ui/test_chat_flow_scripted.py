@@ -5,15 +5,22 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from dataclasses import replace
+
 from app.storage.models import MessageStatus
 from app.ui.chat_state import MessageState
 from tests.ui.scripted_backend import ScriptedBackend, opener
 
 
 def _load(qtbot, parts) -> None:
-    with qtbot.waitSignal(parts.controller.modelLoaded, timeout=10000):
+    with qtbot.waitSignal(parts.models.loaded, timeout=10000):
         parts.window.open_model_folder(str(_fake_package(parts)))
-    qtbot.waitUntil(lambda: parts.controller.storage.pending() == 0, timeout=10000)
+    _idle(qtbot, parts)
+
+
+def _idle(qtbot, parts) -> None:
+    """Waits until the history thread has done everything asked of it (so the database can be read)."""
+    qtbot.waitUntil(lambda: parts.history.pending() == 0, timeout=10000)
 
 
 def _fake_package(parts) -> Path:
@@ -27,9 +34,9 @@ def test_streamed_reply_shows_reasoning_collapsed_and_is_saved(qtbot, make_app, 
     backend = ScriptedBackend(["Let me ", "think."], ["Hello", " **world**", "!"])
     parts = make_app(opener(backend))
     _load(qtbot, parts)
-    with qtbot.waitSignal(parts.controller.replyFinished, timeout=10000):
+    with qtbot.waitSignal(parts.replies.replyFinished, timeout=10000):
         parts.window.composer.set_text("Hi there")
-        parts.window.composer._on_submit()
+        parts.window.composer.send_button.click()
     parts.window.chat_view.flush()
     widgets = parts.window.chat_view.message_widgets()
     assert [w.message.role for w in widgets] == ["user", "assistant"]
@@ -40,10 +47,10 @@ def test_streamed_reply_shows_reasoning_collapsed_and_is_saved(qtbot, make_app, 
     reply.thought_toggle.click()
     assert reply.thought_view.toPlainText() == "Let me think."
     # the database holds the same reply, encrypted (the store decrypts it for us)
-    qtbot.waitUntil(lambda: parts.controller.storage.pending() == 0, timeout=10000)
+    _idle(qtbot, parts)
     from app.storage.store import HistoryStore
 
-    parts.controller.shutdown()
+    parts.shutdown()
     store = HistoryStore.open(tmp_path / "history.db")
     conv = store.list_conversations()[0]
     messages = store.get_messages(conv.id)
@@ -59,16 +66,16 @@ def test_stop_mid_reply_keeps_partial_text_marked_stopped(qtbot, make_app, tmp_p
     backend = ScriptedBackend([], ["one ", "two ", "three ", "four"], hold_after=2)
     parts = make_app(opener(backend))
     _load(qtbot, parts)
-    parts.controller.send("count")
+    parts.replies.send("count")
     qtbot.waitUntil(backend.held.is_set, timeout=10000)
     assert parts.window.composer.send_button.text() == "Stop"
-    with qtbot.waitSignal(parts.controller.replyFinished, timeout=10000):
+    with qtbot.waitSignal(parts.replies.replyFinished, timeout=10000):
         parts.window.composer.send_button.click()
-    reply = parts.controller.messages[-1]
+    reply = parts.conversations.messages()[-1]
     assert reply.state is MessageState.STOPPED and reply.text == "one two "
-    qtbot.waitUntil(lambda: parts.controller.storage.pending() == 0, timeout=10000)
+    _idle(qtbot, parts)
     assert parts.window.composer.send_button.text() == "Send"
-    parts.controller.shutdown()
+    parts.shutdown()
     from app.storage.store import HistoryStore
 
     store = HistoryStore.open(tmp_path / "history.db")
@@ -81,17 +88,17 @@ def test_switching_conversation_during_reply_does_not_mix_replies(qtbot, make_ap
     backend = ScriptedBackend([], ["alpha ", "beta ", "gamma"], hold_after=1)
     parts = make_app(opener(backend))
     _load(qtbot, parts)
-    c = parts.controller
-    parts.controller.send("first chat")
+    c = parts.conversations
+    parts.replies.send("first chat")
     qtbot.waitUntil(backend.held.is_set, timeout=10000)
-    first_id = c.current_id
-    c.new_conversation()  # user opens a new chat while the first one still streams
+    first_id = c.current_id()
+    parts.window.new_action.trigger()  # user opens a new chat while the first one still streams
     assert parts.window.chat_view.message_widgets() == []
-    with qtbot.waitSignal(c.replyFinished, timeout=10000):
+    with qtbot.waitSignal(parts.replies.replyFinished, timeout=10000):
         backend.gate.set()
     assert parts.window.chat_view.message_widgets() == []  # nothing leaked into the new chat's view
     with qtbot.waitSignal(c.messagesReset, timeout=10000, check_params_cb=lambda msgs: bool(msgs)):
-        c.select_conversation(first_id)
+        c.select(first_id)
     shown = [(w.message.role, w.message.text) for w in parts.window.chat_view.message_widgets()]
     assert shown == [("user", "first chat"), ("assistant", "alpha beta gamma")]
 
@@ -100,22 +107,23 @@ def test_regenerate_and_edit_resend_rewrite_history(qtbot, make_app, tmp_path) -
     backend = ScriptedBackend([], ["answer"])
     parts = make_app(opener(backend))
     _load(qtbot, parts)
-    c = parts.controller
+    r = parts.replies
     for text in ("q1", "q2"):
-        with qtbot.waitSignal(c.replyFinished, timeout=10000):
-            c.send(text)
-        qtbot.waitUntil(lambda: c.storage.pending() == 0, timeout=10000)
-    with qtbot.waitSignal(c.replyFinished, timeout=10000):
-        c.regenerate(3)  # the second reply
+        with qtbot.waitSignal(r.replyFinished, timeout=10000):
+            r.send(text)
+        _idle(qtbot, parts)
+    with qtbot.waitSignal(r.replyFinished, timeout=10000):
+        parts.window.chat_view.message_widgets()[3].regenerate_button.click()  # the second reply
     assert backend.requests[-1].user_text == "q2"
     assert [t.text for t in backend.requests[-1].history] == ["q1", "answer"]
-    qtbot.waitUntil(lambda: c.storage.pending() == 0, timeout=10000)
-    with qtbot.waitSignal(c.replyFinished, timeout=10000):
-        c.edit_and_resend(0, "q1 edited")
+    _idle(qtbot, parts)
+    with qtbot.waitSignal(r.replyFinished, timeout=10000):
+        r.edit_and_resend(0, "q1 edited")
     assert backend.requests[-1].user_text == "q1 edited" and backend.requests[-1].history == ()
-    qtbot.waitUntil(lambda: c.storage.pending() == 0, timeout=10000)
-    assert [(m.role, m.text) for m in c.messages] == [("user", "q1 edited"), ("assistant", "answer")]
-    c.shutdown()
+    _idle(qtbot, parts)
+    assert [(m.role, m.text) for m in parts.conversations.messages()] == [("user", "q1 edited"),
+                                                                          ("assistant", "answer")]
+    parts.shutdown()
     from app.storage.store import HistoryStore
 
     store = HistoryStore.open(tmp_path / "history.db")
@@ -128,20 +136,22 @@ def test_tampered_row_is_reported_not_crashed_on(qtbot, make_app, tmp_path) -> N
     backend = ScriptedBackend([], ["fine"])
     parts = make_app(opener(backend))
     _load(qtbot, parts)
-    with qtbot.waitSignal(parts.controller.replyFinished, timeout=10000):
-        parts.controller.send("secret question")
-    qtbot.waitUntil(lambda: parts.controller.storage.pending() == 0, timeout=10000)
-    parts.controller.shutdown()
+    with qtbot.waitSignal(parts.replies.replyFinished, timeout=10000):
+        parts.replies.send("secret question")
+    _idle(qtbot, parts)
+    parts.shutdown()
     db = tmp_path / "history.db"
     with sqlite3.connect(db) as conn:
         row_id, content = conn.execute("SELECT id, content FROM messages ORDER BY position LIMIT 1").fetchone()
         damaged = bytes(content[:-1]) + bytes([content[-1] ^ 1])
         conn.execute("UPDATE messages SET content = ? WHERE id = ?", (damaged, row_id))
     reopened = make_app(opener(ScriptedBackend([], ["x"])), database=db)
-    qtbot.waitUntil(lambda: len(reopened.controller.conversations) == 1, timeout=10000)
-    with qtbot.waitSignal(reopened.controller.messagesReset, timeout=10000, check_params_cb=lambda msgs: bool(msgs)):
-        reopened.controller.select_conversation(reopened.controller.conversations[0].id)
-    first, second = reopened.controller.messages
+    listed = reopened.window.conversation_list.list
+    qtbot.waitUntil(lambda: listed.count() == 1, timeout=10000)
+    with qtbot.waitSignal(reopened.conversations.messagesReset, timeout=10000,
+                          check_params_cb=lambda msgs: bool(msgs)):
+        listed.setCurrentRow(0)
+    first, second = reopened.conversations.messages()
     assert first.text == "" and first.error  # reported on the message itself
     assert second.text == "fine"  # the rest of the conversation is intact
 
@@ -150,28 +160,30 @@ def test_a_second_send_before_the_first_reply_starts_is_ignored(qtbot, make_app)
     backend = ScriptedBackend([], ["only once"])
     parts = make_app(opener(backend))
     _load(qtbot, parts)
-    c = parts.controller
-    with qtbot.waitSignal(c.replyFinished, timeout=10000):
-        c.send("first")
-        c.send("second, typed before the history answered")  # still preparing the first reply
-    qtbot.waitUntil(lambda: c.storage.pending() == 0, timeout=10000)
-    assert [r.user_text for r in backend.requests] == ["first"]
-    assert [(m.role, m.text) for m in c.messages] == [("user", "first"), ("assistant", "only once")]
+    r = parts.replies
+    with qtbot.waitSignal(r.replyFinished, timeout=10000):
+        r.send("first")
+        r.send("second, typed before the history answered")  # still preparing the first reply
+    _idle(qtbot, parts)
+    assert [request.user_text for request in backend.requests] == ["first"]
+    assert [(m.role, m.text) for m in parts.conversations.messages()] == [("user", "first"),
+                                                                          ("assistant", "only once")]
 
 
 def test_failed_regenerate_clears_busy_and_reloads(qtbot, make_app) -> None:
     backend = ScriptedBackend([], ["answer"])
     parts = make_app(opener(backend))
     _load(qtbot, parts)
-    c = parts.controller
-    with qtbot.waitSignal(c.replyFinished, timeout=10000):
-        c.send("question")
-    qtbot.waitUntil(lambda: c.storage.pending() == 0, timeout=10000)
-    c.storage.call("delete_conversation", c.current_id)  # the rows vanish under the window (another instance)
-    qtbot.waitUntil(lambda: c.storage.pending() == 0, timeout=10000)
-    c.regenerate(1)
-    qtbot.waitUntil(lambda: c.storage.pending() == 0, timeout=10000)
-    assert not c.busy and parts.window.composer.send_button.text() == "Send"
+    r = parts.replies
+    with qtbot.waitSignal(r.replyFinished, timeout=10000):
+        r.send("question")
+    _idle(qtbot, parts)
+    cid = parts.conversations.current_id()
+    parts.history.call(lambda store: store.delete_conversation(cid))  # the rows vanish (another instance)
+    _idle(qtbot, parts)
+    r.regenerate(1)
+    _idle(qtbot, parts)
+    assert not r.busy() and parts.window.composer.send_button.text() == "Send"
     assert len(backend.requests) == 1  # nothing was generated for rows that are gone
 
 
@@ -179,25 +191,64 @@ def test_the_reply_uses_the_settings_and_documents_of_the_moment_of_sending(qtbo
     backend = ScriptedBackend([], ["ok"])
     parts = make_app(opener(backend))
     _load(qtbot, parts)
-    c = parts.controller
-    c.system_prompt, c.reasoning_effort = "PROMPT A", "low"
-    with qtbot.waitSignal(c.replyFinished, timeout=10000):
-        c.send("hello")
-        c.system_prompt, c.reasoning_effort = "PROMPT B", "high"  # the user opened chat B before the reply began
-    assert (backend.requests[-1].system_prompt, backend.requests[-1].reasoning_effort) == ("PROMPT A", "low")
+    w = parts.window
+    settings = parts.conversations.settings()
+    w.use_chat_settings(replace(settings, system_prompt="PROMPT A", reasoning_effort="low"))
+    with qtbot.waitSignal(parts.replies.replyFinished, timeout=10000):
+        parts.replies.send("hello")
+        # the user changed the settings before the reply began
+        w.use_chat_settings(replace(settings, system_prompt="PROMPT B", reasoning_effort="high"))
+    sent = backend.requests[-1].settings
+    assert (sent.system_prompt, sent.reasoning_effort) == ("PROMPT A", "low")
 
 
 def test_clearing_a_search_shows_every_conversation_even_if_the_search_answers_last(qtbot, make_app) -> None:
     backend = ScriptedBackend([], ["ok"])
     parts = make_app(opener(backend))
     _load(qtbot, parts)
-    c = parts.controller
+    w = parts.window
     for text in ("apple pie", "banana bread"):
-        c.new_conversation()
-        with qtbot.waitSignal(c.replyFinished, timeout=10000):
-            c.send(text)
-        qtbot.waitUntil(lambda: c.storage.pending() == 0, timeout=10000)
-    c.search("apple")
-    c.search("")  # typed and cleared before the first search answered
-    qtbot.waitUntil(lambda: c.storage.pending() == 0, timeout=10000)
-    assert sorted(conv.title for conv in c.conversations) == ["apple pie", "banana bread"]
+        w.new_action.trigger()
+        with qtbot.waitSignal(parts.replies.replyFinished, timeout=10000):
+            parts.replies.send(text)
+        _idle(qtbot, parts)
+    w.conversation_list.search.setText("apple")
+    w.conversation_list.search.setText("")  # typed and cleared before the first search answered
+    _idle(qtbot, parts)
+    listed = w.conversation_list.list
+    assert sorted(listed.item(i).text() for i in range(listed.count())) == ["apple pie", "banana bread"]
+
+
+def test_stored_reply_details_are_read_back_typed_and_damaged_ones_dropped(qtbot, make_app, tmp_path) -> None:
+    """A reply's citations and finish reason come back from the history as typed fields; a record another
+    version (or damage) left in a shape this one does not know loses those details, never the message."""
+    from app.storage.models import Role
+    from app.storage.store import HistoryStore
+
+    good = {"marker": 1, "label": "notes.txt lines 1-3", "doc_index": 0, "file_name": "notes.txt",
+            "section_index": 0, "section_label": "", "page": None, "chunk_ids": [], "start": 0, "end": 12}
+    with HistoryStore.open(tmp_path / "history.db") as store:
+        conv = store.create_conversation("Stored")
+        store.add_message(conv.id, Role.USER, "question")
+        cut = store.begin_assistant_message(conv.id)
+        store.finish_message(cut.id, MessageStatus.COMPLETE, content="cut short [1]",
+                             timings={"finish_reason": "length", "citations": [good], "ttft_s": 0.5})
+        store.add_message(conv.id, Role.USER, "again")
+        odd = store.begin_assistant_message(conv.id)
+        store.finish_message(odd.id, MessageStatus.COMPLETE, content="odd record", timings={
+            "finish_reason": ["not", "a", "reason"], "thought_seconds": "long",
+            "citations": [{**good, "marker": "one"}, 7, {**good, "chunk_ids": "all"}, {**good, "marker": 2}]})
+    parts = make_app(opener(ScriptedBackend([], ["x"])))
+    listed = parts.window.conversation_list.list
+    qtbot.waitUntil(lambda: listed.count() == 1, timeout=10000)
+    with qtbot.waitSignal(parts.conversations.messagesReset, timeout=10000, check_params_cb=lambda msgs: bool(msgs)):
+        listed.setCurrentRow(0)
+    parts.window.chat_view.flush()
+    widgets = parts.window.chat_view.message_widgets()
+    assert [w.message.text for w in widgets] == ["question", "cut short [1]", "again", "odd record"]
+    cut_short, odd_one = widgets[1], widgets[3]
+    assert cut_short.message.citations[0].label == "notes.txt lines 1-3" and cut_short.message.stats.ttft_s == 0.5
+    assert "length limit" in cut_short.note.text() and "notes.txt lines 1-3" in cut_short.sources.text()
+    assert [c.marker for c in odd_one.message.citations] == [2]  # only the citation that parses
+    assert odd_one.message.finish_reason is None and odd_one.message.thought_seconds is None
+    assert not odd_one.note.text()

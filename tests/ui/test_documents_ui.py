@@ -9,7 +9,8 @@ from app.ui.attachments import ChipState
 from app.ui.widgets.qt_attachment_chips import chip_text
 from app.ui.widgets.qt_passage import passage_html
 from tests.documents.doc_files import PLANTED_FACT, long_pdf
-from tests.ui.test_app_real_model import StallMeter
+from tests.ui.test_app_real_model import StallMeter, greedy
+from tests.ui.test_window_behaviour import _drop
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -21,20 +22,20 @@ def test_documents_read_off_thread_cited_and_bad_files_flagged(qtbot, make_app, 
     facts = tmp_path / "depot-facts.txt"
     facts.write_text("Maintenance notes for the northern depots.\n\n" + PLANTED_FACT + "\n\nNothing else to report.\n")
     parts = make_app(backend.open_backend)
-    c = parts.controller
-    with qtbot.waitSignal(c.modelLoaded, timeout=120000):
+    a = parts.attachments
+    with qtbot.waitSignal(parts.models.loaded, timeout=120000):
         parts.window.open_model_folder(str(tiny_cpu_package))
 
     meter = StallMeter()
     meter.start()
-    c.attachments.add_files([str(pdf), str(junk), str(facts)])
+    parts.window.dropEvent(_drop([pdf, junk, facts]))
     assert not parts.window.composer.send_button.isEnabled()  # sending waits for the documents
-    qtbot.waitUntil(lambda: not c.attachments.reading(), timeout=240000)
+    qtbot.waitUntil(lambda: not a.reading(), timeout=240000)
     worst = meter.stop()
     print(f"worst UI stall while extracting a 100-page PDF: {worst * 1000:.1f} ms")
     assert worst < 0.05
 
-    good, bad, note = c.attachments.items
+    good, bad, note = a.items()
     assert good.state is ChipState.READY and good.pages == 100 and good.tokens > 1000
     assert chip_text(good).startswith("depots.pdf · 100 pages · ")
     assert bad.state is ChipState.ERROR and bad.message  # a human sentence on the chip
@@ -43,24 +44,23 @@ def test_documents_read_off_thread_cited_and_bad_files_flagged(qtbot, make_app, 
     assert note.state is ChipState.READY and note.pages is None  # a text file shows its size instead
     assert parts.window.composer.send_button.isEnabled()  # the chat keeps working
 
-    c.sampling = type(c.sampling)(temperature=0.0, max_new_tokens=8)
-    with qtbot.waitSignal(c.replyFinished, timeout=240000) as finished:
-        c.send("Who services the emergency generator at the Kirkenes depot?")
+    parts.window.use_chat_settings(greedy(8))
+    with qtbot.waitSignal(parts.replies.replyFinished, timeout=240000) as finished:
+        parts.replies.send("Who services the emergency generator at the Kirkenes depot?")
     reply = finished.args[0]
     assert reply.citations, "the grounded prompt carried citations to the reply"
-    documents = {d.name: d for d in c.attachments.documents()}
-    shown = " ".join(passage_html(documents[cit["file_name"]], cit) for cit in reply.citations)
+    documents = {d.name: d for d in a.documents()}
+    shown = " ".join(passage_html(documents[cit.file_name], cit) for cit in reply.citations)
     assert "Halvorsen Marine" in shown  # the planted fact's passage reached the prompt and its citation
     parts.window.chat_view.flush()
     assert parts.window.chat_view.message_widgets()[-1].sources.isVisible()
     # the document is stored with the conversation and comes back when it is reopened
-    qtbot.waitUntil(lambda: c.storage.pending() == 0, timeout=20000)
-    cid = c.current_id
-    c.new_conversation()
-    assert c.attachments.items == []
-    with qtbot.waitSignal(c.attachments.changed, timeout=20000,
-                          check_params_cb=lambda items: len(items) == 2):
-        c.select_conversation(cid)
-    assert [i.name for i in c.attachments.items] == ["depots.pdf", "depot-facts.txt"]  # the bad file isn't kept
-    assert c.attachments.items[0].pages == 100
-    assert PLANTED_FACT in c.attachments.documents()[1].text
+    qtbot.waitUntil(lambda: parts.history.pending() == 0, timeout=20000)
+    cid = parts.conversations.current_id()
+    parts.window.new_action.trigger()
+    assert a.items() == []
+    with qtbot.waitSignal(a.changed, timeout=20000, check_params_cb=lambda items: len(items) == 2):
+        parts.window.conversation_list.selected.emit(cid)
+    assert [i.name for i in a.items()] == ["depots.pdf", "depot-facts.txt"]  # the bad file isn't kept
+    assert a.items()[0].pages == 100
+    assert PLANTED_FACT in a.documents()[1].text

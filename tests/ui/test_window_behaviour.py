@@ -8,7 +8,20 @@ import json
 from PySide6.QtCore import Qt
 
 from tests.ui.scripted_backend import ScriptedBackend, opener
-from tests.ui.test_chat_flow_scripted import _load
+from tests.ui.test_chat_flow_scripted import _idle, _load
+
+
+def _drop(paths):
+    """A drop of local files, as the window receives it from the desktop."""
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    event = QDropEvent(QPointF(10, 10), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                       Qt.KeyboardModifier.NoModifier)
+    event._mime = mime  # keep the data alive as long as the event
+    return event
 
 
 def test_enter_sends_and_shift_enter_adds_a_line(qtbot, make_app) -> None:
@@ -21,7 +34,7 @@ def test_enter_sends_and_shift_enter_adds_a_line(qtbot, make_app) -> None:
     qtbot.keyClick(edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
     qtbot.keyClicks(edit, "second line")
     assert edit.toPlainText() == "first line\nsecond line"
-    with qtbot.waitSignal(parts.controller.replyFinished, timeout=10000):
+    with qtbot.waitSignal(parts.replies.replyFinished, timeout=10000):
         qtbot.keyClick(edit, Qt.Key.Key_Return)
     assert backend.requests[-1].user_text == "first line\nsecond line"
     assert edit.toPlainText() == ""
@@ -37,12 +50,12 @@ def test_system_prompt_effort_and_sampling_reach_the_request(qtbot, make_app) ->
     w.chat_settings.temperature.setValue(0.3)
     w.chat_settings.max_tokens.setValue(777)
     w.composer.reasoning.setCurrentIndex(2)  # High
-    with qtbot.waitSignal(parts.controller.replyFinished, timeout=10000):
-        parts.controller.send("hello")
-    request = backend.requests[-1]
-    assert request.system_prompt == "Answer as a contracts lawyer."
-    assert request.reasoning_effort == "high"
-    assert (request.sampling.temperature, request.sampling.max_new_tokens) == (0.3, 777)
+    with qtbot.waitSignal(parts.replies.replyFinished, timeout=10000):
+        parts.replies.send("hello")
+    sent = backend.requests[-1].settings
+    assert sent.system_prompt == "Answer as a contracts lawyer."
+    assert sent.reasoning_effort == "high"
+    assert (sent.sampling.temperature, sent.max_new_tokens) == (0.3, 777)
 
 
 def test_damaged_history_file_is_reported_left_untouched_and_chat_still_works(qtbot, make_app, tmp_path) -> None:
@@ -55,29 +68,32 @@ def test_damaged_history_file_is_reported_left_untouched_and_chat_still_works(qt
     qtbot.waitUntil(lambda: bool(failures), timeout=10000)
     assert str(db) in failures[0] or "history" in failures[0].lower()
     _load(qtbot, parts)
-    with qtbot.waitSignal(parts.controller.replyFinished, timeout=10000) as finished:
-        parts.controller.send("are you there?")
+    with qtbot.waitSignal(parts.replies.replyFinished, timeout=10000) as finished:
+        parts.replies.send("are you there?")
     assert finished.args[0].text == "still here"
-    parts.controller.shutdown()
+    parts.shutdown()
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
 
 
-def test_conversation_exports_as_markdown_and_json(qtbot, make_app) -> None:
+def test_conversation_exports_as_markdown_and_json(qtbot, make_app, tmp_path) -> None:
     backend = ScriptedBackend(["thinking"], ["The answer is 42."])
     parts = make_app(opener(backend))
     _load(qtbot, parts)
-    c = parts.controller
-    c.exported.disconnect(parts.window._on_exported)  # the window would ask where to save (a modal dialog)
-    with qtbot.waitSignal(c.replyFinished, timeout=10000):
-        c.send("What is the answer?")
-    qtbot.waitUntil(lambda: c.storage.pending() == 0, timeout=10000)
+    c = parts.conversations
+    saved = tmp_path / "saved"
+    parts.window.save_exports_with(lambda suffix: str(saved.with_suffix(suffix)))  # instead of a save dialog
+    with qtbot.waitSignal(parts.replies.replyFinished, timeout=10000):
+        parts.replies.send("What is the answer?")
+    _idle(qtbot, parts)
     with qtbot.waitSignal(c.exported, timeout=10000) as md:
-        c.export_conversation(c.current_id, "markdown")
+        parts.window.conversation_list.exportRequested.emit(c.current_id(), "markdown")
     assert "What is the answer?" in md.args[1] and "The answer is 42." in md.args[1]
+    assert saved.with_suffix(".md").read_text(encoding="utf-8") == md.args[1]
     with qtbot.waitSignal(c.exported, timeout=10000) as js:
-        c.export_conversation(c.current_id, "json")
+        parts.window.conversation_list.exportRequested.emit(c.current_id(), "json")
     text = json.dumps(js.args[1])
     assert "What is the answer?" in text and "The answer is 42." in text
+    assert json.loads(saved.with_suffix(".json").read_text(encoding="utf-8")) == js.args[1]
 
 
 def test_document_limits_are_preferences_that_persist_and_apply(qtbot, make_app, tmp_path) -> None:
@@ -89,16 +105,16 @@ def test_document_limits_are_preferences_that_persist_and_apply(qtbot, make_app,
     dialog.max_pages.setValue(7)
     dialog.max_file_mb.setValue(3)
     parts.window.apply_document_limits(dialog.limits())
-    assert parts.controller.attachments.limits.max_pages == 7
+    assert parts.attachments.limits().max_pages == 7
     saved = AppSettings.load(tmp_path / "settings.json").document_limits
     assert (saved.max_pages, saved.max_file_bytes) == (7, 3 * 1024 * 1024)
     # the limit is enforced on the next file: an 8-page document is refused on its chip
     from tests.documents.doc_files import long_pdf
 
     pdf = long_pdf(tmp_path / "eight.pdf", pages=8)
-    parts.controller.attachments.add_files([str(pdf)])
-    qtbot.waitUntil(lambda: not parts.controller.attachments.reading(), timeout=60000)
-    item = parts.controller.attachments.items[0]
+    parts.window.dropEvent(_drop([pdf]))  # the user drops the file on the window
+    qtbot.waitUntil(lambda: not parts.attachments.reading(), timeout=60000)
+    item = parts.attachments.items()[0]
     assert item.state.value == "error" and "7" in item.message
 
 
@@ -111,8 +127,8 @@ def test_theme_switch_applies_at_once_and_is_remembered(qtbot, make_app, tmp_pat
 
     parts = make_app(opener(ScriptedBackend([], ["```python\nx = 1\n```"])))
     _load(qtbot, parts)
-    with qtbot.waitSignal(parts.controller.replyFinished, timeout=10000):
-        parts.controller.send("code please")
+    with qtbot.waitSignal(parts.replies.replyFinished, timeout=10000):
+        parts.replies.send("code please")
     parts.window._on_theme(ThemeChoice.DARK)
     window_colour = QApplication.instance().palette().color(QPalette.ColorRole.Window)
     assert window_colour.lightness() < 100
@@ -130,15 +146,18 @@ def test_wrong_passphrase_is_asked_again_then_unlocks(qtbot, make_app, tmp_path,
     with HistoryStore.open(db, passphrase="the right one", use_keyring=False) as store:
         store.create_conversation("Board minutes")
     monkeypatch.setenv("ENCLAVE_PASSPHRASE", "a wrong one")
-    parts = make_app(opener(ScriptedBackend([], ["ok"])), database=db, connect_history=False)
     asked = []
-    parts.controller.wrongPassphrase.connect(asked.append)  # the window would show a password dialog here
-    parts.controller.open_history()
-    qtbot.waitUntil(lambda: bool(asked), timeout=20000)
-    assert "passphrase" in asked[0].lower()
-    with qtbot.waitSignal(parts.controller.conversationsChanged, timeout=20000):
-        parts.controller.open_history("the right one")
-    assert [conv.title for conv in parts.controller.conversations] == ["Board minutes"]
+
+    def ask(prompt: str) -> str:  # the window would show a password dialog here
+        asked.append(prompt)
+        return "the right one"
+
+    parts = make_app(opener(ScriptedBackend([], ["ok"])), database=db, ask_passphrase=ask, open_history=False)
+    with qtbot.waitSignal(parts.conversations.conversationsChanged, timeout=20000):
+        parts.conversations.open_history()
+    assert len(asked) == 1 and "passphrase" in asked[0].lower() and "try again" in asked[0].lower()
+    listed = parts.window.conversation_list.list
+    assert [listed.item(i).text() for i in range(listed.count())] == ["Board minutes"]
 
 
 def test_keyboard_shortcuts_reach_search_new_chat_and_stop(qtbot, make_app) -> None:
@@ -154,13 +173,13 @@ def test_keyboard_shortcuts_reach_search_new_chat_and_stop(qtbot, make_app) -> N
     w.activateWindow()
     shortcuts["Ctrl+F"].trigger()
     assert QApplication.focusWidget() is w.conversation_list.search
-    parts.controller.send("count")
+    parts.replies.send("count")
     qtbot.waitUntil(backend.held.is_set, timeout=10000)
-    with qtbot.waitSignal(parts.controller.replyFinished, timeout=10000) as finished:
+    with qtbot.waitSignal(parts.replies.replyFinished, timeout=10000) as finished:
         shortcuts["Esc"].trigger()
     assert finished.args[0].state.value == "stopped"
     shortcuts["Ctrl+N"].trigger()
-    assert parts.controller.current_id is None and w.chat_view.message_widgets() == []
+    assert parts.conversations.current_id() is None and w.chat_view.message_widgets() == []
 
 
 def test_a_reply_cut_by_a_limit_says_so_and_a_too_long_prompt_is_an_error(qtbot, make_app) -> None:
@@ -169,8 +188,8 @@ def test_a_reply_cut_by_a_limit_says_so_and_a_too_long_prompt_is_an_error(qtbot,
     cut = ScriptedBackend([], ["partial answer"], finish=FinishReason.LENGTH)
     parts = make_app(opener(cut))
     _load(qtbot, parts)
-    with qtbot.waitSignal(parts.controller.replyFinished, timeout=10000):
-        parts.controller.send("explain everything")
+    with qtbot.waitSignal(parts.replies.replyFinished, timeout=10000):
+        parts.replies.send("explain everything")
     parts.window.chat_view.flush()
     note = parts.window.chat_view.message_widgets()[-1].note
     assert note.isVisible() and "length limit" in note.text()
@@ -179,8 +198,8 @@ def test_a_reply_cut_by_a_limit_says_so_and_a_too_long_prompt_is_an_error(qtbot,
                            error="the prompt has 9000 tokens but the context holds 8192; start a new chat")
     parts = make_app(opener(full))
     _load(qtbot, parts)
-    with qtbot.waitSignal(parts.controller.replyFinished, timeout=10000) as finished:
-        parts.controller.send("a very long paste")
+    with qtbot.waitSignal(parts.replies.replyFinished, timeout=10000) as finished:
+        parts.replies.send("a very long paste")
     assert finished.args[0].state.value == "error"
     parts.window.chat_view.flush()
     assert "start a new chat" in parts.window.chat_view.message_widgets()[-1].note.text()
@@ -212,3 +231,30 @@ def test_export_advice_comes_from_the_catalog_for_a_known_model_shape(tmp_path) 
     tiny.mkdir()
     (tiny / "config.json").write_text(_json.dumps(GptOssConfig().with_changes(num_hidden_layers=3).to_hf_dict()))
     assert catalog_advice(tiny, "cpu") is None
+
+
+def test_a_stored_chat_with_sampling_out_of_range_is_reset_and_the_window_offers_only_the_range(
+        qtbot, make_app, tmp_path) -> None:
+    from app.storage.store import HistoryStore
+
+    with HistoryStore.open(tmp_path / "history.db") as store:  # written by hand or by another version
+        store.create_conversation("Hot", sampling={"temperature": 2.5, "top_p": 0.5, "max_new_tokens": 300})
+    backend = ScriptedBackend([], ["ok"])
+    parts = make_app(opener(backend))
+    _load(qtbot, parts)
+    w = parts.window
+    notices = []
+    parts.conversations.notice.connect(notices.append)
+    qtbot.waitUntil(lambda: w.conversation_list.list.count() == 1, timeout=10000)
+    w.conversation_list.list.setCurrentRow(0)
+    assert notices and "temperature" in notices[0] and "Hot" in notices[0]
+    assert (w.chat_settings.temperature.value(), w.chat_settings.top_p.value(), w.chat_settings.max_tokens.value()) \
+        == (1.0, 0.5, 300)  # the bad value is back to its default, the good ones are kept
+    with qtbot.waitSignal(parts.replies.replyFinished, timeout=10000):
+        parts.replies.send("hello")
+    sent = backend.requests[-1].settings
+    assert (sent.sampling.temperature, sent.sampling.top_p, sent.max_new_tokens) == (1.0, 0.5, 300)
+    # the spin boxes offer exactly the engine's range: 2.5 cannot be typed in, top-p 0 neither
+    w.chat_settings.temperature.setValue(2.5)
+    w.chat_settings.top_p.setValue(0.0)
+    assert (w.chat_settings.temperature.value(), w.chat_settings.top_p.value()) == (2.0, 0.01)

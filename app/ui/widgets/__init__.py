@@ -1,1 +1,1 @@
-"""Widgets of the main window. Each gets its state from ChatController and reports user intent by signals."""
+"""Widgets of the main window. Each gets its state from the controllers and reports user intent by signals."""

@@ -8,9 +8,8 @@ from PySide6.QtWidgets import (
     QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QToolButton, QVBoxLayout, QWidget,
 )
 
+from app.engine.chat_request import REASONING_EFFORTS
 from app.ui.widgets.qt_attachment_chips import QtAttachmentChips
-
-REASONING_EFFORTS = ("low", "medium", "high")
 
 
 class _ComposerEdit(QPlainTextEdit):

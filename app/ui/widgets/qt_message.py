@@ -8,13 +8,15 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
 
+from app.engine.events import FinishReason
 from app.ui.chat_state import ChatMessage, MessageState
 from app.ui.markdown_render import render_markdown
 from app.ui.widgets.qt_auto_text import QtAutoText
 
 _FINISH_NOTES = {  # a complete reply that the model did not end itself
-    "length": "The reply reached the length limit (Max reply tokens in Chat settings); Regenerate after raising it.",
-    "context_full": "The conversation has filled the model's context; start a new chat to go on.",
+    FinishReason.LENGTH: "The reply reached the length limit (Max reply tokens in Chat settings); Regenerate after "
+                         "raising it.",
+    FinishReason.CONTEXT_FULL: "The conversation has filled the model's context; start a new chat to go on.",
 }
 _STATE_NOTES = {
     MessageState.STOPPED: "Stopped — the reply above is partial.",
@@ -94,7 +96,7 @@ class QtMessage(QFrame):
     # --- updates from the controller ---------------------------------------------------------------------------
     def refresh(self) -> None:
         m = self.message
-        key = (m.text, m.reasoning, m.state, len(m.citations), m.stats.get("finish_reason"))
+        key = (m.text, m.reasoning, m.state, len(m.citations), m.finish_reason)
         if key == self._rendered:
             return
         self._rendered = key
@@ -112,13 +114,13 @@ class QtMessage(QFrame):
                 self.thought_view.setPlainText(m.reasoning)
         if m.citations:
             links = " ".join(
-                f'<a href="cite:{i}">[{c.get("marker", i + 1)}] {html.escape(str(c.get("label", "")))}</a>'
+                f'<a href="cite:{i}">[{c.marker}] {html.escape(c.label)}</a>'
                 for i, c in enumerate(m.citations))
             self.sources.setText(f"<span style='color:gray'>Sources:</span> {links}")
         self.sources.setVisible(bool(m.citations))
         note = _STATE_NOTES.get(m.state, "")
         if m.state is MessageState.COMPLETE:
-            note = _FINISH_NOTES.get(str(m.stats.get("finish_reason")), "")
+            note = _FINISH_NOTES.get(m.finish_reason, "") if m.finish_reason else ""
         if m.state is MessageState.ERROR:
             note = f"Error: {m.error or 'the reply failed.'}"
         self.note.setText(note)

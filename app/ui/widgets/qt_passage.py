@@ -6,25 +6,26 @@ import html
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
 
+from app.documents.grounding import Citation
 from app.documents.model import Document
 
 
-def passage_html(document: Document, citation: dict[str, object]) -> str:
-    index = int(citation.get("section_index", 0))  # type: ignore[arg-type]
+def passage_html(document: Document, citation: Citation) -> str:
+    index = citation.section_index
     if not 0 <= index < len(document.sections):
         return "<p>This passage is no longer available: the document changed after the answer was written.</p>"
     text = document.sections[index].text
-    start = max(0, min(len(text), int(citation.get("start", 0))))  # type: ignore[arg-type]
-    end = max(start, min(len(text), int(citation.get("end", len(text)))))  # type: ignore[arg-type]
+    start = max(0, min(len(text), citation.start))
+    end = max(start, min(len(text), citation.end))
     before, cited, after = (html.escape(part) for part in (text[:start], text[start:end], text[end:]))
     body = f'{before}<a name="cited"></a><span style="background:#fff3b0; color:black;">{cited}</span>{after}'
     return f"<pre style='white-space:pre-wrap; font-family:sans-serif;'>{body}</pre>"
 
 
 class QtPassageDialog(QDialog):
-    def __init__(self, document: Document, citation: dict[str, object], parent: QWidget | None = None) -> None:
+    def __init__(self, document: Document, citation: Citation, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle(str(citation.get("label") or document.name))
+        self.setWindowTitle(citation.label or document.name)
         self.resize(720, 560)
         layout = QVBoxLayout(self)
         self.view = QTextBrowser()

@@ -1,0 +1,280 @@
+"""The history as the window shows it: opening it, the conversation list, and the one conversation that is open.
+
+Owns the open conversation's messages and its chat settings. The replies controller writes a streaming reply
+into it through `append`/`changed`, and registers the reply with `begin_live`, so that reopening the
+conversation it belongs to shows the live reply, not its last saved copy. Every result from the history thread
+is checked against what is open *now*: the user may have moved on before a read finished.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from PySide6.QtCore import QObject, Signal
+
+from app.engine.chat_request import ChatSettings
+from app.storage.models import Conversation, Message
+from app.storage.store import HistoryStore
+from app.ui.chat_state import ChatMessage, ConversationSummary, message_from_record
+from app.ui.history_host import HistoryClient, Opened, OpenOutcome
+
+EPHEMERAL_NOTE = "This session's conversations are kept only until Enclave closes."
+
+
+@dataclass(eq=False)
+class _Open:
+    """The conversation on screen; a new object whenever the user opens another one (None: a new chat that
+    the database does not hold yet). Late results compare identity with the one open now."""
+
+    conversation_id: int | None
+    messages: list[ChatMessage] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Waiting:
+    then: Callable[[int], None]
+    failed: Callable[[str], None] | None
+
+
+class ConversationsController(QObject):
+    # --- the history ---
+    historyReady = Signal(object)  # a warning to show (str) or None
+    historyFailed = Signal(str)
+    passphraseNeeded = Signal(bool)  # True when the database is new (the user chooses a passphrase)
+    wrongPassphrase = Signal(str)
+    # --- the list and the open conversation ---
+    conversationsChanged = Signal(list, object)  # list[ConversationSummary], open id or None
+    messagesReset = Signal(list)  # list[ChatMessage] of the open conversation
+    messageAppended = Signal(object)  # ChatMessage
+    messageChanged = Signal(int)  # index in the open conversation
+    settingsLoaded = Signal(object)  # ChatSettings of the open conversation
+    shown = Signal(object)  # the conversation id now open, or None for a new chat (attachments follow it)
+    adopted = Signal(int)  # the new chat on screen got its database id
+    deleted = Signal(int)  # conversation id
+    exported = Signal(str, object)  # format, content (str or dict) of a conversation export
+    notice = Signal(str)  # a message for the status bar
+
+    def __init__(self, history: HistoryClient, settings: ChatSettings) -> None:
+        super().__init__()
+        self._history = history
+        self._settings = settings  # of the open chat; a new chat starts with those of the last one shown
+        self._conversations: list[Conversation] = []
+        self._open = _Open(None)
+        self._search_text = ""
+        self._creating: list[_Waiting] | None = None  # waiting for the conversation being created
+        self._live: dict[int, ChatMessage] = {}  # conversation id -> its reply that is streaming
+        self._model_id: str | None = None
+
+    # ================================================================== asked by the window and the replies
+    def current_id(self) -> int | None:
+        return self._open.conversation_id
+
+    def messages(self) -> list[ChatMessage]:
+        """The open conversation's messages (a copy of the list; the messages themselves are live)."""
+        return list(self._open.messages)
+
+    def message(self, index: int) -> ChatMessage | None:
+        return self._open.messages[index] if 0 <= index < len(self._open.messages) else None
+
+    def settings(self) -> ChatSettings:
+        return self._settings
+
+    def summaries(self) -> list[ConversationSummary]:
+        return [ConversationSummary(c.id, c.title, c.updated) for c in self._conversations]
+
+    def use_model(self, model_id: str | None) -> None:
+        """The model new conversations are recorded with."""
+        self._model_id = model_id
+
+    # ================================================================== the history
+    def open_history(self, passphrase: str | None = None) -> None:
+        self._history.open(passphrase, finished=self._on_opened)
+
+    def close_history(self) -> None:
+        self._history.close()
+
+    def _on_opened(self, outcome: OpenOutcome) -> None:
+        if outcome.opened is Opened.OPEN:
+            self.historyReady.emit(outcome.message)
+            self.refresh()
+        elif outcome.opened in (Opened.NEW_PASSPHRASE, Opened.PASSPHRASE):
+            self.passphraseNeeded.emit(outcome.opened is Opened.NEW_PASSPHRASE)
+        elif outcome.opened is Opened.WRONG_PASSPHRASE:
+            self.wrongPassphrase.emit(outcome.message or "")
+        else:
+            self.historyFailed.emit(outcome.message or "The conversation history could not be opened.")
+            if outcome.opened is Opened.EPHEMERAL:
+                self.historyReady.emit(EPHEMERAL_NOTE)
+                self.refresh()
+
+    # ================================================================== the list
+    def refresh(self) -> None:
+        text = self._search_text
+
+        def listed(store: HistoryStore) -> list[Conversation]:
+            conversations = store.list_conversations()
+            if not text:
+                return conversations
+            by_id = {c.id: c for c in conversations}
+            return [by_id[hit.conversation_id] for hit in store.search(text) if hit.conversation_id in by_id]
+
+        self._history.call(listed, finished=self._on_listed, latest="conversation list")
+
+    def search(self, text: str) -> None:
+        self._search_text = text.strip()
+        self.refresh()
+
+    def _on_listed(self, conversations: list[Conversation]) -> None:
+        self._conversations = list(conversations)
+        self._emit_conversations()
+
+    def _emit_conversations(self) -> None:
+        self.conversationsChanged.emit(self.summaries(), self._open.conversation_id)
+
+    # ================================================================== the open conversation
+    def new_conversation(self) -> None:
+        """A new chat exists in the database only once its first message is sent."""
+        self._show(_Open(None))
+        self.settingsLoaded.emit(self._settings)
+        self._emit_conversations()
+
+    def select(self, conversation_id: int) -> None:
+        if conversation_id == self._open.conversation_id:
+            return
+        opened = _Open(conversation_id)  # never act on the previous conversation's messages while this one loads
+        self._show(opened)
+        conv = next((c for c in self._conversations if c.id == conversation_id), None)
+        if conv is not None:
+            self._adopt_settings(conv)
+        self._history.call(lambda store: store.get_messages(conversation_id),
+                           finished=lambda records: self._on_messages(opened, records), errored=self.notice.emit)
+
+    def reload(self) -> None:
+        """Shows again what the database holds for the open conversation (after a failed rewrite)."""
+        opened = self._open
+        if opened.conversation_id is not None:
+            cid = opened.conversation_id
+            self._history.call(lambda store: store.get_messages(cid),
+                               finished=lambda records: self._on_messages(opened, records))
+
+    def rename(self, conversation_id: int, title: str) -> None:
+        self._history.call(lambda store: store.rename(conversation_id, title), finished=lambda _c: self.refresh())
+
+    def delete(self, conversation_id: int) -> None:
+        self.deleted.emit(conversation_id)  # a reply streaming into it stops
+        if conversation_id == self._open.conversation_id:
+            self.new_conversation()
+        self._history.call(lambda store: store.delete_conversation(conversation_id),
+                           finished=lambda _r: self.refresh())
+
+    def export(self, conversation_id: int, fmt: str) -> None:
+        if fmt == "markdown":
+            self._history.call(lambda store: store.export_markdown(conversation_id),
+                               finished=lambda content: self.exported.emit(fmt, content))
+        else:
+            self._history.call(lambda store: store.export_json(conversation_id),
+                               finished=lambda content: self.exported.emit(fmt, content))
+
+    def update_settings(self, settings: ChatSettings) -> None:
+        self._settings = settings
+        cid = self._open.conversation_id
+        if cid is not None:
+            self._history.call(lambda store: store.update_conversation(
+                cid, system_prompt=settings.system_prompt, reasoning_effort=settings.reasoning_effort,
+                sampling=settings.sampling_json()))
+
+    def ensure_conversation(self, title: str, then: Callable[[int], None],
+                            failed: Callable[[str], None] | None = None) -> None:
+        """Runs `then(conversation id)`, creating the open conversation in the database first if it is new."""
+        if self._open.conversation_id is not None:
+            then(self._open.conversation_id)
+            return
+        if self._creating is not None:
+            self._creating.append(_Waiting(then, failed))
+            return
+        self._creating = [_Waiting(then, failed)]
+        opened, settings, model_id = self._open, self._settings, self._model_id
+        self._history.call(
+            lambda store: store.create_conversation(
+                title, system_prompt=settings.system_prompt, reasoning_effort=settings.reasoning_effort,
+                sampling=settings.sampling_json(), model_id=model_id),
+            finished=lambda conv: self._on_created(opened, conv),
+            errored=self._on_create_failed)
+
+    def _on_created(self, opened: _Open, conv: Conversation) -> None:
+        waiting, self._creating = self._creating or [], None
+        self._conversations.insert(0, conv)
+        if opened is self._open:  # the user is still on the new chat (not moved to another one meanwhile)
+            opened.conversation_id = conv.id
+            self.adopted.emit(conv.id)
+        self._emit_conversations()
+        for waiter in waiting:
+            waiter.then(conv.id)
+
+    def _on_create_failed(self, message: str) -> None:
+        waiting, self._creating = self._creating or [], None
+        told = [w.failed for w in waiting if w.failed is not None]
+        for failed in told:
+            failed(message)
+        if not told:
+            self.notice.emit(message)
+
+    # ================================================================== the reply streaming into the open one
+    def append(self, conversation_id: int | None, message: ChatMessage) -> None:
+        if conversation_id == self._open.conversation_id:
+            self._open.messages.append(message)
+            self.messageAppended.emit(message)
+
+    def changed(self, message: ChatMessage) -> None:
+        for index, m in enumerate(self._open.messages):
+            if m is message:
+                self.messageChanged.emit(index)
+                return
+
+    def truncate(self, keep: int) -> None:
+        """Drops the open conversation's messages from `keep` on (a regenerated or edited turn replaces them)."""
+        del self._open.messages[keep:]
+        self.messagesReset.emit(self._open.messages)
+
+    def begin_live(self, conversation_id: int, message: ChatMessage) -> None:
+        self._live[conversation_id] = message
+
+    def end_live(self, conversation_id: int) -> None:
+        self._live.pop(conversation_id, None)
+
+    # ================================================================== internals
+    def _show(self, opened: _Open) -> None:
+        self._open = opened
+        self.messagesReset.emit(opened.messages)
+        self.shown.emit(opened.conversation_id)
+
+    def _on_messages(self, opened: _Open, records: list[Message]) -> None:
+        if opened is not self._open:
+            return  # the user moved on before the read finished
+        messages = [message_from_record(r) for r in records]
+        live = self._live.get(opened.conversation_id) if opened.conversation_id is not None else None
+        if live is not None:  # keep showing the live reply, not its last saved copy
+            at = next((i for i, m in enumerate(messages) if m.message_id == live.message_id), None)
+            if at is None:
+                messages.append(live)
+            else:
+                messages[at] = live
+        opened.messages[:] = messages
+        self.messagesReset.emit(opened.messages)
+
+    def _adopt_settings(self, conv: Conversation) -> None:
+        """The stored conversation's settings; a stored value this version cannot use is reset, and said so."""
+        problems: list[str] = []
+        try:
+            base = ChatSettings(system_prompt=conv.system_prompt, reasoning_effort=conv.reasoning_effort)
+        except ValueError:
+            base = ChatSettings(system_prompt=conv.system_prompt)
+            problems.append("reasoning_effort")
+        settings, bad = base.with_sampling_json(conv.sampling if isinstance(conv.sampling, dict) else {})
+        problems.extend(bad)
+        self._settings = settings
+        if problems:
+            self.notice.emit(f"Some settings of “{conv.title}” could not be used and were reset: "
+                             f"{', '.join(problems)}.")
+        self.settingsLoaded.emit(settings)

@@ -1,0 +1,67 @@
+"""What the engine thread owns: the loaded model (an `Assistant`) and the exporter. No Qt here.
+
+The engine thread's `Worker` runs its jobs on this host: loading a model, one reply, one export, closing. Only
+that thread touches it, so the loaded model never needs a lock. Loading closes the previous model first: two
+13-65 GB models never share memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Protocol
+
+from app.engine.chat_request import ChatRequest
+from app.engine.events import GenerationEvent, LoadProgress, ModelInfo
+from app.ui.requests import ExportRequest
+from app.ui.worker import Report
+
+
+class ChatBackend(Protocol):
+    """What the engine thread needs of a loaded model: app.engine.assistant.Assistant, or a test's script."""
+
+    info: ModelInfo
+
+    def reply(self, request: ChatRequest) -> Iterator[GenerationEvent]: ...
+
+    def close(self) -> None: ...
+
+
+OpenModel = Callable[[Path, Callable[[LoadProgress], None]], ChatBackend]
+ExportModel = Callable[[ExportRequest, Callable[[LoadProgress], None]], Path]
+
+
+class NoModelError(RuntimeError):
+    """A reply was asked for before any model was loaded."""
+
+
+class EngineHost:
+    def __init__(self, open_model: OpenModel, export_model: ExportModel | None = None) -> None:
+        self._open_model = open_model
+        self._export_model = export_model
+        self._backend: ChatBackend | None = None
+
+    def load(self, path: Path, report: Report) -> ModelInfo:
+        """Opens the model at `path` (progress through `report`); a failure leaves no model loaded."""
+        self.close()
+        self._backend = self._open_model(path, report)
+        return self._backend.info
+
+    def reply(self, request: ChatRequest, report: Report) -> None:
+        """Streams the reply's events through `report`, up to and including the finishing one."""
+        if self._backend is None:
+            raise NoModelError("No model is loaded yet.")
+        for event in self._backend.reply(request):
+            report(event)
+            if event.finished:
+                return
+
+    def export(self, request: ExportRequest, report: Report) -> Path:
+        if self._export_model is None:
+            raise NoModelError("Exporting is not available in this build.")
+        return self._export_model(request, report)
+
+    def close(self, _report: Report | None = None) -> None:
+        if self._backend is not None:
+            self._backend.close()
+            self._backend = None

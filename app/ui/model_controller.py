@@ -1,0 +1,76 @@
+"""Which model the window has open: loading a package, converting a checkpoint into one first, and progress.
+
+Both run on the engine thread (one model in memory at a time); this object keeps the UI thread's view of them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from app.engine.events import ModelInfo
+from app.ui.engine_host import EngineHost
+from app.ui.requests import ExportRequest
+from app.ui.worker import WorkerClient
+
+
+class ModelController(QObject):
+    loaded = Signal(object)  # ModelInfo
+    failed = Signal(str)  # why the model could not be opened (no model is open afterwards)
+    progress = Signal(object)  # LoadProgress of a load or a conversion
+    exported = Signal(str)  # the package a conversion wrote
+    exportFailed = Signal(str)
+
+    def __init__(self, engine: WorkerClient[EngineHost]) -> None:
+        super().__init__()
+        self._engine = engine
+        self._info: ModelInfo | None = None
+        self._export: ExportRequest | None = None  # the conversion in progress
+
+    # --- asked by the window -----------------------------------------------------------------------------------
+    def info(self) -> ModelInfo | None:
+        """The open model, or None (none opened yet, or the last one failed to open)."""
+        return self._info
+
+    def exporting(self) -> bool:
+        return self._export is not None
+
+    def load(self, path: str) -> None:
+        self._engine.submit(lambda host, report: host.load(Path(path), report),
+                            yielded=self.progress.emit, finished=self._on_loaded, errored=self._on_failed)
+
+    def export(self, request: ExportRequest) -> None:
+        """Converts a Hugging Face checkpoint into a package (`exported` names it; the window then loads it)."""
+        self._export = request
+        self._engine.submit(lambda host, report: host.export(request, report), yielded=self.progress.emit,
+                            finished=lambda package: self._on_exported(request, str(package)),
+                            errored=lambda message: self._on_export_failed(request, message))
+
+    def cancel_export(self) -> None:
+        if self._export is not None:
+            self._export.cancel.set()
+
+    def close(self) -> None:
+        """Cancels a conversion and closes the model (the window is closing)."""
+        self.cancel_export()
+        self._engine.submit(lambda host, report: host.close(report))
+
+    # --- engine thread results ---------------------------------------------------------------------------------
+    def _on_loaded(self, info: ModelInfo) -> None:
+        self._info = info
+        self.loaded.emit(info)
+
+    def _on_failed(self, message: str) -> None:
+        self._info = None  # the engine closed the previous model before it tried this one
+        self.failed.emit(message)
+
+    def _on_exported(self, request: ExportRequest, package: str) -> None:
+        if self._export is request:
+            self._export = None
+            self.exported.emit(package)
+
+    def _on_export_failed(self, request: ExportRequest, message: str) -> None:
+        if self._export is request:
+            self._export = None
+            self.exportFailed.emit(message)
