@@ -3,7 +3,8 @@
 Structure (napari-style): one `Worker` per thread (app.ui.worker) owns the loaded model, the history store or
 the document reader, and speaks only in queued signals carrying plain objects; the composition root
 (app.ui.application) makes the threads. Controllers keep the UI-side state, one job each: the model
-(model_controller), the conversations (conversations), the replies (replies), the attachments (attachments).
+(model_controller), opening the history (history_opener), the conversations (conversations), the replies
+(replies), the attachments (attachments).
 Widgets in `widgets/` observe them through signals and never call the engine or the store.
 """
 

@@ -12,7 +12,6 @@ import secrets
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from app.ui.conversations import ConversationsController
 from app.ui.document_host import DocumentHost
 from app.ui.engine_host import EngineHost, ExportModel, OpenModel
 from app.ui.history_host import HistoryClient, HistoryHost, StoreFactory
+from app.ui.history_opener import HistoryOpener
 from app.ui.main_window import MainWindow
 from app.ui.model_controller import ModelController
 from app.ui.replies import RepliesController
@@ -77,6 +77,7 @@ class AppParts:
     window: MainWindow
     settings: AppSettings
     models: ModelController
+    opener: HistoryOpener
     conversations: ConversationsController
     replies: RepliesController
     attachments: AttachmentsController
@@ -91,7 +92,7 @@ class AppParts:
         self.replies.close()
         self.models.close()
         self.attachments.cancel_all()
-        self.conversations.close_history()
+        self.opener.close()
         self.threads.join()
 
 
@@ -142,10 +143,12 @@ def build_app(*, database: Path | None = None, settings_path: Path | None = None
         threads.start(name, worker)
 
     models = ModelController(engine)
+    opener = HistoryOpener(history)
     conversations = ConversationsController(history, settings.new_chat)
     attachments = AttachmentsController(history, documents, conversations.ensure_conversation,
                                         settings.document_limits)
     replies = RepliesController(engine, history, conversations, attachments)
+    opener.opened.connect(lambda _warning: conversations.refresh())
     conversations.shown.connect(attachments.show_conversation)
     conversations.adopted.connect(attachments.adopt_conversation)
     models.loaded.connect(lambda info: conversations.use_model(info.name))
@@ -153,12 +156,12 @@ def build_app(*, database: Path | None = None, settings_path: Path | None = None
     models.failed.connect(lambda _message: conversations.use_model(None))
 
     parts: AppParts | None = None
-    window = MainWindow(models=models, conversations=conversations, replies=replies, attachments=attachments,
-                        settings=settings, dark=dark, export_planner=plan_export,
+    window = MainWindow(models=models, opener=opener, conversations=conversations, replies=replies,
+                        attachments=attachments, settings=settings, dark=dark, export_planner=plan_export,
                         on_close=lambda: parts.shutdown() if parts else None)
     for client in (engine, history, documents):  # a failure no caller waits for still reaches the status bar
         client.unhandled.connect(window.show_notice)
-    parts = AppParts(app, window, settings, models, conversations, replies, attachments, history, threads)
+    parts = AppParts(app, window, settings, models, opener, conversations, replies, attachments, history, threads)
     return parts
 
 
@@ -182,7 +185,7 @@ def plan_export(folder: ModelFolder, parent: QWidget) -> ExportRequest | Path | 
 def run_gui(model: str | None = None, *, database: Path | None = None) -> int:
     parts = build_app(database=database)
     parts.window.show()
-    parts.conversations.open_history()
+    parts.opener.open()
     open_start_model(parts, model)
     return parts.app.exec()
 
@@ -250,6 +253,6 @@ def run_smoke(package: str, prompt: str, screenshot: Path, *, timeout_s: float =
     parts.replies.replyFinished.connect(finished)
     QTimer.singleShot(int(timeout_s * 1000), lambda: failed(f"no reply within {timeout_s:.0f} s"))
     window.show()
-    parts.conversations.open_history()
+    parts.opener.open()
     QTimer.singleShot(0, visible)
     return parts.app.exec()

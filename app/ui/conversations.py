@@ -1,4 +1,4 @@
-"""The history as the window shows it: opening it, the conversation list, and the one conversation that is open.
+"""The history as the window shows it: the conversation list, and the one conversation that is open.
 
 Owns the open conversation's messages and its chat settings. The replies controller writes a streaming reply
 into it through `append`/`changed`, and registers the reply with `begin_live`, so that reopening the
@@ -17,9 +17,7 @@ from app.engine.chat_request import ChatSettings
 from app.storage.models import Conversation, Message
 from app.storage.store import HistoryStore
 from app.ui.chat_state import ChatMessage, ConversationSummary, message_from_record
-from app.ui.history_host import HistoryClient, Opened, OpenOutcome
-
-EPHEMERAL_NOTE = "This session's conversations are kept only until Enclave closes."
+from app.ui.history_host import HistoryClient
 
 
 @dataclass(eq=False)
@@ -38,12 +36,6 @@ class _Waiting:
 
 
 class ConversationsController(QObject):
-    # --- the history ---
-    historyReady = Signal(object)  # a warning to show (str) or None
-    historyFailed = Signal(str)
-    passphraseNeeded = Signal(bool)  # True when the database is new (the user chooses a passphrase)
-    wrongPassphrase = Signal(str)
-    # --- the list and the open conversation ---
     conversationsChanged = Signal(list, object)  # list[ConversationSummary], open id or None
     messagesReset = Signal(list)  # list[ChatMessage] of the open conversation
     messageAppended = Signal(object)  # ChatMessage
@@ -86,27 +78,6 @@ class ConversationsController(QObject):
     def use_model(self, model_id: str | None) -> None:
         """The model new conversations are recorded with."""
         self._model_id = model_id
-
-    # ================================================================== the history
-    def open_history(self, passphrase: str | None = None) -> None:
-        self._history.open(passphrase, finished=self._on_opened)
-
-    def close_history(self) -> None:
-        self._history.close()
-
-    def _on_opened(self, outcome: OpenOutcome) -> None:
-        if outcome.opened is Opened.OPEN:
-            self.historyReady.emit(outcome.message)
-            self.refresh()
-        elif outcome.opened in (Opened.NEW_PASSPHRASE, Opened.PASSPHRASE):
-            self.passphraseNeeded.emit(outcome.opened is Opened.NEW_PASSPHRASE)
-        elif outcome.opened is Opened.WRONG_PASSPHRASE:
-            self.wrongPassphrase.emit(outcome.message or "")
-        else:
-            self.historyFailed.emit(outcome.message or "The conversation history could not be opened.")
-            if outcome.opened is Opened.EPHEMERAL:
-                self.historyReady.emit(EPHEMERAL_NOTE)
-                self.refresh()
 
     # ================================================================== the list
     def refresh(self) -> None:

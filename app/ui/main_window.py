@@ -1,8 +1,8 @@
 """The main window: conversation list | chat (or the first-run screen) | chat settings, plus menus and status.
 
-All state lives in the controllers (the model, the conversations, the replies, the attachments); this class
-only connects widgets to them, in one place (`_connect`), asks them through their methods, and updates widgets
-in `_on_*` methods.
+All state lives in the controllers (the model, the history, the conversations, the replies, the attachments);
+this class only connects widgets to them, in one place (`_connect`), asks them through their methods, and
+updates widgets in `_on_*` methods.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from app.model_folder import NotAModelFolder, classify_model_folder
 from app.storage.settings import AppSettings, SettingsError
 from app.ui.attachments import AttachmentsController
 from app.ui.conversations import ConversationsController
+from app.ui.history_opener import HistoryOpener
 from app.ui.model_controller import ModelController
 from app.ui.replies import RepliesController
 from app.ui.theme import ThemeChoice, apply_theme
@@ -39,11 +40,12 @@ from app.ui.widgets.qt_status import QtStatus
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, *, models: ModelController, conversations: ConversationsController,
+    def __init__(self, *, models: ModelController, opener: HistoryOpener, conversations: ConversationsController,
                  replies: RepliesController, attachments: AttachmentsController, settings: AppSettings, dark: bool,
                  export_planner=None, on_close: Callable[[], None] | None = None) -> None:
         super().__init__()
         self._models = models
+        self._opener = opener
         self._conversations = conversations
         self._replies = replies
         self._attachments = attachments
@@ -157,10 +159,10 @@ class MainWindow(QMainWindow):
         conversations.messageAppended.connect(self.chat_view.append_message)
         conversations.messageChanged.connect(self.chat_view.mark_dirty)
         conversations.settingsLoaded.connect(self._on_settings_loaded)
-        conversations.historyReady.connect(self._on_history_ready)
-        conversations.historyFailed.connect(lambda message: self._history_failed(message))
-        conversations.passphraseNeeded.connect(self._on_passphrase_needed)
-        conversations.wrongPassphrase.connect(self._on_wrong_passphrase)
+        self._opener.opened.connect(self._on_history_ready)
+        self._opener.failed.connect(lambda message: self._history_failed(message))
+        self._opener.passphraseNeeded.connect(self._on_passphrase_needed)
+        self._opener.wrongPassphrase.connect(self._on_wrong_passphrase)
         conversations.exported.connect(self._on_exported)
         replies.busyChanged.connect(self._on_busy)
         replies.replyFinished.connect(lambda _m: self.chat_view.flush())
@@ -360,7 +362,7 @@ class MainWindow(QMainWindow):
                             if new_database else "Enter the passphrase that protects your conversation history:")
         text = self._ask_passphrase(prompt)
         if text:
-            self._conversations.open_history(text)
+            self._opener.open(text)
         else:
             self._history_failed("No passphrase was given, so the history stays locked.")
 

@@ -19,7 +19,7 @@ from app.engine.chat_request import ChatRequest, Turn
 from app.engine.events import Channel, FinishReason, GenerationEvent
 from app.storage.models import Message, MessageStatus, Role
 from app.ui.attachments import AttachmentsController
-from app.ui.chat_state import STATE_OF_STATUS, ChatMessage, MessageState, ReplyStats, reply_timings
+from app.ui.chat_state import STATE_OF_STATUS, ChatMessage, MessageState, reply_timings
 from app.ui.conversations import ConversationsController
 from app.ui.engine_host import EngineHost
 from app.ui.history_host import HistoryClient

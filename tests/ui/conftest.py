@@ -40,7 +40,7 @@ def make_app(qtbot, tmp_path: Path, no_keyring) -> Iterator[Callable]:
             parts.window.ask_passphrase_with(ask_passphrase)
         parts.window.show()
         if open_history:
-            parts.conversations.open_history()
+            parts.opener.open()
         built.append(parts)
         return parts
 
