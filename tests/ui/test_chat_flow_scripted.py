@@ -252,3 +252,21 @@ def test_stored_reply_details_are_read_back_typed_and_damaged_ones_dropped(qtbot
     assert [c.marker for c in odd_one.message.citations] == [2]  # only the citation that parses
     assert odd_one.message.finish_reason is None and odd_one.message.thought_seconds is None
     assert not odd_one.note.text()
+
+
+def test_a_reply_whose_stream_ends_without_a_last_event_is_not_left_streaming(qtbot, make_app) -> None:
+    class Truncated(ScriptedBackend):
+        def reply(self, request):
+            for event in super().reply(request):
+                if event.finished:
+                    return  # a backend that stops without saying why
+                yield event
+
+    parts = make_app(opener(Truncated([], ["half ", "a reply"])))
+    _load(qtbot, parts)
+    with qtbot.waitSignal(parts.replies.replyFinished, timeout=10000) as finished:
+        parts.replies.send("hello")
+    reply = finished.args[0]
+    assert reply.state is MessageState.ERROR and reply.text == "half a reply"
+    assert "without finishing" in reply.error
+    assert not parts.replies.busy() and parts.window.composer.send_button.text() == "Send"
