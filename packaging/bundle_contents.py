@@ -10,6 +10,8 @@ would shadow the PyPI library of that name).
 
 from __future__ import annotations
 
+import fnmatch
+from collections.abc import Callable
 from pathlib import Path
 
 # Our own packages whose non-Python files the app reads at run time (through importlib.resources).
@@ -40,8 +42,102 @@ EXCLUDES: tuple[str, ...] = (
     "pytest", "pytestqt", "_pytest", "reportlab", "tkinter", "matplotlib", "IPython", "PyInstaller",
     "PySide6.QtWebEngineCore", "PySide6.QtWebEngineWidgets", "PySide6.QtWebEngineQuick", "PySide6.QtQuick",
     "PySide6.QtQml", "PySide6.Qt3DCore", "PySide6.QtMultimedia", "PySide6.QtCharts", "PySide6.QtDataVisualization",
-    "PySide6.QtPdf", "PySide6.QtDesigner", "PySide6.QtSql", "PySide6.QtTest",
+    "PySide6.QtPdf", "PySide6.QtDesigner", "PySide6.QtSql", "PySide6.QtTest", "PySide6.QtNetwork",
+    "yaml",  # only numpy.__config__.show() asks for it, inside a try
+    "lxml.objectify", "lxml.html.diff", "lxml.html.clean",  # bs4 and python-docx use lxml.etree only
 )
+
+# Files that PyInstaller's hooks collect but the app never loads, as (glob on the bundle-relative path, why).
+# Globs are written to match every platform's layout (Linux/macOS `PySide6/Qt/plugins/...`, Windows
+# `PySide6/plugins/...`). Shared libraries that only these files needed go too (see `prune_bundle`).
+BUNDLE_DROPS: tuple[tuple[str, str], ...] = (
+    ("PySide6/*translations/*", "Qt's own translations: the app is English-only and installs no QTranslator"),
+    ("PySide6/*plugins/platformthemes/*gtk3*",
+     "GTK 3 theme bridge: needs the system's GTK, and would mix it with bundled cairo/pango (Qt's own dialogs work)"),
+    ("PySide6/*plugins/platforms/*eglfs*", "full-screen embedded platform (no window system)"),
+    ("PySide6/*plugins/platforms/*linuxfb*", "framebuffer platform (no window system)"),
+    ("PySide6/*plugins/platforms/*vnc*", "VNC server platform"),
+    ("PySide6/*plugins/platforms/*vkkhrdisplay*", "Vulkan display platform (no window system)"),
+    ("PySide6/*plugins/platforms/*minimalegl*", "EGL test platform"),
+    ("PySide6/*plugins/platforms/*qdirect2d*", "Direct2D platform: the app uses the default qwindows"),
+    ("PySide6/*plugins/egldeviceintegrations/*", "device integrations of eglfs, dropped above"),
+    ("PySide6/*plugins/generic/*", "evdev/tuio raw input for eglfs/linuxfb; desktops deliver input via the window system"),
+    ("PySide6/*plugins/networkinformation/*", "QtNetwork reachability: the app makes no Qt network calls"),
+    ("PySide6/*plugins/tls/*", "QtNetwork TLS backends: the app makes no Qt network calls"),
+    ("PIL/_avif.*", "Pillow's AVIF codec (with libavif): documents are read as text, images are never decoded"),
+    ("PIL/_webp.*", "Pillow's WebP codec: images are never decoded"),
+    ("PIL/_imagingtk.*", "Pillow's Tk bridge: no Tk in the app"),
+    ("PIL/_imagingft.*", "Pillow's FreeType text rendering (with its own freetype/harfbuzz): python-pptx imports "
+     "ImageFont, which defers the missing module until a font is drawn, and the app never draws one"),
+    ("PIL/_imagingcms.*", "Pillow's colour management (with lcms2): images are never decoded"),
+)
+
+# Linux: binaries whose symbol tables are stripped after the build (`strip --strip-unneeded`): Python's own
+# library and extension modules ship with full symbols (libpython 23 MB -> 6 MB), and so do the Rust
+# extensions. Not everything: `strip` from binutils 2.40 breaks the libraries that auditwheel rewrote with
+# patchelf (numpy's OpenBLAS: "ELF load command address/offset not page-aligned"), which are already small.
+STRIP_GLOBS: tuple[str, ...] = (
+    "libpython3*.so*", "python3*/lib-dynload/*.so", "cryptography/hazmat/bindings/_rust*.so",
+    "tokenizers/tokenizers*.so",
+)
+
+# Never dropped, whatever a glob says: ONNX Runtime's execution providers are loaded by name at run time
+# (providers_shared, CUDA, TensorRT, DirectML.dll), so no dependency scan sees who needs them.
+NEVER_DROP: tuple[str, ...] = ("onnxruntime/*", "DirectML*", "*onnxruntime_providers*")
+
+
+def _matches(dest: str, globs: tuple[str, ...]) -> bool:
+    dest = dest.replace("\\", "/")
+    return any(fnmatch.fnmatch(dest, glob) for glob in globs)
+
+
+def prune_bundle(binaries: list[tuple], datas: list[tuple], needed: Callable[[str], set[str]],
+                 drops: tuple[str, ...] | None = None) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """Removes the BUNDLE_DROPS entries, and every shared library that only they needed.
+
+    Entries are PyInstaller TOC tuples (bundle path, source path, type code); `needed(source)` gives the file
+    names a binary links against (its DT_NEEDED / import table). A library pulled in for a dropped plugin is
+    kept when anything that stays links it, directly or through other libraries, so a wrong glob costs size,
+    never a missing library. Returns (binaries, datas, dropped).
+    """
+    globs = tuple(glob for glob, _ in BUNDLE_DROPS) if drops is None else drops
+    dropped_now = [e for e in binaries if _matches(e[0], globs) and not _matches(e[0], NEVER_DROP)]
+    dropped_names = {e[0] for e in dropped_now}
+    by_name: dict[str, list[tuple]] = {}
+    for entry in binaries:
+        by_name.setdefault(Path(entry[0]).name, []).append(entry)
+
+    def closure(start: list[tuple]) -> set[str]:
+        seen: set[str] = set()
+        stack = list(start)
+        while stack:
+            entry = stack.pop()
+            for name in needed(entry[1]):
+                for dep in by_name.get(name, ()):
+                    if dep[0] not in seen:
+                        seen.add(dep[0])
+                        stack.append(dep)
+        return seen
+
+    only_theirs = closure(dropped_now) - dropped_names
+    roots = [e for e in binaries if e[0] not in dropped_names and e[0] not in only_theirs]
+    still_needed = closure(roots)
+    gone = dropped_names | {name for name in only_theirs if name not in still_needed
+                            and not _matches(name, NEVER_DROP)}
+    kept_binaries = [e for e in binaries if e[0] not in gone]
+    kept_datas = [e for e in datas if not _matches(e[0], globs)]
+    dropped = [e for e in binaries if e[0] in gone] + [e for e in datas if _matches(e[0], globs)]
+    return kept_binaries, kept_datas, dropped
+
+
+def launchers(platform: str) -> list[tuple[str, bool]]:
+    """(name, console) of the executables to build. Only Windows needs a second, console launcher: a
+    windowed .exe has no stdout there. Elsewhere `enclave-cli` is a symbolic link to `enclave` (each
+    launcher carries its own copy of the Python archive, 12 MB)."""
+    if platform == "win32":
+        return [("enclave", False), ("enclave-cli", True)]
+    return [("enclave", False)]
+
 
 _SKIP_SUFFIXES = (".py", ".pyc", ".pyo", ".pyd", ".so")
 _SKIP_DIRS = {"__pycache__", ".mypy_cache", ".pytest_cache"}
