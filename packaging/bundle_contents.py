@@ -44,6 +44,7 @@ EXCLUDES: tuple[str, ...] = (
     "PySide6.QtQml", "PySide6.Qt3DCore", "PySide6.QtMultimedia", "PySide6.QtCharts", "PySide6.QtDataVisualization",
     "PySide6.QtPdf", "PySide6.QtDesigner", "PySide6.QtSql", "PySide6.QtTest", "PySide6.QtNetwork",
     "yaml",  # only numpy.__config__.show() asks for it, inside a try
+    "xlsxwriter",  # python-pptx writes chart workbooks with it; reading a deck never does
     "lxml.objectify", "lxml.html.diff", "lxml.html.clean",  # bs4 and python-docx use lxml.etree only
 )
 
@@ -64,6 +65,8 @@ BUNDLE_DROPS: tuple[tuple[str, str], ...] = (
     ("PySide6/*plugins/generic/*", "evdev/tuio raw input for eglfs/linuxfb; desktops deliver input via the window system"),
     ("PySide6/*plugins/networkinformation/*", "QtNetwork reachability: the app makes no Qt network calls"),
     ("PySide6/*plugins/tls/*", "QtNetwork TLS backends: the app makes no Qt network calls"),
+    *((f"PySide6/*plugins/imageformats/*q{fmt}.*", f"{fmt} image reader: the app shows only its own PNG/SVG/ICO "
+       "icons and renders no images from replies or documents") for fmt in ("webp", "tiff", "tga", "wbmp", "icns")),
     ("PIL/_avif.*", "Pillow's AVIF codec (with libavif): documents are read as text, images are never decoded"),
     ("PIL/_webp.*", "Pillow's WebP codec: images are never decoded"),
     ("PIL/_imagingtk.*", "Pillow's Tk bridge: no Tk in the app"),

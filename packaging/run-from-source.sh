@@ -1,10 +1,29 @@
 #!/usr/bin/env bash
-# Sets up Enclave from this checkout and starts the desktop app.
+# Sets up Enclave from this checkout and starts the desktop app (arguments go to `enclave`, e.g. `gui --smoke`).
+#
+# First run: creates .venv, installs the project (editable: edits to app/ need no reinstall), and checks the
+# system libraries Qt's platform plugins link against (packaging/install-qt-runtime-libs.sh, apt as root).
+# Later runs skip pip while nothing that decides the installed packages changed: .venv/.enclave-source-stamp
+# holds a hash of pyproject.toml, this script and the Python version, and is written only after a successful
+# install. Without a display the app itself says so in one sentence and exits 2.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+SELF="$(cd "$(dirname "$0")" && pwd)/$(basename "$0")"
+cd "$(dirname "$SELF")/.."
 PY="${PYTHON:-python3}"
-[ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e .
-bash packaging/install-qt-runtime-libs.sh
+command -v "$PY" >/dev/null 2>&1 || [ -x .venv/bin/python ] || {
+  echo "Enclave needs Python 3.11 or later: '$PY' was not found (set PYTHON=/path/to/python3)." >&2; exit 1; }
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv || {
+    echo "Could not create .venv with $PY: on Debian/Ubuntu install python3-venv (apt-get install python3-venv)." >&2
+    exit 1; }
+fi
+STAMP=.venv/.enclave-source-stamp
+wanted="$( (cat pyproject.toml "$SELF"; .venv/bin/python -c 'import sys; print(sys.version)') | sha256sum | cut -d' ' -f1)"
+if [ "$(cat "$STAMP" 2>/dev/null)" != "$wanted" ] || [ ! -x .venv/bin/enclave ]; then
+  rm -f "$STAMP"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e .
+  echo "$wanted" > "$STAMP"
+fi
+bash packaging/install-qt-runtime-libs.sh --python .venv/bin/python
 exec .venv/bin/enclave "$@"

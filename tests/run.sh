@@ -8,6 +8,6 @@ PY="${PYTHON:-python3}"
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q "torch==2.13.0"
 .venv/bin/python -m pip install -q -e ".[test]"
-bash packaging/install-qt-runtime-libs.sh
+bash packaging/install-qt-runtime-libs.sh --platforms offscreen  # the suite runs Qt offscreen
 export QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1
 exec .venv/bin/python -m pytest "$@"

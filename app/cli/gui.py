@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
+from collections.abc import Mapping
 from pathlib import Path
+
+# Qt platforms that draw into a window system, and the variable that says where that window system is.
+# (offscreen, minimal, vnc, eglfs, linuxfb need none; Windows and macOS always have their own.)
+_WINDOW_SYSTEMS = {"xcb": ("DISPLAY",), "wayland": ("WAYLAND_DISPLAY",), "": ("DISPLAY", "WAYLAND_DISPLAY")}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,7 +26,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_run)
 
 
+def missing_display(environ: Mapping[str, str] = os.environ, platform: str = sys.platform) -> str | None:
+    """Why the window cannot open here, in one sentence, or None. Checked before Qt starts: without a display
+    Qt's xcb plugin aborts the process (rc 134) with a message that blames its own libraries."""
+    if not platform.startswith("linux"):
+        return None
+    requested = environ.get("QT_QPA_PLATFORM", "").split(";")[0].split(":")[0].strip()
+    kind = "wayland" if requested.startswith("wayland") else requested
+    if kind not in _WINDOW_SYSTEMS:
+        return None
+    names = _WINDOW_SYSTEMS[kind]
+    if any(environ.get(name) for name in names):
+        return None
+    return (f"Enclave's window needs a graphical desktop, but {' and '.join(names)} "
+            f"{'is' if len(names) == 1 else 'are'} not set: start it from a desktop session "
+            "(for a check without a screen, set QT_QPA_PLATFORM=offscreen).")
+
+
 def _run(args: argparse.Namespace) -> int:
+    problem = missing_display()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
     from app.ui.application import run_gui, run_smoke  # Qt is imported only when the GUI is wanted
 
     if args.smoke:
