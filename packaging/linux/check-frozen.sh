@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Builds the frozen app and the .deb on Linux and runs them as a user would; `.ci/run` calls it after the tests.
+#
+#   bash packaging/linux/check-frozen.sh [OUT_DIR]          (default: dist)
+#
+# 1. PyInstaller one-folder build (packaging/enclave.spec) into OUT_DIR/enclave; size budget
+#    (packaging/bundle_size.py fails the run when it is exceeded).
+# 2. The frozen program itself: `enclave-cli --version`; `make-test-model` and `export` of a tiny model;
+#    `chat` with an attached document, traced with strace to show that the document sandbox re-executes the
+#    frozen program (a frozen build has no `python -m`); `gui --smoke` on the real window (offscreen).
+#    HOME and XDG_* point into a scratch folder: nothing touches the real user's files.
+# 3. The .deb (packaging/linux/build-deb.sh): control fields, contents, desktop entry (desktop-file-validate),
+#    and the extracted package's `enclave` on its PATH. Installing it into a clean Debian root is the separate
+#    `bash packaging/linux/test-clean-debian.sh`.
+# 4. The Windows MSI source: packaging/windows/build-msi.sh builds the .wxs with wixl from a stand-in folder.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+OUT="$(mkdir -p "${1:-dist}" && cd "${1:-dist}" && pwd)"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+PY=.venv/bin/python
+[ -x "$PY" ] || { echo "check-frozen.sh: .venv is missing; run bash tests/run.sh (or packaging/run-from-source.sh) first." >&2; exit 1; }
+step() { printf '\n== %s (%(%H:%M:%S)T)\n' "$1" -1; }
+
+step "tools"
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  need=()
+  for tool_pkg in strace:strace desktop-file-validate:desktop-file-utils wixl:wixl msiinfo:msitools; do
+    command -v "${tool_pkg%%:*}" >/dev/null 2>&1 || need+=("${tool_pkg##*:}")
+  done
+  if [ ${#need[@]} -gt 0 ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}") >/dev/null
+  fi
+fi
+"$PY" -m pip install -q -e ".[packaging]"
+# The bundle takes the xcb libraries from this machine, and the .deb's Depends are read from them.
+bash packaging/install-qt-runtime-libs.sh --python "$PY"
+
+step "PyInstaller"
+start=$SECONDS
+"$PY" -m PyInstaller --noconfirm --log-level WARN --distpath "$OUT" --workpath "$WORK/build" packaging/enclave.spec
+echo "built $OUT/enclave in $((SECONDS - start)) s"
+"$PY" packaging/bundle_size.py "$OUT/enclave"
+
+step "frozen program"
+export HOME="$WORK/home" XDG_CONFIG_HOME="$WORK/home/.config" XDG_DATA_HOME="$WORK/home/.local/share" \
+  XDG_CACHE_HOME="$WORK/home/.cache" QT_QPA_PLATFORM=offscreen
+mkdir -p "$HOME"
+CLI="$OUT/enclave/enclave-cli"
+VERSION="$(sed -n 's/^__version__ = "\(.*\)"/\1/p' app/__init__.py)"
+[ "$("$CLI" --version)" = "enclave $VERSION" ] || { echo "frozen enclave-cli --version did not print 'enclave $VERSION'." >&2; exit 1; }
+"$CLI" make-test-model "$WORK/ckpt" --preset tiny
+"$CLI" export "$WORK/ckpt" "$WORK/pkg" --target cpu
+rm -rf "$WORK/ckpt"
+printf 'Inventory note.\nThe depot key is in the blue box under the stairs.\n' > "$WORK/note.txt"
+strace -f -qq -e trace=execve -o "$WORK/execve.log" \
+  "$CLI" chat "$WORK/pkg" --prompt "Where is the depot key?" --attach "$WORK/note.txt" --max-tokens 8 \
+  > "$WORK/chat.out"
+grep -q "note.txt" "$WORK/chat.out" || { echo "frozen chat did not cite the attached note.txt:" >&2; cat "$WORK/chat.out" >&2; exit 1; }
+frozen="$(readlink -f "$OUT/enclave/enclave")"
+grep -F -- '"--enclave-document-sandbox"' "$WORK/execve.log" | grep -qF "\"$frozen\"" || {
+  echo "the document sandbox was not started by re-executing $frozen --enclave-document-sandbox:" >&2
+  grep execve "$WORK/execve.log" >&2; exit 1; }
+echo "chat with an attachment: the sandbox re-executed $frozen"
+"$OUT/enclave/enclave" gui --smoke "$WORK/pkg" --max-tokens 8 --screenshot "$WORK/smoke.png" | tail -n1 > "$WORK/smoke.json"
+"$PY" - "$WORK/smoke.json" <<'PYCHECK'
+import json, sys
+result = json.loads(open(sys.argv[1], encoding="utf-8").read())
+if not result.get("ok") or result.get("state") != "complete":
+    raise SystemExit(f"frozen gui --smoke failed: {result}")
+print(f"gui --smoke: window after {result['window_visible_s']} s, model loaded in {result['load_s']} s, reply {result['state']}")
+PYCHECK
+
+step ".deb"
+DEB="$(bash packaging/linux/build-deb.sh "$OUT/enclave" "$OUT")"
+ls -l "$DEB"
+[ "$(dpkg-deb -f "$DEB" Package)" = enclave ] && [ "$(dpkg-deb -f "$DEB" Version)" = "$VERSION" ]
+dpkg-deb -f "$DEB" Depends | grep -q "libxcb-icccm4" || { echo "$DEB does not depend on libxcb-icccm4, which Qt's xcb plugin links." >&2; exit 1; }
+for path in ./usr/bin/enclave ./opt/enclave/enclave ./opt/enclave/enclave-cli ./usr/share/applications/enclave.desktop \
+            ./usr/share/icons/hicolor/256x256/apps/enclave.png ./usr/share/icons/hicolor/scalable/apps/enclave.svg; do
+  dpkg-deb -c "$DEB" | awk '{print $6}' | grep -qx "$path" || { echo "$DEB lacks $path." >&2; exit 1; }
+done
+desktop-file-validate packaging/linux/enclave.desktop
+mkdir "$WORK/root" && dpkg-deb -x "$DEB" "$WORK/root"
+[ "$(PATH="$WORK/root/usr/bin:$PATH" enclave --version)" = "enclave $VERSION" ]
+echo "the extracted package's enclave runs from its PATH"
+rm -rf "$WORK/root"
+
+step "Windows MSI (wixl, from a stand-in folder)"
+bash packaging/windows/build-msi.sh --stand-in "$OUT"
+echo "check-frozen.sh: all checks passed"
