@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up Enclave from this checkout and starts the desktop app (arguments go to `enclave`, e.g. `gui --smoke`).
 #
-# First run: creates .venv, installs the project (editable: edits to app/ need no reinstall), and checks the
+# First run: creates .venv (installing Debian's python3-venv with apt when root and it is missing), installs the project (editable: edits to app/ need no reinstall), and checks the
 # system libraries Qt's platform plugins link against (packaging/install-qt-runtime-libs.sh, apt as root).
 # Later runs skip pip while nothing that decides the installed packages changed: .venv/.enclave-source-stamp
 # holds a hash of pyproject.toml, this script and the Python version, and is written only after a successful
@@ -12,9 +12,17 @@ cd "$(dirname "$SELF")/.."
 PY="${PYTHON:-python3}"
 command -v "$PY" >/dev/null 2>&1 || [ -x .venv/bin/python ] || {
   echo "Enclave needs Python 3.11 or later: '$PY' was not found (set PYTHON=/path/to/python3)." >&2; exit 1; }
-if [ ! -x .venv/bin/python ]; then
-  "$PY" -m venv .venv || {
-    echo "Could not create .venv with $PY: on Debian/Ubuntu install python3-venv (apt-get install python3-venv)." >&2
+if [ ! -x .venv/bin/python ] || [ ! -x .venv/bin/pip ]; then
+  rm -rf .venv
+  if ! "$PY" -c 'import ensurepip, venv' >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    # Debian and Ubuntu ship venv's pip bootstrap separately (python3-venv).
+    echo "Installing python3-venv (Debian's venv support)" >&2
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv) \
+      >/dev/null 2>&1 || true
+  fi
+  "$PY" -m venv .venv >/dev/null 2>&1 || {
+    rm -rf .venv
+    echo "Could not create .venv with $PY: on Debian/Ubuntu install python3-venv (as root: apt-get install python3-venv)." >&2
     exit 1; }
 fi
 STAMP=.venv/.enclave-source-stamp

@@ -97,7 +97,6 @@ Installed-Size: $installed_kb
 Depends: $dep_list, fonts-dejavu-core | fonts-noto-core | fonts-liberation2
 Section: utils
 Priority: optional
-Homepage: https://localhost/enclave
 Description: private, offline chat with gpt-oss models
  Enclave chats with OpenAI's open-weight gpt-oss-20b and gpt-oss-120b models
  entirely on this computer: no cloud, no account, no telemetry. Documents

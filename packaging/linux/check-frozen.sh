@@ -5,10 +5,11 @@
 #
 # 1. PyInstaller one-folder build (packaging/enclave.spec) into OUT_DIR/enclave; size budget
 #    (packaging/bundle_size.py fails the run when it is exceeded).
-# 2. The frozen program itself: `enclave-cli --version`; `make-test-model` and `export` of a tiny model;
-#    `chat` with an attached document, traced with strace to show that the document sandbox re-executes the
-#    frozen program (a frozen build has no `python -m`); `gui --smoke` on the real window (offscreen).
-#    HOME and XDG_* point into a scratch folder: nothing touches the real user's files.
+# 2. The frozen program itself (packaging/smoke_frozen.py, also run by the release workflow on Windows and
+#    macOS): `enclave-cli --version`; `make-test-model` and `export` of a tiny model; `chat` with an attached
+#    document, traced with strace to show that the document sandbox re-executes the frozen program (a frozen
+#    build has no `python -m`); `gui --smoke` on the real window (offscreen). HOME and XDG_* point into a
+#    scratch folder: nothing touches the real user's files.
 # 3. The .deb (packaging/linux/build-deb.sh): control fields, contents, desktop entry (desktop-file-validate),
 #    and the extracted package's `enclave` on its PATH. Installing it into a clean Debian root is the separate
 #    `bash packaging/linux/test-clean-debian.sh`.
@@ -43,33 +44,8 @@ echo "built $OUT/enclave in $((SECONDS - start)) s"
 "$PY" packaging/bundle_size.py "$OUT/enclave"
 
 step "frozen program"
-export HOME="$WORK/home" XDG_CONFIG_HOME="$WORK/home/.config" XDG_DATA_HOME="$WORK/home/.local/share" \
-  XDG_CACHE_HOME="$WORK/home/.cache" QT_QPA_PLATFORM=offscreen
-mkdir -p "$HOME"
-CLI="$OUT/enclave/enclave-cli"
+"$PY" packaging/smoke_frozen.py "$OUT/enclave/enclave-cli" "$OUT/enclave/enclave" --trace-execve
 VERSION="$(sed -n 's/^__version__ = "\(.*\)"/\1/p' app/__init__.py)"
-[ "$("$CLI" --version)" = "enclave $VERSION" ] || { echo "frozen enclave-cli --version did not print 'enclave $VERSION'." >&2; exit 1; }
-"$CLI" make-test-model "$WORK/ckpt" --preset tiny
-"$CLI" export "$WORK/ckpt" "$WORK/pkg" --target cpu
-rm -rf "$WORK/ckpt"
-printf 'Inventory note.\nThe depot key is in the blue box under the stairs.\n' > "$WORK/note.txt"
-strace -f -qq -e trace=execve -o "$WORK/execve.log" \
-  "$CLI" chat "$WORK/pkg" --prompt "Where is the depot key?" --attach "$WORK/note.txt" --max-tokens 8 \
-  > "$WORK/chat.out"
-grep -q "note.txt" "$WORK/chat.out" || { echo "frozen chat did not cite the attached note.txt:" >&2; cat "$WORK/chat.out" >&2; exit 1; }
-frozen="$(readlink -f "$OUT/enclave/enclave")"
-grep -F -- '"--enclave-document-sandbox"' "$WORK/execve.log" | grep -qF "\"$frozen\"" || {
-  echo "the document sandbox was not started by re-executing $frozen --enclave-document-sandbox:" >&2
-  grep execve "$WORK/execve.log" >&2; exit 1; }
-echo "chat with an attachment: the sandbox re-executed $frozen"
-"$OUT/enclave/enclave" gui --smoke "$WORK/pkg" --max-tokens 8 --screenshot "$WORK/smoke.png" | tail -n1 > "$WORK/smoke.json"
-"$PY" - "$WORK/smoke.json" <<'PYCHECK'
-import json, sys
-result = json.loads(open(sys.argv[1], encoding="utf-8").read())
-if not result.get("ok") or result.get("state") != "complete":
-    raise SystemExit(f"frozen gui --smoke failed: {result}")
-print(f"gui --smoke: window after {result['window_visible_s']} s, model loaded in {result['load_s']} s, reply {result['state']}")
-PYCHECK
 
 step ".deb"
 DEB="$(bash packaging/linux/build-deb.sh "$OUT/enclave" "$OUT")"

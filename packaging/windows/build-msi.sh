@@ -23,7 +23,8 @@ for tool in wixl wixl-heat msiinfo; do
 done
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
-VERSION="$(sed -n 's/^__version__ = "\(.*\)"/\1/p' app/__init__.py)"
+# ENCLAVE_MSI_VERSION overrides the version (the release workflow's upgrade test builds a second, higher MSI).
+VERSION="${ENCLAVE_MSI_VERSION:-$(sed -n 's/^__version__ = "\(.*\)"/\1/p' app/__init__.py)}"
 [[ "$VERSION" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || { echo "build-msi.sh: app.__version__ '$VERSION' is not the major.minor.patch an MSI ProductVersion needs." >&2; exit 1; }
 
 if [ "${1:-}" = "--stand-in" ]; then

@@ -1,6 +1,8 @@
-# Builds the Windows installer: venv -> PyInstaller one-folder build -> Inno Setup installer.
-# Run from anywhere in PowerShell on Windows 10/11 x64 with Python 3.11 and Inno Setup 6 installed:
+# Builds Enclave's Windows one-folder app (dist\enclave) and smoke-tests it; the MSI is made from that folder
+# with wixl on Linux (packaging/windows/build-msi.sh; the release workflow does both).
+# Run in PowerShell on Windows 10/11 x64 with Python 3.11:
 #   powershell -ExecutionPolicy Bypass -File packaging\windows\build.ps1
+# Set CERT_PFX (base64 .pfx) and CERT_PASSWORD to sign enclave.exe and enclave-cli.exe with signtool.
 $ErrorActionPreference = "Stop"
 $root = Resolve-Path (Join-Path $PSScriptRoot "..\..")
 Set-Location $root
@@ -14,13 +16,8 @@ if ($LASTEXITCODE -ne 0) { throw "pip install failed" }
 
 & $py -m PyInstaller --noconfirm --clean packaging\enclave.spec
 if ($LASTEXITCODE -ne 0) { throw "PyInstaller failed" }
-& "dist\enclave\enclave-cli.exe" --version
-if ($LASTEXITCODE -ne 0) { throw "the frozen app does not start" }
-
-$version = (& $py -c "import app; print(app.__version__)").Trim()
-$iscc = Get-Command iscc.exe -ErrorAction SilentlyContinue
-if ($iscc) { $iscc = $iscc.Source } else { $iscc = "${env:ProgramFiles(x86)}\Inno Setup 6\ISCC.exe" }
-if (-not (Test-Path $iscc)) { throw "Inno Setup 6 (ISCC.exe) not found: install it from jrsoftware.org" }
-& $iscc "/DAppVersion=$version" packaging\windows\enclave.iss
-if ($LASTEXITCODE -ne 0) { throw "Inno Setup failed" }
-Write-Host "Installer written to dist\installer\"
+& $py packaging\bundle_size.py dist\enclave
+& $py packaging\smoke_frozen.py dist\enclave\enclave-cli.exe dist\enclave\enclave.exe
+if ($LASTEXITCODE -ne 0) { throw "the frozen app failed its smoke test" }
+& powershell -ExecutionPolicy Bypass -File packaging\windows\sign.ps1 dist\enclave\enclave.exe dist\enclave\enclave-cli.exe
+Write-Host "dist\enclave is ready; build the MSI from it with: bash packaging/windows/build-msi.sh dist/enclave dist (Linux or WSL, needs wixl)"

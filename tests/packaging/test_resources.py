@@ -212,10 +212,11 @@ def test_spec_makes_windowed_app_and_console_cli(executed_spec) -> None:
 
 
 def test_installer_scripts_point_at_the_onedir_build() -> None:
-    iss = (ROOT / "packaging" / "windows" / "enclave.iss").read_text(encoding="utf-8")
-    assert r'Source: "{#DistDir}\*"' in iss and "recursesubdirs" in iss
-    assert r'#define DistDir "..\..\dist\enclave"' in iss
-    assert "enclave.exe" in iss and "enclave-cli.exe" in iss
-    dmg = ROOT / "packaging" / "macos" / "build_dmg.sh"
-    subprocess.run(["bash", "-n", str(dmg)], check=True)
-    assert "packaging/enclave.spec" in dmg.read_text(encoding="utf-8")
+    build_msi = (ROOT / "packaging" / "windows" / "build-msi.sh").read_text(encoding="utf-8")
+    assert "enclave.exe" in build_msi and "enclave-cli.exe" in build_msi and "wixl-heat" in build_msi
+    wxs = (ROOT / "packaging" / "windows" / "enclave.wxs").read_text(encoding="utf-8")
+    assert 'Target="[INSTALLDIR]enclave.exe"' in wxs
+    for script in ("macos/build_dmg.sh", "linux/build-deb.sh", "linux/check-frozen.sh", "windows/build-msi.sh",
+                   "linux/test-clean-debian.sh", "run-from-source.sh", "install-qt-runtime-libs.sh"):
+        subprocess.run(["bash", "-n", str(ROOT / "packaging" / script)], check=True)
+    assert "packaging/enclave.spec" in (ROOT / "packaging" / "macos" / "build_dmg.sh").read_text(encoding="utf-8")
