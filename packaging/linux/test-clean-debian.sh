@@ -92,6 +92,11 @@ fresh_root() {
   cp /etc/resolv.conf "$root/etc/resolv.conf"
   [ -f /etc/pip.conf ] && cp /etc/pip.conf "$root/etc/pip.conf"
   [ -d /etc/xdg/pip ] && mkdir -p "$root/etc/xdg" && cp -a /etc/xdg/pip "$root/etc/xdg/"
+  # Local CA certificates the host trusts (a company proxy's, say): kept when ca-certificates rebuilds its bundle.
+  if [ -d /usr/local/share/ca-certificates ]; then
+    mkdir -p "$root/usr/local/share/ca-certificates"
+    cp -a /usr/local/share/ca-certificates/. "$root/usr/local/share/ca-certificates/"
+  fi
   local cert
   for cert in "${PIP_CERT:-}" $(sed -n 's/^ *cert *= *//p' /etc/pip.conf 2>/dev/null); do
     [ -n "$cert" ] && [ -f "$cert" ] && mkdir -p "$root$(dirname "$cert")" && cp "$cert" "$root$cert"
