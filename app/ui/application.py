@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from importlib import resources
 import secrets
 import sys
 import tempfile
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, QTimer
+from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from app.engine.sampling import SamplingParams
@@ -119,6 +121,10 @@ def build_app(*, database: Path | None = None, settings_path: Path | None = None
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName("Enclave")
     app.setOrganizationName("Enclave")
+    app.setDesktopFileName("enclave")  # Wayland and docks match the window to enclave.desktop (its icon, its name)
+    icon = QPixmap()
+    if icon.loadFromData(resources.files("resources.icons").joinpath("enclave.png").read_bytes()):
+        app.setWindowIcon(QIcon(icon))
     settings = AppSettings.load(settings_path)
     try:
         choice = ThemeChoice(settings.theme)
@@ -159,6 +165,8 @@ def build_app(*, database: Path | None = None, settings_path: Path | None = None
     window = MainWindow(models=models, opener=opener, conversations=conversations, replies=replies,
                         attachments=attachments, settings=settings, dark=dark, export_planner=plan_export,
                         on_close=lambda: parts.shutdown() if parts else None)
+    if database is not None:
+        window.set_data_folder(database.parent)
     for client in (engine, history, documents):  # a failure no caller waits for still reaches the status bar
         client.unhandled.connect(window.show_notice)
     parts = AppParts(app, window, settings, models, opener, conversations, replies, attachments, history, threads)

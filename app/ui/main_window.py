@@ -11,8 +11,9 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtCore import Qt, QUrl
+from PySide6.QtGui import (QAction, QActionGroup, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent,
+                           QKeySequence)
 from PySide6.QtWidgets import (
     QApplication, QFileDialog, QInputDialog, QLineEdit, QMainWindow, QMessageBox, QSplitter, QStackedWidget,
     QVBoxLayout, QWidget,
@@ -22,6 +23,7 @@ from app.documents.model import DocumentLimits
 from app.engine.chat_request import ChatSettings
 from app.engine.events import LoadProgress, ModelInfo
 from app.model_folder import NotAModelFolder, classify_model_folder
+from app.storage.database import default_database_path
 from app.storage.settings import AppSettings, SettingsError
 from app.ui.attachments import AttachmentsController
 from app.ui.conversations import ConversationsController
@@ -127,9 +129,25 @@ class MainWindow(QMainWindow):
         stop_action.triggered.connect(self._replies.stop)
         self.addAction(stop_action)
         help_menu = self.menuBar().addMenu("&Help")
+        self.data_folder_action = QAction("Open &data folder", self)
+        self.data_folder_action.triggered.connect(self.open_data_folder)
+        help_menu.addAction(self.data_folder_action)
+        self.set_data_folder(default_database_path().parent)
         about = QAction("&About Enclave", self)
         about.triggered.connect(self._on_about)
         help_menu.addAction(about)
+
+    def set_data_folder(self, folder: Path) -> None:
+        """The folder that Help > Open data folder shows: where this window's history (and models) live."""
+        self.data_folder = Path(folder)
+        self.data_folder_action.setStatusTip(f"Conversations and models are kept in {self.data_folder}")
+
+    def open_data_folder(self) -> None:
+        """Shows the data folder in the file manager; where none can be started, names it in a message."""
+        self.data_folder.mkdir(parents=True, exist_ok=True)
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.data_folder))):
+            QMessageBox.information(self, "Data folder", f"Enclave keeps your conversations and models in\n"
+                                    f"{self.data_folder}")
 
     def _connect(self) -> None:
         models, conversations, replies, attachments = (self._models, self._conversations, self._replies,
