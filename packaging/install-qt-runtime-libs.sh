@@ -119,6 +119,7 @@ for soname in $missing; do
   if [ -n "$found" ]; then packages+=("$found"); else unmapped+=("$soname"); fi
 done
 [ "$need_font" = 1 ] && packages+=(fonts-dejavu-core fontconfig)
+[ ${#packages[@]} -gt 0 ] && mapfile -t packages < <(printf '%s\n' "${packages[@]}" | awk '!seen[$0]++')
 if [ ${#packages[@]} -gt 0 ]; then
   echo "Installing the system libraries Qt needs: ${packages[*]}" >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null 2>&1 || {
