@@ -17,7 +17,7 @@ if ($LASTEXITCODE -ne 0) { throw "pip install failed" }
 & $py -m PyInstaller --noconfirm --clean packaging\enclave.spec
 if ($LASTEXITCODE -ne 0) { throw "PyInstaller failed" }
 & $py packaging\bundle_size.py dist\enclave
-& $py packaging\smoke_frozen.py dist\enclave\enclave-cli.exe dist\enclave\enclave.exe
+& $py packaging\smoke_frozen.py dist\enclave\enclave-cli.exe dist\enclave\enclave-cli.exe  # the console twin prints the JSON
 if ($LASTEXITCODE -ne 0) { throw "the frozen app failed its smoke test" }
 & powershell -ExecutionPolicy Bypass -File packaging\windows\sign.ps1 dist\enclave\enclave.exe dist\enclave\enclave-cli.exe
 Write-Host "dist\enclave is ready; build the MSI from it with: bash packaging/windows/build-msi.sh dist/enclave dist (Linux or WSL, needs wixl)"
