@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import sys
 
+import app  # noqa: F401 - app/offline_env.py switches ONNX Runtime's telemetry off before any test imports it
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")

@@ -9,5 +9,10 @@ PY="${PYTHON:-python3}"
 .venv/bin/python -m pip install -q "torch==2.13.0"
 .venv/bin/python -m pip install -q -e ".[test]"
 bash packaging/install-qt-runtime-libs.sh --platforms offscreen  # the suite runs Qt offscreen
-export QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1
+# The privacy tests (tests/privacy) watch real runs with strace; clean Debian images do not have it.
+if ! command -v strace >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = "0" ]; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq strace) >/dev/null 2>&1 || \
+    echo "warning: could not install strace; tests/privacy will fail" >&2
+fi
+export QT_QPA_PLATFORM=offscreen HF_HUB_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 ORT_DISABLE_TELEMETRY=1
 exec .venv/bin/python -m pytest "$@"
