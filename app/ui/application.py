@@ -18,7 +18,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, QTimer
 from PySide6.QtGui import QIcon, QPixmap
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QWidget
 
 from app.engine.sampling import SamplingParams
 from app.model_folder import ModelFolder
@@ -34,6 +34,7 @@ from app.ui.main_window import MainWindow
 from app.ui.model_controller import ModelController
 from app.ui.replies import RepliesController
 from app.ui.requests import ExportRequest
+from app.ui.safe_text import ask_yes_no
 from app.ui.theme import ThemeChoice, apply_theme
 from app.ui.worker import Worker, WorkerClient
 
@@ -181,11 +182,10 @@ def plan_export(folder: ModelFolder, parent: QWidget) -> ExportRequest | Path | 
     target, output, reason = backend.suggest_export(folder.path)
     if (output / "manifest.json").is_file():
         return output
-    answer = QMessageBox.question(
+    if not ask_yes_no(
         parent, "Convert this model?",
         f"{folder.path.name} is a Hugging Face checkpoint. Enclave converts it once for this computer "
-        f"({target}: {reason}) into\n{output}\n\nThis can take a while; you can cancel at any time.")
-    if answer != QMessageBox.StandardButton.Yes:
+        f"({target}: {reason}) into\n{output}\n\nThis can take a while; you can cancel at any time."):
         return None
     return ExportRequest(source=folder.path, output=output, target=target)
 

@@ -24,6 +24,7 @@ from app.engine.chat_request import ChatSettings
 from app.engine.events import LoadProgress, ModelInfo
 from app.model_folder import NotAModelFolder, classify_model_folder
 from app.storage.database import default_database_path
+from app.ui.safe_text import ask_text, show_message
 from app.storage.settings import AppSettings, SettingsError
 from app.ui.attachments import AttachmentsController
 from app.ui.conversations import ConversationsController
@@ -219,7 +220,7 @@ class MainWindow(QMainWindow):
         except NotAModelFolder as exc:
             self.first_run.show_message(str(exc), error=True)
             if self.pages.currentIndex() == 1:
-                QMessageBox.warning(self, "Not a model folder", str(exc))
+                show_message(self, QMessageBox.Icon.Warning, "Not a model folder", str(exc))
             return
         if model_folder.needs_export:
             request = self._export_planner(model_folder, self) if self._export_planner else None
@@ -320,7 +321,7 @@ class MainWindow(QMainWindow):
         try:
             Path(path).write_text(text, encoding="utf-8")
         except OSError as exc:
-            QMessageBox.warning(self, "Export failed", f"Could not write {path}: {exc.strerror or exc}")
+            show_message(self, QMessageBox.Icon.Warning, "Export failed", f"Could not write {path}: {exc.strerror or exc}")
 
     # ================================================================== documents
     def _on_attach(self) -> None:
@@ -351,8 +352,8 @@ class MainWindow(QMainWindow):
         citation = message.citations[citation_index]
         document = next((d for d in self._attachments.documents() if d.name == citation.file_name), None)
         if document is None:
-            QMessageBox.information(self, "Source not attached",
-                                    f"{citation.file_name} is no longer attached to this chat.")
+            show_message(self, QMessageBox.Icon.Information, "Source not attached",
+                         f"{citation.file_name} is no longer attached to this chat.")
             return
         dialog = QtPassageDialog(document, citation, self)
         dialog.exec()
@@ -368,9 +369,9 @@ class MainWindow(QMainWindow):
         self._history_failed = report
 
     def _show_history_failure(self, message: str) -> None:
-        QMessageBox.critical(self, "Conversation history unavailable",
-                             f"{message}\n\nThe file was not changed. Enclave keeps working, but this session's conversations "
-                             "will not be kept after it closes.")
+        show_message(self, QMessageBox.Icon.Critical, "Conversation history unavailable",
+                     f"{message}\n\nThe file was not changed. Enclave keeps working, but this session's conversations "
+                     "will not be kept after it closes.")
 
     def _on_wrong_passphrase(self, message: str) -> None:
         self._on_passphrase_needed(False, f"{message}\n\nTry again:")
@@ -389,7 +390,7 @@ class MainWindow(QMainWindow):
         self._ask_passphrase = ask
 
     def _passphrase_dialog(self, prompt: str) -> str | None:
-        text, ok = QInputDialog.getText(self, "History passphrase", prompt, QLineEdit.EchoMode.Password)
+        text, ok = ask_text(self, "History passphrase", prompt, QLineEdit.EchoMode.Password)
         return text if ok and text else None
 
     # ================================================================== misc

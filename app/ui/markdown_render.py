@@ -1,8 +1,13 @@
 """Markdown (model output) to the HTML subset that QTextBrowser renders, with highlighted code blocks.
 
-Raw HTML in the model's text is never passed through: the model's output is untrusted, and a chat must show
-what was written, not let it restyle the window. Each code block gets a "Copy" link (`copy:N`) that the view
-resolves against `RenderedMarkdown.code_blocks`.
+The model's output (and the document text it quotes) is untrusted, and a chat must show what was written,
+not let it restyle the window or reach anything: raw HTML is escaped; an image is shown as its alt text,
+never as <img> (Qt would read `![x](/dev/zero)` until the process dies, and `![x](/etc/hostname)` reads the
+file); a link is its text followed by its address in grey, never an <a> (nothing to click that could open a
+file, a qrc: resource or a web page, and the address is visible instead of hidden behind the text). The only
+anchors are the app's own: each code block gets a "Copy" link (`copy:N`) that the view resolves against
+`RenderedMarkdown.code_blocks`. The view that shows this HTML also refuses to load any resource
+(app/ui/safe_text.py), so a mistake here still cannot reach the file system.
 """
 
 from __future__ import annotations
@@ -58,8 +63,26 @@ def render_markdown(text: str, *, dark: bool = False) -> RenderedMarkdown:
             f'<tr><td><pre style="margin:0; font-family:monospace;">{body}</pre></td></tr></table>'
         )
 
+    def image(_renderer, tokens, idx, _options, _env):
+        alt = "".join(child.content for child in tokens[idx].children or ())
+        return f'<span style="color:gray;">[image: {html.escape(alt or "no description")}]</span>'
+
+    def link_open(_renderer, tokens, idx, _options, _env):
+        return ""
+
+    def link_close(_renderer, tokens, idx, _options, _env):
+        opening = next(i for i in range(idx - 1, -1, -1) if tokens[i].type == "link_open")
+        href = str(tokens[opening].attrGet("href") or "")
+        label = "".join(t.content for t in tokens[opening + 1:idx])
+        if not href or href == label or tokens[opening].markup == "autolink":
+            return ""
+        return f'<span style="color:gray;"> ({html.escape(href)})</span>'
+
     md.add_render_rule("fence", fence)
     md.add_render_rule("code_block", fence)
+    md.add_render_rule("image", image)
+    md.add_render_rule("link_open", link_open)
+    md.add_render_rule("link_close", link_close)
     # QTextBrowser draws Markdown tables without any rules unless the table asks for them.
     border = "#555" if dark else "#ccc"
     result.html = md.render(text).replace(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QToolButton, QWidget
 
 from app.ui.attachments import AttachmentItem, ChipState
+from app.ui.safe_text import PlainLabel, plain_tooltip
 
 
 def chip_text(item: AttachmentItem) -> str:
@@ -42,9 +43,8 @@ class QtAttachmentChip(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(6, 2, 2, 2)
-        self.label = QLabel(chip_text(item))
-        tip = item.message or item.name
-        self.label.setToolTip(tip)
+        self.label = PlainLabel(chip_text(item))  # file names and error texts come from outside
+        self.label.setToolTip(plain_tooltip(item.message or item.name))
         if item.state is ChipState.ERROR:
             self.setStyleSheet("QFrame { border: 1px solid #d93025; border-radius: 6px; } QLabel { color: #d93025; }")
             self.label.setText(f"{chip_text(item)} — {item.message}")
@@ -53,7 +53,7 @@ class QtAttachmentChip(QFrame):
         remove = QToolButton()
         remove.setText("×")
         remove.setAutoRaise(True)
-        remove.setToolTip(f"Remove {item.name} from this chat")
+        remove.setToolTip(plain_tooltip(f"Remove {item.name} from this chat"))
         remove.clicked.connect(lambda: self.removeRequested.emit(item.key))
         layout.addWidget(remove)
 

@@ -1,4 +1,6 @@
-"""A read-only rich-text view that grows to fit its content, so a chat scrolls as one page, not many boxes."""
+"""A read-only rich-text view that grows to fit its content, so a chat scrolls as one page, not many boxes.
+
+It loads no resources (see app/ui/safe_text.py): the HTML it shows comes from model output and documents."""
 
 from __future__ import annotations
 
@@ -6,14 +8,14 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QSizePolicy, QTextBrowser
 
+from app.ui.safe_text import SafeTextBrowser
 
-class QtAutoText(QTextBrowser):
+
+class QtAutoText(SafeTextBrowser):
     linkActivated = Signal(str)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.setOpenLinks(False)
-        self.setOpenExternalLinks(False)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.setFrameShape(QTextBrowser.Shape.NoFrame)

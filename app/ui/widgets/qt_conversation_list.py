@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QHBoxLayout, QInputDialog, QLineEdit, QListWidget, QListWidgetItem, QMenu, QMessageBox, QPushButton,
+    QHBoxLayout, QInputDialog, QLineEdit, QListWidget, QListWidgetItem, QMenu, QPushButton,
     QVBoxLayout, QWidget,
 )
 
 from app.ui.chat_state import ConversationSummary
+from app.ui.safe_text import ask_yes_no, plain_tooltip
 
 
 class QtConversationList(QWidget):
@@ -50,7 +51,7 @@ class QtConversationList(QWidget):
         for conv in conversations:
             item = QListWidgetItem(conv.title or "New chat")
             item.setData(Qt.ItemDataRole.UserRole, conv.conversation_id)
-            item.setToolTip(conv.title)
+            item.setToolTip(plain_tooltip(conv.title))  # titles come from messages and file names
             self.list.addItem(item)
             if conv.conversation_id == current:
                 self.list.setCurrentItem(item)
@@ -79,9 +80,7 @@ class QtConversationList(QWidget):
             if ok and new_title.strip():
                 self.renameRequested.emit(conv_id, new_title.strip())
         elif chosen is delete:
-            answer = QMessageBox.question(self, "Delete conversation",
-                                          f"Delete “{title}”? This cannot be undone.")
-            if answer == QMessageBox.StandardButton.Yes:
+            if ask_yes_no(self, "Delete conversation", f"Delete “{title}”? This cannot be undone."):
                 self.deleteRequested.emit(conv_id)
         elif chosen is export_md:
             self.exportRequested.emit(conv_id, "markdown")

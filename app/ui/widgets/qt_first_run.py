@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+
+from app.ui.safe_text import PlainLabel
 
 FIRST_RUN_TEXT = (
     "Enclave runs OpenAI's gpt-oss models entirely on this computer. Nothing you type or attach leaves it.\n\n"
@@ -27,7 +31,8 @@ def catalog_summary() -> str:
             needs.append(f"a GPU with {gpu.min_memory_gb:.0f} GB")
         if cpu:
             needs.append(f"{cpu.min_memory_gb:.0f} GB of RAM without one")
-        rows.append(f"<b>{model.name}</b> ({model.hub_repo}, {model.license}): {gb:.1f} GB to download; "
+        name, repo, license_ = (html.escape(str(v)) for v in (model.name, model.hub_repo, model.license))
+        rows.append(f"<b>{name}</b> ({repo}, {license_}): {gb:.1f} GB to download; "
                     f"runs on {' or '.join(needs)}.")
     return "Supported models:<br>" + "<br>".join(rows)
 
@@ -40,16 +45,16 @@ class QtFirstRun(QWidget):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        title = QLabel("Welcome to Enclave")
+        title = PlainLabel("Welcome to Enclave")
         title.setObjectName("firstRunTitle")
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(title)
-        text = QLabel(FIRST_RUN_TEXT)
+        text = PlainLabel(FIRST_RUN_TEXT)
         text.setWordWrap(True)
         text.setFixedWidth(560)
         text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(text, 0, Qt.AlignmentFlag.AlignCenter)
-        self.catalog = QLabel(catalog_summary())
+        self.catalog = QLabel(catalog_summary())  # rich text built from escaped catalog fields
         self.catalog.setWordWrap(True)
         self.catalog.setFixedWidth(560)
         self.catalog.setTextFormat(Qt.TextFormat.RichText)
@@ -60,7 +65,7 @@ class QtFirstRun(QWidget):
         self.open_button.setDefault(True)
         self.open_button.clicked.connect(self.openRequested)
         layout.addWidget(self.open_button, 0, Qt.AlignmentFlag.AlignCenter)
-        self.status = QLabel("")
+        self.status = PlainLabel("")  # shows error texts that quote folder and file names
         self.status.setWordWrap(True)
         self.status.setFixedWidth(560)
         self.status.setAlignment(Qt.AlignmentFlag.AlignCenter)

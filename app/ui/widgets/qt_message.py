@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QVBoxLay
 from app.engine.events import FinishReason
 from app.ui.chat_state import ChatMessage, MessageState
 from app.ui.markdown_render import render_markdown
+from app.ui.safe_text import PlainLabel
 from app.ui.widgets.qt_auto_text import QtAutoText
 
 _FINISH_NOTES = {  # a complete reply that the model did not end itself
@@ -43,7 +44,7 @@ class QtMessage(QFrame):
         layout.setContentsMargins(10, 6, 10, 6)
         layout.setSpacing(2)
 
-        self.role_label = QLabel("You" if message.role == "user" else "gpt-oss")
+        self.role_label = PlainLabel("You" if message.role == "user" else "gpt-oss")
         self.role_label.setStyleSheet("font-weight: 600;")
         layout.addWidget(self.role_label)
 
@@ -71,7 +72,7 @@ class QtMessage(QFrame):
         self.sources.setVisible(False)
         layout.addWidget(self.sources)
 
-        self.note = QLabel()
+        self.note = PlainLabel()  # error texts quote engine and file messages
         self.note.setStyleSheet("color: gray; font-style: italic;")
         self.note.setWordWrap(True)
         layout.addWidget(self.note)
@@ -114,7 +115,7 @@ class QtMessage(QFrame):
                 self.thought_view.setPlainText(m.reasoning)
         if m.citations:
             links = " ".join(
-                f'<a href="cite:{i}">[{c.marker}] {html.escape(c.label)}</a>'
+                f'<a href="cite:{i}">[{html.escape(str(c.marker))}] {html.escape(c.label)}</a>'
                 for i, c in enumerate(m.citations))
             self.sources.setText(f"<span style='color:gray'>Sources:</span> {links}")
         self.sources.setVisible(bool(m.citations))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QVBoxLayout, QWidget
 
 from app.documents.grounding import Citation
 from app.documents.model import Document
+from app.ui.safe_text import SafeTextBrowser
 
 
 def passage_html(document: Document, citation: Citation) -> str:
@@ -28,8 +29,7 @@ class QtPassageDialog(QDialog):
         self.setWindowTitle(citation.label or document.name)
         self.resize(720, 560)
         layout = QVBoxLayout(self)
-        self.view = QTextBrowser()
-        self.view.setOpenLinks(False)
+        self.view = SafeTextBrowser()
         self.view.setHtml(passage_html(document, citation))
         self.view.scrollToAnchor("cited")
         layout.addWidget(self.view)

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar, QWidget
+from PySide6.QtWidgets import QProgressBar, QStatusBar, QWidget
 
 from app.engine.events import ModelInfo
+from app.ui.safe_text import PlainLabel, plain_tooltip
 
 
 class QtStatus(QStatusBar):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.model_label = QLabel("No model")
-        self.provider_label = QLabel("")
-        self.speed_label = QLabel("")
-        self.ttft_label = QLabel("")
+        self.model_label = PlainLabel("No model")  # the name comes from the package's manifest
+        self.provider_label = PlainLabel("")
+        self.speed_label = PlainLabel("")
+        self.ttft_label = PlainLabel("")
         self.context_bar = QProgressBar()
         self.context_bar.setMaximumWidth(160)
         self.context_bar.setTextVisible(True)
@@ -35,7 +36,7 @@ class QtStatus(QStatusBar):
             return
         self.model_label.setText(info.name)
         self.provider_label.setText(info.provider.replace("ExecutionProvider", ""))
-        self.provider_label.setToolTip(info.provider_reason)
+        self.provider_label.setToolTip(plain_tooltip(info.provider_reason))
         self._context_length = info.context_length
 
     def show_speed(self, tokens_per_second: float | None, ttft_s: float | None) -> None:
