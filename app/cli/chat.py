@@ -106,7 +106,7 @@ def _read_attachments(paths: list[Path]) -> list:
     documents = []
     for path in paths:
         try:
-            documents.append(extract_document(path, limits))
+            documents.append(extract_document(path, limits, follow_picked_link=True))  # typed by the user
         except ExtractionError as exc:
             print(f"enclave chat: {exc.user_message}", file=sys.stderr)
     return documents

@@ -63,7 +63,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"enclave extract: {exc}", file=sys.stderr)
         return 1
     try:
-        document = extract_document(args.file, limits)
+        document = extract_document(args.file, limits, follow_picked_link=True)  # the path the user typed
     except ExtractionError as exc:
         print(exc.user_message, file=sys.stderr)
         return 1

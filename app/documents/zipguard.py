@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import zipfile
 from pathlib import Path
+from typing import BinaryIO
 
 from app.documents.model import DocumentLimits, ErrorKind, ExtractionError
 
 RATIO_CHECK_MIN_BYTES = 1024 * 1024  # small members may compress extremely well (empty styles) and are harmless
 
 
-def check_archive(path: Path, name: str, limits: DocumentLimits) -> None:
+def check_archive(path: Path | BinaryIO, name: str, limits: DocumentLimits) -> None:
     """Raises ExtractionError when the archive is damaged or its declared contents exceed the limits."""
     try:
         with zipfile.ZipFile(path) as archive:

@@ -47,7 +47,7 @@ class DocumentHost:
         if cancel.is_set():
             return None
         try:
-            document = extract_document(path, limits, cancel=cancel,
+            document = extract_document(path, limits, cancel=cancel, follow_picked_link=True,  # the user's pick
                                         on_progress=lambda done, total: report(ReadProgress(done, total)))
         except ExtractionError:
             raise

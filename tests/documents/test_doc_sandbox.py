@@ -14,7 +14,7 @@ from app.documents.sandbox import extract_document, run_isolated
 
 
 def _run(target: str, args: list, **limits) -> object:
-    return run_isolated(f"doc_hostile:{target}", args, name="evil.pdf", limits=DocumentLimits(**limits))
+    return run_isolated(f"tests.documents.doc_hostile:{target}", args, name="evil.pdf", limits=DocumentLimits(**limits))
 
 
 def test_hanging_parser_is_stopped_at_the_timeout() -> None:
@@ -50,7 +50,7 @@ def test_native_crash_is_reported() -> None:
 
 def test_progress_is_forwarded_and_last_step_always_arrives() -> None:
     seen: list[tuple[int, int]] = []
-    result = run_isolated("doc_hostile:count_pages", [500], name="x", limits=DocumentLimits(),
+    result = run_isolated("tests.documents.doc_hostile:count_pages", [500], name="x", limits=DocumentLimits(),
                           on_progress=lambda done, total: seen.append((done, total)))
     assert result == 500 and seen and seen[-1] == (500, 500)
 
@@ -59,7 +59,7 @@ def test_cancel_stops_the_read() -> None:
     cancel = threading.Event()
     cancel.set()
     with pytest.raises(ExtractionError) as info:
-        run_isolated("doc_hostile:spin", [], name="big.docx", limits=DocumentLimits(timeout_s=30), cancel=cancel)
+        run_isolated("tests.documents.doc_hostile:spin", [], name="big.docx", limits=DocumentLimits(timeout_s=30), cancel=cancel)
     assert info.value.kind is ErrorKind.CANCELLED
 
 
@@ -77,8 +77,8 @@ def test_orphaned_child_ends_itself() -> None:
 
     from app.documents.sandbox import EXIT_SELF_TIMEOUT, sandbox_command
 
-    request = {"target": "doc_hostile:spin", "args": [], "memory_mb": 512, "sys_path": sys.path,
-               "self_deadline_s": 0.5}
+    request = {"target": "tests.documents.doc_hostile:spin", "args": [], "memory_mb": 512, "self_deadline_s": 0.5}
     result = subprocess.run(sandbox_command(), input=json.dumps(request) + "\n", capture_output=True, text=True,
                             timeout=60)
-    assert result.returncode == EXIT_SELF_TIMEOUT and result.stdout == ""
+    assert result.returncode == EXIT_SELF_TIMEOUT
+    assert [list(json.loads(line)) for line in result.stdout.splitlines()] == [["confined"]]  # and no reply

@@ -1,12 +1,26 @@
-"""What every reader returns, and the character budget that stops a huge sheet or text file early."""
+"""What every reader is given and returns, and the character budget that stops a huge sheet or text file early."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Protocol
 
 from app.documents.model import DocumentLimits, ProgressFn, Section
+
+
+@dataclass(frozen=True)
+class Source:
+    """The file's bytes, read once from a descriptor whose identity was checked (app/documents/extract.py).
+
+    Readers parse these bytes and never open the path again: a path can be swapped for a link, a pipe or a
+    bigger file between a check and a second open; the bytes cannot."""
+
+    data: bytes
+
+    def open(self) -> io.BytesIO:
+        """A fresh stream over the bytes (each parser seeks on its own)."""
+        return io.BytesIO(self.data)
 
 
 @dataclass
@@ -19,7 +33,7 @@ class ReaderResult:
 
 
 class Reader(Protocol):
-    def __call__(self, path: Path, name: str, limits: DocumentLimits, progress: ProgressFn) -> ReaderResult: ...
+    def __call__(self, source: Source, name: str, limits: DocumentLimits, progress: ProgressFn) -> ReaderResult: ...
 
 
 class CharBudget:

@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 
 from app.documents.model import DocumentLimits, ProgressFn
-from app.documents.readers.base import ReaderResult, limit_warnings
+from app.documents.readers.base import ReaderResult, Source, limit_warnings
 from app.documents.readers.plaintext import read_limited_text
 from app.documents.tables import table_sections
 
@@ -21,8 +21,8 @@ def _dialect(sample: str, name: str) -> type[csv.Dialect] | csv.Dialect:
         return csv.excel
 
 
-def read_csv(path: Path, name: str, limits: DocumentLimits, progress: ProgressFn) -> ReaderResult:
-    text, truncated = read_limited_text(path, name, limits)
+def read_csv(source: Source, name: str, limits: DocumentLimits, progress: ProgressFn) -> ReaderResult:
+    text, truncated = read_limited_text(source, name, limits)
     csv.field_size_limit(limits.max_chars)
     rows = list(csv.reader(io.StringIO(text), _dialect(text[:65536], name)))
     progress(1, 1)

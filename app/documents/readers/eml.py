@@ -9,10 +9,9 @@ from __future__ import annotations
 import email
 from email import policy
 from email.message import EmailMessage
-from pathlib import Path
 
 from app.documents.model import DocumentLimits, ErrorKind, ExtractionError, ProgressFn, Section
-from app.documents.readers.base import CharBudget, ReaderResult, limit_warnings
+from app.documents.readers.base import CharBudget, ReaderResult, Source, limit_warnings
 from app.documents.readers.outline import OutlineBuilder
 from app.documents.readers.webpage import html_sections
 from app.documents.textdecode import MAX_CONTROL_RATIO, control_ratio
@@ -26,9 +25,8 @@ def _size(part: EmailMessage) -> str:
     return f"{size / 1024:,.0f} KB" if size >= 1024 else f"{size} bytes"
 
 
-def read_eml(path: Path, name: str, limits: DocumentLimits, progress: ProgressFn) -> ReaderResult:
-    with path.open("rb") as f:
-        message = email.message_from_binary_file(f, policy=policy.default)
+def read_eml(source: Source, name: str, limits: DocumentLimits, progress: ProgressFn) -> ReaderResult:
+    message = email.message_from_bytes(source.data, policy=policy.default)
     if not any(message.get(h) for h in HEADERS):
         raise ExtractionError(ErrorKind.CORRUPT, f"{name} is not an e-mail message (it has no From, To, Date or "
                                                  "Subject header).")

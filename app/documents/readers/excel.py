@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import zipfile
-from pathlib import Path
 
 import openpyxl
 
 from app.documents.model import DocumentLimits, ErrorKind, ExtractionError, ProgressFn, Section
-from app.documents.readers.base import CharBudget, ReaderResult, limit_warnings
+from app.documents.readers.base import CharBudget, ReaderResult, Source, limit_warnings
 from app.documents.tables import table_sections
 
 
@@ -27,9 +26,9 @@ def _value(value: object) -> object:
     return value
 
 
-def read_xlsx(path: Path, name: str, limits: DocumentLimits, progress: ProgressFn) -> ReaderResult:
+def read_xlsx(source: Source, name: str, limits: DocumentLimits, progress: ProgressFn) -> ReaderResult:
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        workbook = openpyxl.load_workbook(source.open(), read_only=True, data_only=True)
     except (KeyError, ValueError, zipfile.BadZipFile, OSError) as exc:
         raise ExtractionError(ErrorKind.CORRUPT, f"{name} is damaged or not an Excel workbook ({exc}).")
     try:

@@ -7,7 +7,6 @@ become text, tables become Markdown. Page numbers come from the soft page breaks
 from __future__ import annotations
 
 import zipfile
-from pathlib import Path
 from xml.sax import SAXException
 
 from odf import teletype
@@ -17,7 +16,7 @@ from odf.table import TableRow
 from odf.text import SoftPageBreak
 
 from app.documents.model import DocumentLimits, ErrorKind, ExtractionError, ProgressFn
-from app.documents.readers.base import CharBudget, ReaderResult, limit_warnings
+from app.documents.readers.base import CharBudget, ReaderResult, Source, limit_warnings
 from app.documents.readers.outline import OutlineBuilder
 from app.documents.tables import markdown_table
 
@@ -70,9 +69,9 @@ class _Walker:
                 self.walk(child, in_list or qname[1] == "list")
 
 
-def read_odt(path: Path, name: str, limits: DocumentLimits, progress: ProgressFn) -> ReaderResult:
+def read_odt(source: Source, name: str, limits: DocumentLimits, progress: ProgressFn) -> ReaderResult:
     try:
-        document = load(str(path))
+        document = load(source.open())
     except (KeyError, ValueError, zipfile.BadZipFile, SAXException) as exc:
         raise ExtractionError(ErrorKind.CORRUPT, f"{name} is damaged or not an OpenDocument text ({exc}).")
     breaks = len(document.text.getElementsByType(SoftPageBreak))

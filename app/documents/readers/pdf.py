@@ -7,22 +7,20 @@ it with that reason instead of handing the model empty text, and we flag image-o
 from __future__ import annotations
 
 import re
-from pathlib import Path
-
 import pypdf
 from pypdf import PasswordType
 from pypdf.errors import FileNotDecryptedError, PdfReadError
 
 from app.documents.model import DocumentLimits, ErrorKind, ExtractionError, ProgressFn, Section
-from app.documents.readers.base import CharBudget, ReaderResult
+from app.documents.readers.base import CharBudget, ReaderResult, Source
 
 _WIDE_GAP = re.compile(r" {4,}")
 IMAGE_ONLY_NOTE = "[This page is an image with no text layer; its content could not be read.]"
 
 
-def _open(path: Path, name: str) -> pypdf.PdfReader:
+def _open(source: Source, name: str) -> pypdf.PdfReader:
     try:
-        reader = pypdf.PdfReader(path, strict=False)
+        reader = pypdf.PdfReader(source.open(), strict=False)
     except PdfReadError as exc:
         raise ExtractionError(ErrorKind.CORRUPT, f"{name} is damaged and cannot be read as a PDF ({exc}).")
     if reader.is_encrypted:
@@ -64,8 +62,8 @@ def _page_text(page: pypdf.PageObject) -> tuple[str, bool]:
         return page.extract_text().strip(), False
 
 
-def read_pdf(path: Path, name: str, limits: DocumentLimits, progress: ProgressFn) -> ReaderResult:
-    reader = _open(path, name)
+def read_pdf(source: Source, name: str, limits: DocumentLimits, progress: ProgressFn) -> ReaderResult:
+    reader = _open(source, name)
     try:
         count = len(reader.pages)
     except FileNotDecryptedError:

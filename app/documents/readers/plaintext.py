@@ -7,25 +7,22 @@ everything else is one section, which chunking later splits by paragraphs.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from markdown_it import MarkdownIt
 
 from app.documents.formats import code_language
 from app.documents.model import DocumentLimits, ProgressFn, Section
-from app.documents.readers.base import ReaderResult, limit_warnings
+from app.documents.readers.base import ReaderResult, Source, limit_warnings
 from app.documents.textdecode import decode_text
 
 MINIFIED_LINE = 300  # a JSON file that is one long line gets indented so chunks break at sensible places
 MAX_JSON_PARSE_CHARS = 5_000_000  # parsed objects take ~10x the text's memory; bigger files are kept as they are
 
 
-def read_limited_text(path: Path, name: str, limits: DocumentLimits) -> tuple[str, bool]:
+def read_limited_text(source: Source, name: str, limits: DocumentLimits) -> tuple[str, bool]:
     """Decoded text, cut at limits.max_chars; returns (text, truncated)."""
-    with path.open("rb") as f:
-        # Up to 4 bytes per character (UTF-32); reading just past the limit tells us whether we cut anything.
-        data = f.read(limits.max_chars * 4 + 4)
-    text, _ = decode_text(data, name)
+    # Up to 4 bytes per character (UTF-32); decoding just past the limit tells us whether we cut anything.
+    text, _ = decode_text(source.data[:limits.max_chars * 4 + 4], name)
     if len(text) > limits.max_chars:
         return text[:limits.max_chars], True
     return text, False
@@ -51,27 +48,27 @@ def markdown_sections(text: str) -> list[Section]:
     return sections
 
 
-def read_text(path: Path, name: str, limits: DocumentLimits, progress: ProgressFn) -> ReaderResult:
-    text, truncated = read_limited_text(path, name, limits)
+def read_text(source: Source, name: str, limits: DocumentLimits, progress: ProgressFn) -> ReaderResult:
+    text, truncated = read_limited_text(source, name, limits)
     progress(1, 1)
     sections = [Section("text", "", text)] if text.strip() else []
     return ReaderResult(sections, warnings=limit_warnings(truncated), truncated=truncated)
 
 
-def read_markdown(path: Path, name: str, limits: DocumentLimits, progress: ProgressFn) -> ReaderResult:
-    text, truncated = read_limited_text(path, name, limits)
+def read_markdown(source: Source, name: str, limits: DocumentLimits, progress: ProgressFn) -> ReaderResult:
+    text, truncated = read_limited_text(source, name, limits)
     progress(1, 1)
     return ReaderResult(markdown_sections(text), warnings=limit_warnings(truncated), truncated=truncated)
 
 
-def read_code(path: Path, name: str, limits: DocumentLimits, progress: ProgressFn) -> ReaderResult:
-    result = read_text(path, name, limits, progress)
+def read_code(source: Source, name: str, limits: DocumentLimits, progress: ProgressFn) -> ReaderResult:
+    result = read_text(source, name, limits, progress)
     result.language = code_language(name)
     return result
 
 
-def read_json(path: Path, name: str, limits: DocumentLimits, progress: ProgressFn) -> ReaderResult:
-    text, truncated = read_limited_text(path, name, limits)
+def read_json(source: Source, name: str, limits: DocumentLimits, progress: ProgressFn) -> ReaderResult:
+    text, truncated = read_limited_text(source, name, limits)
     progress(1, 1)
     warnings = limit_warnings(truncated)
     if not truncated and len(text) <= MAX_JSON_PARSE_CHARS and not name.lower().endswith((".jsonl", ".ndjson")):

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import zipfile
 from collections.abc import Iterable, Iterator
-from pathlib import Path
 
 import pptx
 from pptx.enum.shapes import MSO_SHAPE_TYPE
 
 from app.documents.model import DocumentLimits, ErrorKind, ExtractionError, ProgressFn, Section
-from app.documents.readers.base import CharBudget, ReaderResult, limit_warnings
+from app.documents.readers.base import CharBudget, ReaderResult, Source, limit_warnings
 from app.documents.tables import markdown_table
 
 
@@ -46,9 +45,9 @@ def _slide_text(slide) -> str:
     return "\n\n".join(parts)
 
 
-def read_pptx(path: Path, name: str, limits: DocumentLimits, progress: ProgressFn) -> ReaderResult:
+def read_pptx(source: Source, name: str, limits: DocumentLimits, progress: ProgressFn) -> ReaderResult:
     try:
-        presentation = pptx.Presentation(str(path))
+        presentation = pptx.Presentation(source.open())
     except (KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise ExtractionError(ErrorKind.CORRUPT, f"{name} is damaged or not a PowerPoint file ({exc}).")
     slides = list(presentation.slides)

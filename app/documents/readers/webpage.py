@@ -7,13 +7,11 @@ invisible parts are dropped. E-mail bodies in HTML go through the same walker.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 from bs4.element import Doctype, ProcessingInstruction
 
 from app.documents.model import DocumentLimits, ErrorKind, ExtractionError, ProgressFn
-from app.documents.readers.base import CharBudget, ReaderResult, limit_warnings
+from app.documents.readers.base import CharBudget, ReaderResult, Source, limit_warnings
 from app.documents.readers.outline import OutlineBuilder
 from app.documents.tables import markdown_table
 from app.documents.textdecode import MAX_CONTROL_RATIO, control_ratio
@@ -82,8 +80,8 @@ def html_sections(markup: bytes | str, outline: OutlineBuilder) -> None:
     walker.flush()
 
 
-def read_html(path: Path, name: str, limits: DocumentLimits, progress: ProgressFn) -> ReaderResult:
-    data = path.read_bytes()
+def read_html(source: Source, name: str, limits: DocumentLimits, progress: ProgressFn) -> ReaderResult:
+    data = source.data
     budget = CharBudget(limits.max_chars)
     outline = OutlineBuilder(budget)
     html_sections(data, outline)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import zipfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import docx
@@ -19,7 +18,7 @@ from defusedxml import ElementTree
 from docx.table import Table
 
 from app.documents.model import DocumentLimits, ErrorKind, ExtractionError, ProgressFn
-from app.documents.readers.base import CharBudget, ReaderResult, limit_warnings
+from app.documents.readers.base import CharBudget, ReaderResult, Source, limit_warnings
 from app.documents.readers.outline import OutlineBuilder
 from app.documents.tables import markdown_table
 
@@ -27,9 +26,9 @@ _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _HEADING = re.compile(r"^(?:heading|überschrift|titre|título|titolo|kop)\s*(\d)$", re.IGNORECASE)
 
 
-def saved_page_count(path: Path) -> int | None:
+def saved_page_count(source: Source) -> int | None:
     """<Pages> from docProps/app.xml, which Word and LibreOffice write on save; None if absent."""
-    with zipfile.ZipFile(path) as archive:
+    with zipfile.ZipFile(source.open()) as archive:
         try:
             data = archive.read("docProps/app.xml")
         except KeyError:
@@ -71,14 +70,14 @@ def _table_rows(table: Table) -> list[list[str]]:
     return rows
 
 
-def read_docx(path: Path, name: str, limits: DocumentLimits, progress: ProgressFn) -> ReaderResult:
+def read_docx(source: Source, name: str, limits: DocumentLimits, progress: ProgressFn) -> ReaderResult:
     try:
-        document = docx.Document(str(path))
+        document = docx.Document(source.open())
     except (KeyError, ValueError, zipfile.BadZipFile) as exc:
         raise ExtractionError(ErrorKind.CORRUPT, f"{name} is damaged or not a Word document ({exc}).")
     body = document.element.body
     count_breaks = page_break_counter(body)
-    pages = saved_page_count(path)
+    pages = saved_page_count(source)
     if count_breaks is not None:
         pages = max(pages or 0, 1 + count_breaks(body))
     if pages is not None and pages > limits.max_pages:
