@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from app.documents.model import Section, SectionKind
+from app.documents.readers.base import CharBudget
 
 ROWS_PER_SECTION = 200
 
@@ -44,18 +45,33 @@ def trim_empty(rows: list[list[object]]) -> list[list[object]]:
     return [[r[c] if c < len(r) else None for c in used] for r in kept]
 
 
-def table_sections(title: str, rows: Iterable[list[object]], rows_per_section: int = ROWS_PER_SECTION,
-                   kind: SectionKind = "sheet", number: int | None = None) -> list[Section]:
-    """Splits a header + data table into Markdown sections labelled "<title> rows a-b" (rows count data rows)."""
+def table_sections(title: str, rows: Iterable[list[object]], budget: CharBudget,
+                   rows_per_section: int = ROWS_PER_SECTION, kind: SectionKind = "sheet",
+                   number: int | None = None) -> list[Section]:
+    """Splits a header + data table into Markdown sections labelled "<title> rows a-b" (rows count data rows).
+
+    Every character of the Markdown is charged to `budget` as it is written, the repeated header rows and
+    the "| " separators included (a CSV of one-letter cells grows 2.5x as a table); the table ends where the
+    budget does, and the budget says so (`exhausted`)."""
     rows = trim_empty(list(rows))
     if not rows:
         return []
     header, data = rows[0], rows[1:]
-    if len(data) <= rows_per_section:
-        return [Section(kind, title, markdown_table(rows), number)]
+    whole = len(data) <= rows_per_section
     sections = []
-    for start in range(0, len(data), rows_per_section):
+    for start in range(0, max(len(data), 1), rows_per_section):
         block = data[start:start + rows_per_section]
-        label = f"{title} rows {start + 1}-{start + len(block)}"
-        sections.append(Section(kind, label, markdown_table([header, *block]), number))
+        lines = markdown_table([header, *block]).split("\n")
+        kept = []
+        for line in lines:
+            if not budget.take(line + "\n"):
+                break
+            kept.append(line)
+        if not kept or (len(kept) <= 2 and block):  # not even one data row fitted
+            break
+        shown = max(0, len(kept) - 2)
+        label = title if whole and shown == len(block) else f"{title} rows {start + 1}-{start + shown}"
+        sections.append(Section(kind, label, "\n".join(kept), number))
+        if budget.exhausted:
+            break
     return sections

@@ -45,10 +45,26 @@ class CharBudget:
 
     def take(self, text: str) -> bool:
         """Charges `text`; returns False (and marks the budget exhausted) once it no longer fits."""
-        if len(text) > self.left:
+        return self.charge(len(text))
+
+    def fit(self, text: str) -> str:
+        """Charges and returns as much of `text` as still fits, cut at its last line break inside the room when
+        it has one (a table keeps whole rows); "" when nothing fits. Marks the budget exhausted when it cuts."""
+        if self.take(text):
+            return text
+        room = self.left
+        cut = text.rfind("\n", 0, room + 1)
+        kept = text[:cut] if cut > 0 else text[:room]
+        self.left -= len(kept)
+        self.exhausted = True
+        return kept
+
+    def charge(self, count: int) -> bool:
+        """Charges `count` characters (for text not built yet); False once they no longer fit."""
+        if count > self.left:
             self.exhausted = True
             return False
-        self.left -= len(text)
+        self.left -= count
         return True
 
 

@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 
 from app.documents.model import DocumentLimits, ProgressFn
-from app.documents.readers.base import ReaderResult, Source, limit_warnings
+from app.documents.readers.base import CharBudget, ReaderResult, Source, limit_warnings
 from app.documents.readers.plaintext import read_limited_text
 from app.documents.tables import table_sections
 
@@ -24,7 +24,17 @@ def _dialect(sample: str, name: str) -> type[csv.Dialect] | csv.Dialect:
 def read_csv(source: Source, name: str, limits: DocumentLimits, progress: ProgressFn) -> ReaderResult:
     text, truncated = read_limited_text(source, name, limits)
     csv.field_size_limit(limits.max_chars)
-    rows = list(csv.reader(io.StringIO(text), _dialect(text[:65536], name)))
+    # Rows are kept only while their Markdown (at least "| " + cell + " " per cell and "|") can still fit: a
+    # 20 MB file of one-letter cells would otherwise hold millions of row lists in memory for nothing.
+    reading = CharBudget(limits.max_chars)
+    rows = []
+    for row in csv.reader(io.StringIO(text), _dialect(text[:65536], name)):
+        if not reading.charge(1 + sum(len(cell) + 3 for cell in row)):
+            break
+        rows.append(row)
     progress(1, 1)
     title = Path(name).stem
-    return ReaderResult(table_sections(title, rows), warnings=limit_warnings(truncated), truncated=truncated)
+    budget = CharBudget(limits.max_chars)
+    sections = table_sections(title, rows, budget)
+    truncated = truncated or reading.exhausted or budget.exhausted
+    return ReaderResult(sections, warnings=limit_warnings(truncated), truncated=truncated)

@@ -36,7 +36,8 @@ def read_xlsx(source: Source, name: str, limits: DocumentLimits, progress: Progr
         if len(sheets) > limits.max_pages:
             raise ExtractionError(ErrorKind.TOO_MANY_PAGES, f"{name} has {len(sheets):,} sheets, more than the "
                                                             f"limit of {limits.max_pages:,}.")
-        budget = CharBudget(limits.max_chars)
+        budget = CharBudget(limits.max_chars)  # raw values: stops reading once even they cannot fit
+        rendered = CharBudget(limits.max_chars)  # the Markdown the model reads, separators and headers included
         sections: list[Section] = []
         for number, sheet in enumerate(sheets, start=1):
             # Read-only mode trusts the sheet's declared dimension, which some writers get wrong (too small
@@ -50,11 +51,11 @@ def read_xlsx(source: Source, name: str, limits: DocumentLimits, progress: Progr
                     break
                 if any(v is not None for v in values):
                     rows.append(values)
-            sections.extend(table_sections(sheet.title, rows, number=number))
+            sections.extend(table_sections(sheet.title, rows, rendered, number=number))
             progress(number, len(sheets))
-            if budget.exhausted:
+            if budget.exhausted or rendered.exhausted:
                 break
     finally:
         workbook.close()
-    warnings = limit_warnings(budget.exhausted)
-    return ReaderResult(sections, pages=len(sheets), warnings=warnings, truncated=budget.exhausted)
+    truncated = budget.exhausted or rendered.exhausted
+    return ReaderResult(sections, pages=len(sheets), warnings=limit_warnings(truncated), truncated=truncated)

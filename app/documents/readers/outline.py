@@ -41,7 +41,10 @@ class OutlineBuilder:
 
     def block(self, text: str) -> None:
         text = text.strip("\n")
-        if not text.strip() or not self._budget.take(text):
+        if not text.strip() or self._budget.exhausted:
+            return
+        text = self._budget.fit(text)  # the part of a huge table or paragraph that still fits
+        if not text.strip():
             return
         self._lines.append(text)
         self._has_body = True

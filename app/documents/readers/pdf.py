@@ -86,12 +86,15 @@ def read_pdf(source: Source, name: str, limits: DocumentLimits, progress: Progre
         if not text and len(page.images) > 0:
             image_only.append(index + 1)
             text = IMAGE_ONLY_NOTE
-        if not budget.take(text):
+        text = budget.fit(text)
+        if budget.exhausted and not text:
             break
         read = index + 1
         if text:
             sections.append(Section("page", f"p. {labels[index]}", text, index + 1))
         progress(read, count)
+        if budget.exhausted:
+            break
     if not sections or all(s.text == IMAGE_ONLY_NOTE for s in sections):
         if image_only:
             raise ExtractionError(ErrorKind.NO_TEXT_LAYER, f"{name} is a scanned document: its {count} page(s) "

@@ -17,6 +17,9 @@ from app.documents.textdecode import decode_text
 
 MINIFIED_LINE = 300  # a JSON file that is one long line gets indented so chunks break at sensible places
 MAX_JSON_PARSE_CHARS = 5_000_000  # parsed objects take ~10x the text's memory; bigger files are kept as they are
+# Re-indenting adds a line and the depth's spaces per value: ~1.3x for ordinary JSON, 50x for a deeply nested
+# array of numbers. Beyond this growth (or the text limit) the file is kept as it was written.
+MAX_REINDENT_GROWTH = 2.0
 
 
 def read_limited_text(source: Source, name: str, limits: DocumentLimits) -> tuple[str, bool]:
@@ -67,6 +70,19 @@ def read_code(source: Source, name: str, limits: DocumentLimits, progress: Progr
     return result
 
 
+def reindented(value: object, limit: int) -> str | None:
+    """`value` as indented JSON, or None as soon as that would exceed `limit` characters (streamed, so a
+    50x blow-up is never built in memory)."""
+    parts: list[str] = []
+    size = 0
+    for part in json.JSONEncoder(indent=1, ensure_ascii=False).iterencode(value):
+        size += len(part)
+        if size > limit:
+            return None
+        parts.append(part)
+    return "".join(parts)
+
+
 def read_json(source: Source, name: str, limits: DocumentLimits, progress: ProgressFn) -> ReaderResult:
     text, truncated = read_limited_text(source, name, limits)
     progress(1, 1)
@@ -76,8 +92,14 @@ def read_json(source: Source, name: str, limits: DocumentLimits, progress: Progr
             value = json.loads(text)
         except json.JSONDecodeError as exc:
             warnings.append(f"{name} is not valid JSON ({exc.msg} at line {exc.lineno}); it was read as text.")
+        except RecursionError:
+            warnings.append(f"{name} is nested too deeply to parse; it was read as text.")
         else:
             if max(map(len, text.split("\n"))) > MINIFIED_LINE:
-                text = json.dumps(value, indent=1, ensure_ascii=False)
+                try:
+                    pretty = reindented(value, min(limits.max_chars, int(len(text) * MAX_REINDENT_GROWTH)))
+                except RecursionError:
+                    pretty = None
+                text = pretty if pretty is not None else text
     sections = [Section("text", "", text)] if text.strip() else []
     return ReaderResult(sections, warnings=warnings, truncated=truncated)

@@ -57,11 +57,13 @@ def read_pptx(source: Source, name: str, limits: DocumentLimits, progress: Progr
     budget = CharBudget(limits.max_chars)
     sections = []
     for number, slide in enumerate(slides, start=1):
-        text = _slide_text(slide)
-        if not budget.take(text):
+        text = budget.fit(_slide_text(slide))
+        if budget.exhausted and not text:
             break
         if text:
             sections.append(Section("slide", f"slide {number}", text, number))
         progress(number, len(slides))
+        if budget.exhausted:
+            break
     warnings = limit_warnings(budget.exhausted)
     return ReaderResult(sections, pages=len(slides), warnings=warnings, truncated=budget.exhausted)
