@@ -141,14 +141,15 @@ def sandbox_command() -> list[str]:
     return [sys.executable, "-I", "-B", "-c", _BOOTSTRAP, app_root()]
 
 
-def sandbox_environment(environ: dict[str, str] | None = None) -> dict[str, str]:
-    """The child's whole environment: the few variables an interpreter needs, taken from `environ`."""
+def sandbox_environment(home: str, environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The child's whole environment: the few variables an interpreter needs, taken from `environ`, and HOME
+    set to `home` (its own empty folder: no library finds the user's dotfiles, and none looks the user up)."""
     from app.offline_env import OFFLINE_ENVIRONMENT
 
     environ = dict(os.environ if environ is None else environ)
     kept = {k: v for k, v in environ.items()
             if k.upper() in _KEPT_VARIABLES or (getattr(sys, "frozen", False) and k.startswith(_FROZEN_PREFIXES))}
-    return {**kept, **OFFLINE_ENVIRONMENT}
+    return {**kept, "HOME": home, **OFFLINE_ENVIRONMENT}
 
 
 def _pump_lines(stream: BinaryIO, lines: queue.Queue) -> None:
@@ -248,7 +249,7 @@ def run_isolated(target: str, args: list, *, name: str, limits: DocumentLimits,
     flags = 0 if posix else subprocess.CREATE_NO_WINDOW | subprocess.CREATE_NEW_PROCESS_GROUP
     try:
         child = subprocess.Popen(sandbox_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, env=sandbox_environment(), cwd=workdir,
+                                 stderr=subprocess.PIPE, env=sandbox_environment(workdir), cwd=workdir,
                                  creationflags=flags, start_new_session=posix)
     except OSError as exc:
         shutil.rmtree(workdir, ignore_errors=True)

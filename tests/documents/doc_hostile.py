@@ -105,3 +105,13 @@ def fork_hogs(count: int, megabytes: int, progress) -> None:
         progress(pid, 0)
     while True:
         time.sleep(1)
+
+
+def native_socket(progress) -> list[int]:
+    """socket() from C, past any Python-level guard (as a parser's native code would): [fd, errno]."""
+    import ctypes
+    import socket
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = libc.socket(socket.AF_INET, socket.SOCK_STREAM, 0)
+    return [fd, ctypes.get_errno()]

@@ -23,13 +23,13 @@ def main(database: Path, settings: Path) -> int:
     from app.ui.application import build_app
 
     parts = build_app(database=database, settings_path=settings, use_keyring=False)
-    window, controller = parts.window, parts.controller
+    window = parts.window
     result: dict[str, object] = {}
 
     def listed(summaries, _current) -> None:
         if summaries and not result:
             result["conversations"] = len(summaries)
-            controller.select_conversation(summaries[0].conversation_id)
+            parts.conversations.select(summaries[0].conversation_id)
 
     def reset(messages) -> None:
         if messages and "messages" not in result:
@@ -48,11 +48,11 @@ def main(database: Path, settings: Path) -> int:
         window.close()
         parts.app.exit(0)
 
-    controller.conversationsChanged.connect(listed)
-    controller.messagesReset.connect(reset)
+    parts.conversations.conversationsChanged.connect(listed)
+    parts.conversations.messagesReset.connect(reset)
     QTimer.singleShot(60000, lambda: parts.app.exit(3))
     window.show()
-    controller.open_history()
+    parts.opener.open()
     return parts.app.exec()
 
 

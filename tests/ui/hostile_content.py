@@ -63,8 +63,9 @@ def write_hostile_chat(database: Path, secret: Path, *, devices: bool = True) ->
     from app.storage.store import HistoryStore
 
     text = "\n\n".join(payloads(secret, devices=devices))
-    citation = {"marker": f"<b>{MARK}</b>", "label": hostile_name(), "file_name": hostile_name(),
-                "section_index": 0, "start": 0, "end": 10}
+    citation = {"marker": 1, "label": hostile_name(), "doc_index": 0, "file_name": hostile_name(),
+                "section_index": 0, "section_label": hostile_name(), "page": None, "chunk_ids": [], "start": 0,
+                "end": 10}
     with HistoryStore.open(database, passphrase=os.environ["ENCLAVE_PASSPHRASE"], use_keyring=False) as store:
         conv = store.create_conversation(hostile_name())
         store.add_message(conv.id, Role.USER, text)

@@ -17,6 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import Qt as GuiQt, QTextDocument
 from PySide6.QtWidgets import QLabel, QWidget
 
+from app.documents.grounding import Citation
 from app.ui.attachments import AttachmentItem, ChipState
 from app.ui.markdown_render import render_markdown
 from app.ui.widgets.qt_attachment_chips import QtAttachmentChip
@@ -95,14 +96,14 @@ def test_saved_chat_with_every_payload_reopens_safely(qtbot, make_app, secret: P
     backend = ScriptedBackend([], ["Here: ", *payloads(secret, devices=False)])
     backend.info = dataclasses.replace(backend.info, name=hostile_name(), provider_reason=hostile_name())
     parts = make_app(opener(backend), database=database)
-    c, window = parts.controller, parts.window
+    window = parts.window
     package = tmp_path / "pkg"
     package.mkdir()
     (package / "manifest.json").write_text("{}")
-    with qtbot.waitSignal(c.modelLoaded, timeout=10000):
+    with qtbot.waitSignal(parts.models.loaded, timeout=10000):
         window.open_model_folder(str(package))
-    with qtbot.waitSignal(c.attachments.changed, timeout=20000, check_params_cb=lambda items: len(items) == 1):
-        c.select_conversation(conversation)
+    with qtbot.waitSignal(parts.attachments.changed, timeout=20000, check_params_cb=lambda items: len(items) == 1):
+        parts.conversations.select(conversation)
     qtbot.waitUntil(lambda: len(window.chat_view.message_widgets()) == 3, timeout=20000)
     window.chat_view.flush()
     for widget in window.chat_view.message_widgets():
@@ -115,7 +116,7 @@ def test_saved_chat_with_every_payload_reopens_safely(qtbot, make_app, secret: P
     assert "[image: x]" in reply.body.toPlainText()
     assert "<img" not in reply.body.toHtml().lower()
     assert failed.note.textFormat() == Qt.TextFormat.PlainText and hostile_name() in failed.note.text()
-    assert not reply.sources.isHidden() and "&lt;b&gt;" in reply.sources.text()  # citation marker escaped
+    assert not reply.sources.isHidden() and "&lt;h1" in reply.sources.text()  # the citation's label, escaped
     chip = window.composer.chips.chips[0]
     assert chip.label.text().startswith(hostile_name())
     assert window.status.model_label.text() == hostile_name()
@@ -126,15 +127,17 @@ def test_saved_chat_with_every_payload_reopens_safely(qtbot, make_app, secret: P
     assert_labels_plain(window)
 
     # the document's passage, in the citation viewer
-    dialog = QtPassageDialog(hostile_document(secret, devices=False), {"section_index": 0, "start": 0, "end": 40}, window)
+    citation = Citation(marker=1, label=hostile_name(), doc_index=0, file_name=hostile_name(), section_index=0,
+                        section_label="", page=None, chunk_ids=(), start=0, end=40)
+    dialog = QtPassageDialog(hostile_document(secret, devices=False), citation, window)
     qtbot.addWidget(dialog)
     dialog.show()
     dialog.grab()
     assert "<img" not in dialog.view.toHtml().lower() and "![x](/etc/hostname)" in dialog.view.toPlainText()
 
     # a live reply streaming the same payloads
-    with qtbot.waitSignal(c.replyFinished, timeout=20000):
-        c.send("show me")
+    with qtbot.waitSignal(parts.replies.replyFinished, timeout=20000):
+        parts.replies.send("show me")
     window.chat_view.flush()
     window.grab()
     live = window.chat_view.message_widgets()[-1]
