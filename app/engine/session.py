@@ -61,6 +61,7 @@ class PackageFacts:
     num_layers: int
     kv_heads: int
     head_dim: int
+    query_heads: int  # attention heads; sizes the CPU prefill's score matrix (see Generator.prefill)
     inputs: dict[str, str] = field(default_factory=dict)  # genai_config names
     outputs: dict[str, str] = field(default_factory=dict)
     data_files: tuple[Path, ...] = ()
@@ -84,6 +85,7 @@ def read_package_facts(folder: Path, *, verify: bool = False) -> PackageFacts:
         stop_ids = tuple(int(e) for e in (eos if isinstance(eos, list) else [eos]))
         num_layers = int(decoder["num_hidden_layers"])
         kv_heads = int(decoder["num_key_value_heads"])
+        query_heads = int(decoder["num_attention_heads"])
         head_dim = int(decoder["head_size"])
         context_length = int(model["context_length"])
         share = bool(genai.get("search", {}).get("past_present_share_buffer", True))
@@ -101,7 +103,8 @@ def read_package_facts(folder: Path, *, verify: bool = False) -> PackageFacts:
     data_files = check_external_data(model_file)
     return PackageFacts(folder=folder, name=name, model_file=model_file, target=target,
                         context_length=context_length, kv_layout=kv_layout, stop_token_ids=stop_ids,
-                        num_layers=num_layers, kv_heads=kv_heads, head_dim=head_dim, inputs=inputs,
+                        num_layers=num_layers, kv_heads=kv_heads, head_dim=head_dim, query_heads=query_heads,
+                        inputs=inputs,
                         outputs=outputs, data_files=data_files)
 
 
