@@ -7,11 +7,14 @@ runs app/__main__.py, whose first import is `app`). The values are forced, not d
 
 What each dependency does without these (audited for pyproject.toml's dependencies):
 
-* onnxruntime 1.32 (Linux/macOS wheels, and the DirectML/GPU builds): a 1DS telemetry client starts with the
-  first InferenceSession, writes a device id and an event queue under ~/.cache/Microsoft/DeveloperTools/
-  .onnxruntime/ and, about 5 s later, resolves and posts to mobile.events.data.microsoft.com.
-  ORT_DISABLE_TELEMETRY=1, read when onnxruntime is imported, stops all of it (no folder, no lookup);
-  `onnxruntime.disable_telemetry_events()` after import does not.
+* onnxruntime 1.32 (the Linux wheel, measured here with strace): a 1DS telemetry client starts with the first
+  InferenceSession, writes a device id and an event queue under ~/.cache/Microsoft/DeveloperTools/.onnxruntime/
+  and, about 5 s later, resolves and posts to mobile.events.data.microsoft.com. ORT_DISABLE_TELEMETRY=1, read
+  when onnxruntime is imported, stops all of it (no folder, no lookup); `disable_telemetry_events()` after
+  import does not. Windows builds (DirectML) log through ETW instead, which `disable_telemetry_events()` turns
+  off; app/engine/session.py calls it before every session (not verifiable here: no Windows machine).
+* onnxruntime-genai (only for `enclave bench --vs-genai`, not a dependency): the same device id plus its own
+  queue (onnxruntime-genai.db) as soon as a model loads; the same ORT_DISABLE_TELEMETRY=1 stops it (measured).
 * huggingface_hub: HF_HUB_OFFLINE=1 makes every hub call fail fast instead of reaching the Hub;
   HF_HUB_DISABLE_TELEMETRY=1 turns off its usage pings (also honoured by transformers, test-only here);
   HF_HUB_DISABLE_IMPLICIT_TOKEN=1 keeps a stored token from being sent if a call ever did go out.

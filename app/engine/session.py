@@ -265,6 +265,9 @@ def load_model(
     tokenizer = Tokenizer.from_file(str(tokenizer_path))
     progress(LoadProgress(f"Loading weights on {choice.provider.removesuffix('ExecutionProvider')}", 0.1))
     providers: list[Any] = [choice.provider] if choice.provider == CPU else [choice.provider, CPU]
+    # Windows builds report session events through ETW, which this call switches off; the 1DS uploader of the
+    # Linux and macOS wheels ignores it and is off through ORT_DISABLE_TELEMETRY (app/offline_env.py).
+    getattr(ort, "disable_telemetry_events", lambda: None)()
     try:
         session = ort.InferenceSession(str(facts.model_file), sess_options=session_options(threads, prepack=prepack),
                                        providers=providers)

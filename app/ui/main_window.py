@@ -321,7 +321,8 @@ class MainWindow(QMainWindow):
         try:
             Path(path).write_text(text, encoding="utf-8")
         except OSError as exc:
-            show_message(self, QMessageBox.Icon.Warning, "Export failed", f"Could not write {path}: {exc.strerror or exc}")
+            show_message(self, QMessageBox.Icon.Warning, "Export failed",
+                         f"Could not write {path}: {exc.strerror or exc}")
 
     # ================================================================== documents
     def _on_attach(self) -> None:
