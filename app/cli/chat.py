@@ -106,9 +106,13 @@ def _read_attachments(paths: list[Path]) -> list:
     documents = []
     for path in paths:
         try:
-            documents.append(extract_document(path, limits, follow_picked_link=True))  # typed by the user
+            document = extract_document(path, limits, follow_picked_link=True)  # typed by the user
         except ExtractionError as exc:
             print(f"enclave chat: {exc.user_message}", file=sys.stderr)
+            continue
+        for warning in document.warnings:  # e.g. cut at the text limit, or a link and the file it led to
+            print(f"enclave chat: {document.name}: {warning}", file=sys.stderr)
+        documents.append(document)
     return documents
 
 

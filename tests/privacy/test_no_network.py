@@ -54,5 +54,5 @@ def test_cli_chat_with_a_document_makes_no_connection_and_no_lookup(roomy_cpu_pa
                         "--attach", str(doc), "--ignore-eos", "--max-tokens", "1500", "--json"], home)
     assert_offline(trace, "enclave chat --attach")
     result = json.loads(trace.stdout.strip().splitlines()[-1])
-    assert result["citations"] == ["depot-notes.txt lines 1-3"], trace.stderr  # the document was read (in the sandbox, traced)
+    assert result["citations"] == ["depot-notes.txt lines 1-3"], trace.stderr  # read in the (traced) sandbox
     assert trace.seconds >= MIN_TRACED_SECONDS, f"the run took {trace.seconds:.1f} s, too short to show telemetry"
