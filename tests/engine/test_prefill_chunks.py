@@ -16,8 +16,7 @@ import numpy as np
 import pytest
 
 from app.engine.generator import MIN_PREFILL_CHUNK, Generator
-
-LONG_CONTEXT = 8192
+from tests.support.packages import LONG_CONTEXT
 
 
 def test_chunked_prefill_computes_what_one_run_does(tiny_model) -> None:
@@ -54,19 +53,9 @@ print(json.dumps({"grew_mb": (after - before) / 1024}))
 """
 
 
-@pytest.fixture(scope="module")
-def long_package(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from app.export.context import ExportOptions
-    from app.export.exporter import export_model
-
-    out = tmp_path_factory.mktemp("long_context") / "tiny-cpu-8k"
-    export_model(tiny_checkpoint, out, "cpu", options=ExportOptions(context_length=LONG_CONTEXT))
-    return out
-
-
 @pytest.mark.skipif(sys.platform == "win32", reason="ru_maxrss is POSIX")
-def test_long_prompt_peak_memory_is_bounded(long_package: Path) -> None:
-    result = subprocess.run([sys.executable, "-c", PROBE, str(long_package), str(LONG_CONTEXT), "8000"],
+def test_long_prompt_peak_memory_is_bounded(long_cpu_package: Path) -> None:
+    result = subprocess.run([sys.executable, "-c", PROBE, str(long_cpu_package), str(LONG_CONTEXT), "8000"],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     grew = json.loads(result.stdout.strip().splitlines()[-1])["grew_mb"]

@@ -34,9 +34,9 @@ def assert_offline(trace: Trace, what: str) -> None:
 
 
 @pytest.mark.slow
-def test_window_makes_no_connection_and_no_lookup(roomy_cpu_package: Path, tmp_path: Path) -> None:
+def test_window_makes_no_connection_and_no_lookup(long_cpu_package: Path, tmp_path: Path) -> None:
     home = tmp_path / "home"
-    trace = run_traced([*enclave_command(), "gui", "--smoke", str(roomy_cpu_package), "--prompt", "hello there",
+    trace = run_traced([*enclave_command(), "gui", "--smoke", str(long_cpu_package), "--prompt", "hello there",
                         "--max-tokens", "900", "--screenshot", str(tmp_path / "smoke.png")], home)
     assert_offline(trace, "enclave gui --smoke")
     result = json.loads(trace.stdout.strip().splitlines()[-1])
@@ -45,12 +45,12 @@ def test_window_makes_no_connection_and_no_lookup(roomy_cpu_package: Path, tmp_p
 
 
 @pytest.mark.slow
-def test_cli_chat_with_a_document_makes_no_connection_and_no_lookup(roomy_cpu_package: Path, tmp_path: Path) -> None:
+def test_cli_chat_with_a_document_makes_no_connection_and_no_lookup(long_cpu_package: Path, tmp_path: Path) -> None:
     home = tmp_path / "home"
     doc = tmp_path / "depot-notes.txt"
     doc.write_text("Maintenance notes.\n\nThe generator at the Kirkenes depot is serviced by Halvorsen Marine.\n",
                    encoding="utf-8")
-    trace = run_traced([*enclave_command(), "chat", str(roomy_cpu_package), "--prompt", "Who services it?",
+    trace = run_traced([*enclave_command(), "chat", str(long_cpu_package), "--prompt", "Who services it?",
                         "--attach", str(doc), "--ignore-eos", "--max-tokens", "1500", "--json"], home)
     assert_offline(trace, "enclave chat --attach")
     result = json.loads(trace.stdout.strip().splitlines()[-1])
