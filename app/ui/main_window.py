@@ -147,8 +147,8 @@ class MainWindow(QMainWindow):
         """Shows the data folder in the file manager; where none can be started, names it in a message."""
         self.data_folder.mkdir(parents=True, exist_ok=True)
         if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.data_folder))):
-            QMessageBox.information(self, "Data folder", f"Enclave keeps your conversations and models in\n"
-                                    f"{self.data_folder}")
+            show_message(self, QMessageBox.Icon.Information, "Data folder",
+                         f"Enclave keeps your conversations and models in\n{self.data_folder}")
 
     def _connect(self) -> None:
         models, conversations, replies, attachments = (self._models, self._conversations, self._replies,
