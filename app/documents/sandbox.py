@@ -59,8 +59,10 @@ EXIT_SELF_TIMEOUT = 3
 
 
 # Environment variables the child keeps: what an interpreter needs to start and decode text, nothing the app
-# holds (ENCLAVE_PASSPHRASE, tokens, proxies, PYTHON*). PyInstaller's own variables are kept for frozen builds.
-_KEPT_VARIABLES = ("PATH", "SYSTEMROOT", "WINDIR", "TEMP", "TMP", "TMPDIR", "LANG", "LC_ALL", "LC_CTYPE")
+# holds (ENCLAVE_PASSPHRASE, tokens, proxies, PYTHON*, LD_PRELOAD). LD_LIBRARY_PATH stays because a Python built
+# with a shared libpython may need it to start at all. PyInstaller's own variables are kept for frozen builds.
+_KEPT_VARIABLES = ("PATH", "SYSTEMROOT", "WINDIR", "TEMP", "TMP", "TMPDIR", "LANG", "LC_ALL", "LC_CTYPE",
+                   "LD_LIBRARY_PATH")
 _FROZEN_PREFIXES = ("_PYI_", "_MEIPASS")
 # Started with `python -I -B -c`: the folder holding the parent's `app` package is the only addition to sys.path.
 _BOOTSTRAP = "import sys; sys.path.insert(0, sys.argv[1]); from app.documents.sandbox import main; main()"

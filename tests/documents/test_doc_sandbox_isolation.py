@@ -73,7 +73,7 @@ def test_child_is_isolated_and_sees_no_secret(monkeypatch: pytest.MonkeyPatch, t
     environment = _run("environment", [], timeout_s=30)
     assert "hunter2" not in environment.values() and "hf_secret" not in environment.values()
     assert not {k for k in environment if k.startswith("PYTHON")}
-    assert set(environment) <= {"HOME", "PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TEMP", "TMP", "SYSTEMROOT",
+    assert set(environment) <= {"HOME", "PATH", "LD_LIBRARY_PATH", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TEMP", "TMP", "SYSTEMROOT",
                                 "WINDIR", "ORT_DISABLE_TELEMETRY", "HF_HUB_OFFLINE", "HF_HUB_DISABLE_TELEMETRY",
                                 "HF_HUB_DISABLE_IMPLICIT_TOKEN", "DO_NOT_TRACK"}
     seen = _run("interpreter", [], timeout_s=30)
