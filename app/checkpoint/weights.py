@@ -30,6 +30,11 @@ from app.checkpoint.safetensors_io import (
 CONFIG_FILE = "config.json"
 INDEX_FILE = "model.safetensors.index.json"
 SINGLE_FILE = "model.safetensors"
+GENERATION_CONFIG_FILE = "generation_config.json"
+# Every file of a checkpoint folder that Enclave reads besides the shards the index names (the exporter hashes
+# them into the package manifest; a download fetches exactly these plus the shards). The official repositories
+# also hold `original/` and `metal/` copies of the weights, which nothing here reads.
+METADATA_FILES = (CONFIG_FILE, GENERATION_CONFIG_FILE, INDEX_FILE, "tokenizer.json", "tokenizer_config.json")
 
 
 class CheckpointError(ValueError):
@@ -163,25 +168,30 @@ class Checkpoint:
         return name
 
 
+def index_weight_map(index: Path) -> dict[str, str]:
+    """Tensor name -> shard file name from a model.safetensors.index.json (shard names never leave the folder)."""
+    try:
+        data = json.loads(index.read_text(encoding="utf-8"))
+        weight_map = data["weight_map"]
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{index}: cannot be read as JSON ({exc})") from exc
+    except (KeyError, TypeError) as exc:
+        raise CheckpointError(f"{index}: has no weight_map") from exc
+    if not isinstance(weight_map, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in weight_map.items()
+    ):
+        raise CheckpointError(f"{index}: weight_map must map tensor names to shard file names")
+    for shard in set(weight_map.values()):
+        if Path(shard).name != shard or shard.startswith("."):
+            raise CheckpointError(f"{index}: shard name {shard!r} points outside the model folder")
+    return dict(weight_map)
+
+
 def _weight_map(folder: Path) -> dict[str, str]:
     """Tensor name -> shard file name, from the index or from a single model.safetensors."""
     index = folder / INDEX_FILE
     if index.is_file():
-        try:
-            data = json.loads(index.read_text(encoding="utf-8"))
-            weight_map = data["weight_map"]
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise CheckpointError(f"{index}: cannot be read as JSON ({exc})") from exc
-        except (KeyError, TypeError) as exc:
-            raise CheckpointError(f"{index}: has no weight_map") from exc
-        if not isinstance(weight_map, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in weight_map.items()
-        ):
-            raise CheckpointError(f"{index}: weight_map must map tensor names to shard file names")
-        for shard in set(weight_map.values()):
-            if Path(shard).name != shard:
-                raise CheckpointError(f"{index}: shard name {shard!r} points outside the model folder")
-        return dict(weight_map)
+        return index_weight_map(index)
     single = folder / SINGLE_FILE
     if single.is_file():
         try:

@@ -25,6 +25,7 @@ SUBCOMMANDS: dict[str, str] = {
     "extract": "app.cli.extract",
     "gui": "app.cli.gui",
     "policy": "app.cli.policy",
+    "models": "app.cli.models",
 }
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from app import __version__
-from app.checkpoint.weights import Checkpoint, CheckpointError
+from app.checkpoint.weights import METADATA_FILES, Checkpoint, CheckpointError
 from app.engine.events import LoadProgress
 from app.export.builder import GraphBuilder
 from app.export.context import TARGETS, ExportOptions, LayerContext
@@ -260,9 +260,7 @@ def _write_json(path: Path, data: object) -> None:
 
 def _input_files(src: Path, checkpoint: Checkpoint) -> list[Path]:
     """The checkpoint files the package was built from (hashed into the manifest)."""
-    names = ["config.json", "generation_config.json", "model.safetensors.index.json", TOKENIZER_FILE,
-             TOKENIZER_CONFIG_FILE]
-    files = [src / n for n in names if (src / n).is_file()]
+    files = [src / n for n in METADATA_FILES if (src / n).is_file()]
     return files + [p for p in checkpoint.shard_files if p not in files]
 
 

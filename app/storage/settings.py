@@ -50,6 +50,8 @@ class AppSettings:
     theme: str = "system"  # system | light | dark
     new_chat: ChatSettings = field(default_factory=ChatSettings)  # reasoning effort and sampling of new chats
     document_limits: DocumentLimits = field(default_factory=DocumentLimits)
+    hub_endpoint: str = ""  # a Hugging Face mirror (Artifactory, Nexus) for downloads; "" = HF_ENDPOINT or the Hub
+    hub_proxy: str = ""  # proxy for downloads; "" = the environment's (HTTPS_PROXY, ...)
     path: Path = field(default_factory=default_settings_path, repr=False, compare=False)
     load_warning: str | None = field(default=None, repr=False, compare=False)  # for the UI to show once
     _unknown: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -77,7 +79,8 @@ class AppSettings:
         data = {**self._unknown, "settings_version": SETTINGS_VERSION, "last_model": self.last_model,
                 "theme": self.theme, "reasoning_effort": self.new_chat.reasoning_effort,
                 "sampling": self.new_chat.sampling_json(),
-                "document_limits": asdict(self.document_limits)}
+                "document_limits": asdict(self.document_limits), "hub_endpoint": self.hub_endpoint,
+                "hub_proxy": self.hub_proxy}
         try:
             atomic_write_text(self.path, json.dumps(data, indent=2, sort_keys=True) + "\n")
         except OSError as exc:
@@ -116,9 +119,10 @@ def _set_aside(path: Path, exc: Exception) -> str:
 
 def _from_json(data: dict[str, Any], path: Path) -> AppSettings:
     problems: list[str] = []
-    known = {"settings_version", "last_model", "theme", "reasoning_effort", "sampling", "document_limits"}
+    known = {"settings_version", "last_model", "theme", "reasoning_effort", "sampling", "document_limits",
+             "hub_endpoint", "hub_proxy"}
     settings = AppSettings(path=path, _unknown={k: v for k, v in data.items() if k not in known})
-    for name, allowed in (("last_model", None), ("theme", THEMES)):
+    for name, allowed in (("last_model", None), ("theme", THEMES), ("hub_endpoint", None), ("hub_proxy", None)):
         if name in data:
             value = data[name]
             if isinstance(value, str) and (allowed is None or value in allowed):
