@@ -54,6 +54,7 @@ class HubServer:
         self.page_size = page_size
         self.sent: dict[str, int] = {}  # path -> body bytes sent (all GETs together)
         self.requests: list[tuple[str, str, dict[str, str]]] = []  # (method, path, headers)
+        self.peers: set[tuple[str, int]] = set()  # client (address, port) of every connection
         self.corrupt: dict[str, bytes] = {}  # path -> bytes served instead of the listed content
         self.pause_after: dict[str, int] = {}  # path -> stop after this many bytes of the file (absolute offset)
         self.paused = threading.Event()  # set when a transfer reached its pause point
@@ -77,20 +78,28 @@ class HubServer:
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.cdn_httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)  # another origin, like a real CDN
+        self.cdn_httpd.daemon_threads = True
+        self.threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in (self.httpd, self.cdn_httpd)]
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
+    @property
+    def cdn_url(self) -> str:
+        return f"http://127.0.0.1:{self.cdn_httpd.server_address[1]}"
+
     def __enter__(self) -> HubServer:
-        self.thread.start()
+        for thread in self.threads:
+            thread.start()
         return self
 
     def __exit__(self, *_exc) -> None:
         self.release.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        for server in (self.httpd, self.cdn_httpd):
+            server.shutdown()
+            server.server_close()
 
     def content(self, repo: HubRepo, path: str) -> bytes:
         return self.corrupt.get(path) or repo.files[path].read_bytes()
@@ -104,6 +113,7 @@ class HubServer:
         path = unquote(url.path)
         with self._lock:
             self.requests.append(("HEAD" if head else "GET", path, {k.lower(): v for k, v in h.headers.items()}))
+            self.peers.add(h.client_address)
         if self.require_token and h.headers.get("authorization") != f"Bearer {self.require_token}":
             if not path.startswith("/cdn/"):
                 return self._error(h, 401, "", "Invalid credentials in Authorization header", head)
@@ -182,7 +192,7 @@ class HubServer:
         if lfs and not cdn and self.cdn_redirect:
             h.send_response(302)
             for k, v in {**common, "X-Linked-Etag": f'"{etag}"', "X-Linked-Size": str(len(listed)),
-                         "Location": f"{self.url}/cdn/{repo_id}/{commit}/{path}", "Content-Length": "0"}.items():
+                         "Location": f"{self.cdn_url}/cdn/{repo_id}/{commit}/{path}", "Content-Length": "0"}.items():
                 h.send_header(k, v)
             h.end_headers()
             return
