@@ -52,8 +52,22 @@ def _run(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"enclave chat: {exc}", file=sys.stderr)
         return 2
+    from app.library.errors import LibraryError
+    from app.library.opening import checkpoint_sentence, prepare_open
+
+    try:  # opening is verifying: hashes on first open, sizes and times after that
+        decision = prepare_open(args.package, hash_checkpoints=False)
+    except LibraryError as exc:
+        print(f"enclave chat: {exc}", file=sys.stderr)
+        return 1
+    if decision.needs_conversion:
+        print(f"enclave chat: {checkpoint_sentence(decision.folder)}", file=sys.stderr)
+        return 1
+    if decision.package_for_checkpoint is not None:
+        print(f"enclave chat: note: using {decision.package_for_checkpoint}, converted from this checkpoint.",
+              file=sys.stderr)
     try:
-        model = load_model(args.package, provider=args.provider, max_length=args.context)
+        model = load_model(decision.loadable, provider=args.provider, max_length=args.context)
     except LoadError as exc:
         print(f"enclave chat: {exc}", file=sys.stderr)
         return 1

@@ -262,7 +262,11 @@ def load_model(
     tokenizer_path = facts.folder / TOKENIZER
     if not tokenizer_path.is_file():
         raise LoadError(f"{TOKENIZER} is missing from {facts.folder}; the package is incomplete.")
-    tokenizer = Tokenizer.from_file(str(tokenizer_path))
+    try:
+        tokenizer = Tokenizer.from_file(str(tokenizer_path))
+    except Exception as exc:  # noqa: BLE001 - tokenizers raises a bare Exception carrying serde's message
+        raise LoadError(f"{tokenizer_path} is not a valid tokenizer file ({str(exc).strip() or type(exc).__name__}); "
+                        "copy or export the model again.") from exc
     progress(LoadProgress(f"Loading weights on {choice.provider.removesuffix('ExecutionProvider')}", 0.1))
     providers: list[Any] = [choice.provider] if choice.provider == CPU else [choice.provider, CPU]
     # Windows builds report session events through ETW, which this call switches off; the 1DS uploader of the

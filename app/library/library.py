@@ -20,6 +20,7 @@ from app.library.errors import Cancelled, LibraryError
 from app.library.hashing import source_key
 from app.library.hub import HubAccess, hub_session
 from app.library.progress import Meter, ProgressCallback, no_progress
+from app.library.records import VerifiedRecords
 from app.library.registry import FAILED, VERIFIED, LibraryEntry, Registry, fingerprint, now_utc
 from app.library.space import SpaceNeed, check_free_space
 from app.library.verify import check_tokenizer, checkpoint_files, verify_checkpoint, verify_package
@@ -139,12 +140,14 @@ class Library:
             raise LibraryError(f"{folder} is already in the library as {known.name!r}.")
         meter = Meter(0, progress, cancel)
         if kind is FolderKind.ENCLAVE_PACKAGE:
-            names, against, hashes, key = verify_package(folder, meter), "the package manifest", {}, None
-            key = _package_source_key(folder)
+            names = (*verify_package(folder, meter), "manifest.json")
+            against, hashes, key = "the package manifest", {}, _package_source_key(folder)
         elif kind is FolderKind.HF_CHECKPOINT:
             check = verify_checkpoint(folder, meter)
             check_tokenizer(folder / "tokenizer.json")
             names, against, hashes, key = check.files, check.against, check.hashes, source_key(check.hashes)
+            # the source folder is now known by content too: opening it later finds its package without a re-read
+            VerifiedRecords(self.root / paths.VERIFIED_FILE).record(folder, list(names), source_key=key)
         else:
             names, against, hashes, key = tuple(p.name for p in folder.iterdir() if p.is_file()), \
                 "its structure only (onnxruntime-genai folders carry no hashes)", {}, None

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,10 +20,10 @@ from app.library.errors import LibraryError
 from app.library.hashing import source_key
 from app.library.library import Library
 from app.library.progress import Meter, ProgressCallback, no_progress
-from app.library.registry import fingerprint, now_utc
+from app.library.records import VerifiedRecords
+from app.library.registry import fingerprint
 from app.library.verify import checkpoint_files, verify_checkpoint, verify_package
 from app.model_folder import FolderKind, NotAModelFolder, classify_model_folder
-from app.storage.settings import atomic_write_text
 
 
 @dataclass(frozen=True)
@@ -51,43 +50,13 @@ def checkpoint_sentence(folder: Path) -> str:
             f"`enclave export \"{folder}\" OUT --target cpu-int4`.")
 
 
-class VerifiedRecords:
-    """verified.json: {folder: {"files": fingerprint, "verified_utc": ...}} for packages outside the library."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def _load(self) -> dict:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, ValueError):
-            return {}  # a lost or damaged record only means the next open checks every byte again
-        return data if isinstance(data, dict) else {}
-
-    def matches(self, folder: Path, names: list[str]) -> bool:
-        record = self._load().get(str(folder.resolve()))
-        return bool(record) and record.get("files") == fingerprint(folder, names)
-
-    def record(self, folder: Path, names: list[str]) -> None:
-        data = self._load()
-        data[str(folder.resolve())] = {"files": fingerprint(folder, names), "verified_utc": now_utc()}
-        try:
-            atomic_write_text(self.path, json.dumps(data, indent=1) + "\n")
-        except OSError:
-            pass  # the check passed; failing to remember it only costs a re-check next time
-
-    def forget(self, folder: Path) -> None:
-        data = self._load()
-        if data.pop(str(folder.resolve()), None) is not None:
-            try:
-                atomic_write_text(self.path, json.dumps(data, indent=1) + "\n")
-            except OSError:
-                pass
-
-
 def prepare_open(folder: Path | str, library: Library | None = None, *, progress: ProgressCallback = no_progress,
-                 cancel: threading.Event | None = None) -> OpenDecision:
-    """Classifies and checks `folder`; raises LibraryError with the sentence to show when it cannot be opened."""
+                 cancel: threading.Event | None = None, hash_checkpoints: bool = True) -> OpenDecision:
+    """Classifies and checks `folder`; raises LibraryError with the sentence to show when it cannot be opened.
+
+    `hash_checkpoints=False` finds a checkpoint's package only from records (no full read): for the CLI, which
+    answers at once instead of reading 13-65 GB to say "convert it first".
+    """
     folder = Path(folder).absolute()
     try:
         kind = classify_model_folder(folder).kind
@@ -99,8 +68,8 @@ def prepare_open(folder: Path | str, library: Library | None = None, *, progress
         return OpenDecision(folder, kind)
     if kind is FolderKind.GENAI_FOLDER:
         return OpenDecision(folder, kind)
-    key = checkpoint_key(folder, library, progress=progress, cancel=cancel)
-    package = library.package_for_source(key)
+    key = checkpoint_key(folder, library, progress=progress, cancel=cancel, known_only=not hash_checkpoints)
+    package = library.package_for_source(key) if key else None
     if package is not None:
         check_package(Path(package.folder), library, progress=progress, cancel=cancel)
     return OpenDecision(folder, kind, Path(package.folder) if package else None, key)
@@ -125,24 +94,20 @@ def check_package(folder: Path, library: Library, *, progress: ProgressCallback 
 
 
 def checkpoint_key(folder: Path, library: Library, *, progress: ProgressCallback = no_progress,
-                   cancel: threading.Event | None = None) -> str:
-    """The content key of a checkpoint: from the library's record when its files are unchanged, else hashed."""
+                   cancel: threading.Event | None = None, known_only: bool = False) -> str | None:
+    """The content key of a checkpoint: from the library's record when its files are unchanged, else hashed
+    (or None with `known_only`)."""
     entry = library.entry_for_folder(folder)
     if entry is not None and entry.source_key and fingerprint(folder, list(entry.files)) == entry.files:
         return entry.source_key
     records = VerifiedRecords(library.root / paths.VERIFIED_FILE)
     names = list(checkpoint_files(folder))
-    stored = records._load().get(str(folder.resolve()))
-    if stored and stored.get("files") == fingerprint(folder, names) and stored.get("source_key"):
-        return str(stored["source_key"])
+    known = records.source_key(folder, names)
+    if known or known_only:
+        return known
     check = verify_checkpoint(folder, Meter(0, progress, cancel))
     key = source_key(check.hashes)
-    data = records._load()
-    data[str(folder.resolve())] = {"files": fingerprint(folder, names), "verified_utc": now_utc(), "source_key": key}
-    try:
-        atomic_write_text(records.path, json.dumps(data, indent=1) + "\n")
-    except OSError:
-        pass
+    records.record(folder, names, source_key=key)
     return key
 
 
