@@ -24,7 +24,7 @@ from pathlib import Path
 from app.checkpoint.weights import INDEX_FILE, METADATA_FILES, SINGLE_FILE
 from app.library.errors import LibraryError
 from app.library.hashing import git_blob_id
-from app.library.hub import HubClient, RemoteFile, download_policy
+from app.library.hub import HubClient, RemoteFile
 from app.library.progress import Meter, ProgressCallback, no_progress
 from app.library.space import SpaceNeed, check_free_space
 from app.library.verify import DOWNLOAD_RECORD
@@ -81,9 +81,6 @@ def plan_download(client: HubClient, ref: str, revision: str | None = None) -> D
     from huggingface_hub.utils import filter_repo_objects
 
     repo, model = parse_model_ref(ref)
-    allowed = download_policy().allowed_repos
-    if allowed is not None and repo.lower() not in {a.lower() for a in allowed}:
-        raise LibraryError(f"Your organisation's policy does not allow downloading {repo}.")
     wanted = revision or (model.revision if model else "main")
     commit = client.resolve(repo, wanted)
     pins = model if model is not None and commit == model.revision else None

@@ -38,16 +38,23 @@ _session_lock = threading.Lock()
 
 @dataclass(frozen=True)
 class DownloadPolicy:
-    """What an enterprise policy allows (the seam app.policy plugs into; no policy = everything allowed)."""
+    """What the organisation's policy (app.policy) says about downloads."""
 
     downloads_allowed: bool = True
     endpoint: str | None = None
     proxy: str | None = None
-    allowed_repos: tuple[str, ...] | None = None
 
 
 def download_policy() -> DownloadPolicy:
-    return DownloadPolicy()
+    from app.policy import current_policy
+
+    policy = current_policy()
+    return DownloadPolicy(policy.downloads_allowed, policy.hub_endpoint, policy.proxy)
+
+
+# Where the Hub itself sends downloads (its CDN and storage hosts): allowed through the network guard only when
+# the endpoint is the Hub. A mirror's own host is all a mirror download may reach.
+HUB_HOSTS = ("huggingface.co", "*.huggingface.co", "hf.co", "*.hf.co")
 
 
 @dataclass(frozen=True)
@@ -143,6 +150,8 @@ class HubClient:
         import httpx2
         from huggingface_hub.utils import build_hf_headers, hf_raise_for_status
 
+        from app.netguard import NetworkBlockedError
+
         headers = build_hf_headers(token=self.access.token or False, library_name="enclave")
         if urlsplit(url).netloc != urlsplit(self.access.endpoint).netloc:
             headers.pop("authorization", None)  # a signed CDN URL: the token never leaves the Hub
@@ -179,6 +188,9 @@ class HubClient:
                 if have != size:
                     raise httpx2.RemoteProtocolError("the server closed the connection early")
                 return
+            except NetworkBlockedError as exc:  # the network guard refused a host outside the download's scope
+                raise LibraryError(f"The download of {partial.name} was sent to a host it may not reach ({exc}); "
+                                   "what was downloaded so far is kept.") from exc
             except OSError as exc:
                 raise LibraryError(_write_sentence(exc, partial)) from exc
             except (httpx2.TransportError, httpx2.RemoteProtocolError) as exc:
@@ -274,7 +286,15 @@ def hub_session(access: HubAccess) -> Iterator[HubClient]:
     from huggingface_hub import constants
     from huggingface_hub.utils import _http
 
-    with _session_lock:
+    from app import netguard
+
+    hosts = {urlsplit(access.endpoint).hostname or ""}
+    if access.proxy:
+        hosts.add(urlsplit(access.proxy).hostname or "")
+    if not access.is_mirror:
+        hosts.update(HUB_HOSTS)
+    reason = f"Downloading a model from {access.endpoint}"
+    with _session_lock, netguard.network_allowed(sorted(h for h in hosts if h), reason=reason):
         saved = (constants.HF_HUB_OFFLINE, constants.HF_HUB_DISABLE_TELEMETRY, constants.HF_HUB_DISABLE_XET)
 
         def factory() -> httpx2.Client:

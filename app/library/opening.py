@@ -65,6 +65,7 @@ def prepare_open(folder: Path | str, library: Library | None = None, *, progress
     library = library or Library()
     if kind is FolderKind.ENCLAVE_PACKAGE:
         check_package(folder, library, progress=progress, cancel=cancel)
+        check_allowed(folder)
         return OpenDecision(folder, kind)
     if kind is FolderKind.GENAI_FOLDER:
         return OpenDecision(folder, kind)
@@ -72,7 +73,27 @@ def prepare_open(folder: Path | str, library: Library | None = None, *, progress
     package = library.package_for_source(key) if key else None
     if package is not None:
         check_package(Path(package.folder), library, progress=progress, cancel=cancel)
+        check_allowed(Path(package.folder))
     return OpenDecision(folder, kind, Path(package.folder) if package else None, key)
+
+
+def check_allowed(package: Path) -> None:
+    """AllowedModels: the package's manifest.json SHA-256, or the content key of the checkpoint it was converted
+    from (what `enclave models list --json` shows as source_key), must be on the organisation's list."""
+    from app.library.library import _package_source_key
+    from app.policy import current_policy
+
+    policy = current_policy()
+    if policy.allowed_models is None:
+        return
+    import hashlib
+
+    digest = hashlib.sha256((package / "manifest.json").read_bytes()).hexdigest()
+    key = _package_source_key(package)
+    if policy.model_allowed(digest) or (key is not None and policy.model_allowed(key)):
+        return
+    raise LibraryError(f"Your organisation's policy does not allow opening {package} (its manifest.json has SHA-256 "
+                       f"{digest[:16]}…); ask IT for an approved model.")
 
 
 def check_package(folder: Path, library: Library, *, progress: ProgressCallback = no_progress,

@@ -23,8 +23,10 @@ DOWNLOADS_DIR = ".downloads"
 
 
 def policy_library_folder() -> Path | None:
-    """The library folder an enterprise policy sets, if any (the seam for app.policy when it lands)."""
-    return None
+    """The library folder the organisation's policy sets (LibraryFolder), if any."""
+    from app.policy import current_policy
+
+    return current_policy().library_folder
 
 
 def default_library_folder() -> Path:

@@ -16,7 +16,9 @@ from tests.support.hub_server import HubServer
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
+    from app import netguard
+
+    with netguard.network_allowed(["127.0.0.1"], reason="finding a free loopback port"), socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
@@ -29,10 +31,13 @@ def proxy(tmp_path: Path):
     log = open(tmp_path / "proxy.log", "w")
     process = subprocess.Popen([sys.executable, "-m", "pproxy", "-l", f"http://127.0.0.1:{port}", "-v"],
                                stdout=log, stderr=subprocess.STDOUT)
+    from app import netguard
+
     deadline = time.monotonic() + 30
     while True:  # wait until it accepts connections (bounded)
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            with netguard.network_allowed(["127.0.0.1"], reason="waiting for the test proxy"):
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
             break
         except OSError:
             if time.monotonic() > deadline or process.poll() is not None:

@@ -76,9 +76,12 @@ class HubServer:
             def do_GET(self) -> None:  # noqa: N802
                 server._handle(self, head=False)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        from app import netguard
+
+        with netguard.network_allowed(["127.0.0.1"], reason="the test Hub on loopback"):
+            self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+            self.cdn_httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)  # another origin, like a real CDN
         self.httpd.daemon_threads = True
-        self.cdn_httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)  # another origin, like a real CDN
         self.cdn_httpd.daemon_threads = True
         self.threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in (self.httpd, self.cdn_httpd)]
 
