@@ -11,6 +11,16 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The model library (downloads, imports, verification records) of the whole test session lives in a temporary
+# folder, never in the user's data folder; tests that need their own set ENCLAVE_LIBRARY or a HOME of their own.
+if "ENCLAVE_LIBRARY" not in os.environ:
+    import atexit
+    import shutil
+    import tempfile
+
+    _library = tempfile.mkdtemp(prefix="enclave-test-library-")
+    os.environ["ENCLAVE_LIBRARY"] = _library
+    atexit.register(shutil.rmtree, _library, True)
 
 # Shared fixture modules are imported as `tests.support.*`; make that work for a bare `pytest` too.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -27,9 +27,10 @@ from app.ui.attachments import AttachmentsController
 from app.ui.chat_state import ChatMessage, MessageState
 from app.ui.conversations import ConversationsController
 from app.ui.document_host import DocumentHost
-from app.ui.engine_host import EngineHost, ExportModel, OpenModel
+from app.ui.engine_host import EngineHost, ExportModel, OpenModel, PrepareModel
 from app.ui.history_host import HistoryClient, HistoryHost, StoreFactory
 from app.ui.history_opener import HistoryOpener
+from app.ui.library_controller import LibraryController, LibraryHost
 from app.ui.main_window import MainWindow
 from app.ui.model_controller import ModelController
 from app.ui.replies import RepliesController
@@ -85,6 +86,7 @@ class AppParts:
     replies: RepliesController
     attachments: AttachmentsController
     history: HistoryClient
+    library: LibraryController
     threads: WorkerThreads = field(repr=False)
 
     def shutdown(self) -> None:
@@ -93,6 +95,7 @@ class AppParts:
         if not self.threads.running():
             return
         self.replies.close()
+        self.library.cancel()  # a download keeps what it fetched; the next one resumes
         self.models.close()
         self.attachments.cancel_all()
         self.opener.close()
@@ -118,7 +121,8 @@ def open_ephemeral_store():
 
 def build_app(*, database: Path | None = None, settings_path: Path | None = None,
               open_model: OpenModel | None = None, export_model: ExportModel | None = None,
-              argv: list[str] | None = None, use_keyring: bool = True) -> AppParts:
+              prepare_model: PrepareModel | None = None, argv: list[str] | None = None,
+              use_keyring: bool = True) -> AppParts:
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName("Enclave")
     app.setOrganizationName("Enclave")
@@ -134,19 +138,23 @@ def build_app(*, database: Path | None = None, settings_path: Path | None = None
     dark = apply_theme(app, choice)
     if choice is ThemeChoice.SYSTEM:  # follow the OS when the user switches light/dark while Enclave runs
         app.styleHints().colorSchemeChanged.connect(lambda _scheme: apply_theme(app, ThemeChoice.SYSTEM))
-    if open_model is None or export_model is None:
-        from app.ui import backend
+    from app.ui import backend
 
-        open_model = open_model or backend.open_backend
-        export_model = export_model or backend.export_checkpoint
+    if prepare_model is None and open_model in (None, backend.open_backend):
+        prepare_model = backend.prepare_model  # the real engine opens only folders that passed their checks
+    open_model = open_model or backend.open_backend
+    export_model = export_model or backend.export_checkpoint
     threads = WorkerThreads()
-    engine_worker = Worker(EngineHost(open_model, export_model))
+    engine_worker = Worker(EngineHost(open_model, export_model, prepare_model))
     history_worker = Worker(HistoryHost(make_store_factory(database, use_keyring=use_keyring),
                                         open_ephemeral_store))
     documents_worker = Worker(DocumentHost())
     engine, history = WorkerClient(engine_worker), HistoryClient(history_worker)
     documents = WorkerClient(documents_worker)
-    for name, worker in (("engine", engine_worker), ("storage", history_worker), ("documents", documents_worker)):
+    library_worker = Worker(LibraryHost())
+    library = LibraryController(WorkerClient(library_worker))
+    for name, worker in (("engine", engine_worker), ("storage", history_worker), ("documents", documents_worker),
+                         ("library", library_worker)):
         threads.start(name, worker)
 
     models = ModelController(engine)
@@ -165,27 +173,30 @@ def build_app(*, database: Path | None = None, settings_path: Path | None = None
     parts: AppParts | None = None
     window = MainWindow(models=models, opener=opener, conversations=conversations, replies=replies,
                         attachments=attachments, settings=settings, dark=dark, export_planner=plan_export,
-                        on_close=lambda: parts.shutdown() if parts else None)
+                        library=library, on_close=lambda: parts.shutdown() if parts else None)
     if database is not None:
         window.set_data_folder(database.parent)
     for client in (engine, history, documents):  # a failure no caller waits for still reaches the status bar
         client.unhandled.connect(window.show_notice)
-    parts = AppParts(app, window, settings, models, opener, conversations, replies, attachments, history, threads)
+    parts = AppParts(app, window, settings, models, opener, conversations, replies, attachments, history, library,
+                     threads)
     return parts
 
 
 def plan_export(folder: ModelFolder, parent: QWidget) -> ExportRequest | Path | None:
     """Asks once before the (long) conversion of a Hugging Face checkpoint; returns None if the user declines,
-    or the package converted earlier from this checkpoint (converting 13-65 GB twice helps no one)."""
+    or the package converted earlier from exactly this checkpoint's content (found by its files' SHA-256, never
+    by folder name: converting 13-65 GB twice helps no one, and a different checkpoint never gets its package)."""
     from app.ui import backend
 
+    earlier = backend.converted_package(folder.path)
+    if earlier is not None:
+        return earlier
     target, output, reason = backend.suggest_export(folder.path)
-    if (output / "manifest.json").is_file():
-        return output
     if not ask_yes_no(
         parent, "Convert this model?",
-        f"{folder.path.name} is a Hugging Face checkpoint. Enclave converts it once for this computer "
-        f"({target}: {reason}) into\n{output}\n\nThis can take a while; you can cancel at any time."):
+        f"{folder.path.name} is a Hugging Face checkpoint. Enclave checks it and converts it once for this "
+        f"computer ({target}: {reason}) into\n{output}\n\nThis can take a while; you can cancel at any time."):
         return None
     return ExportRequest(source=folder.path, output=output, target=target)
 
@@ -255,6 +266,9 @@ def run_smoke(package: str, prompt: str, screenshot: Path, *, timeout_s: float =
 
     parts.models.loaded.connect(loaded)
     parts.models.failed.connect(failed)
+    parts.models.refused.connect(failed)  # a folder that fails its checks: its sentence, at once
+    window.openFailed.connect(failed)  # not a model folder, or a checkpoint (a smoke run never converts)
+    window.use_export_planner(None)
     # A smoke run has no one to click a dialog away: a damaged history is reported in the JSON line instead
     # (the throwaway session history keeps the chat itself working).
     window.report_history_failures(lambda text: result.setdefault("history_warning", text))

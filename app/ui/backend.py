@@ -10,12 +10,31 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-import platformdirs
-
 from app.engine.assistant import Assistant
 from app.engine.events import LoadProgress
 from app.engine.session import load_model
 from app.ui.requests import ExportRequest
+
+
+def prepare_model(path: Path, progress: Callable[[LoadProgress], None]) -> Path:
+    """Opening is verifying (app.library.opening): the folder to load, after its checks; raises with the sentence.
+
+    Runs before the model in use is closed, so a folder that fails never costs the user the model they had. A
+    checkpoint opens the package converted from exactly its content, if there is one.
+    """
+    from app.library.errors import LibraryError
+    from app.library.library import Library
+    from app.library.opening import checkpoint_sentence, prepare_open
+
+    def relay(p) -> None:
+        progress(LoadProgress(p.describe(), p.fraction))
+
+    library = Library()
+    decision = prepare_open(path, library, progress=relay)
+    if decision.loadable is None:
+        raise LibraryError(checkpoint_sentence(decision.folder))
+    library.mark_used(decision.loadable)
+    return decision.loadable
 
 
 def open_backend(path: Path, progress: Callable[[LoadProgress], None]) -> Assistant:
@@ -55,10 +74,6 @@ def load_choices(path: Path) -> tuple[str | None, int | None]:
     return "cpu", CPU_APP_CONTEXT
 
 
-def packages_folder() -> Path:
-    return Path(platformdirs.user_data_dir("Enclave", "Enclave")) / "models"
-
-
 def suggest_export(checkpoint: Path) -> tuple[str, Path, str]:
     """(target, output folder, why) for converting `checkpoint` on this computer."""
     import onnxruntime as ort
@@ -76,7 +91,36 @@ def suggest_export(checkpoint: Path) -> tuple[str, Path, str]:
     advice = catalog_advice(checkpoint, target)
     if advice:
         reason += f"; this target suits {advice}"
-    return target, packages_folder() / f"{checkpoint.name}-{target}", reason
+    return target, conversion_folder(checkpoint, target), reason
+
+
+def conversion_folder(checkpoint: Path, target: str) -> Path:
+    """A new folder in the library for the package (named after the checkpoint, never reused by name)."""
+    from app.library import paths
+    from app.library.library import Library
+
+    library = Library()
+    base = paths.safe_name(f"{checkpoint.name}-{target}")
+    name, n = base, 2
+    while library.registry.get(name) is not None or (library.root / paths.MODELS_DIR / name).exists():
+        name, n = f"{base}-{n}", n + 1
+    return library.root / paths.MODELS_DIR / name
+
+
+def converted_package(checkpoint: Path) -> Path | None:
+    """The package converted earlier from exactly this checkpoint's content, when a record says so (cheap: no
+    file is read; an unknown or changed checkpoint gives None and is hashed when it is converted)."""
+    from app.library.errors import LibraryError
+    from app.library.library import Library
+    from app.library.opening import checkpoint_key
+
+    library = Library()
+    try:
+        key = checkpoint_key(checkpoint, library, known_only=True)
+    except LibraryError:
+        return None
+    package = library.package_for_source(key) if key else None
+    return Path(package.folder) if package else None
 
 
 def catalog_advice(checkpoint: Path, target: str) -> str | None:
@@ -95,9 +139,26 @@ def catalog_advice(checkpoint: Path, target: str) -> str | None:
 
 
 def export_checkpoint(request: ExportRequest, progress: Callable[[LoadProgress], None]) -> Path:
+    """Converts a checkpoint after checking it (hashes when the folder carries references, else its structure),
+    unless a package of exactly this content exists already; the package is recorded in the library."""
     from app.export.exporter import export_model
+    from app.library.errors import Cancelled
+    from app.library.library import Library
+    from app.library.opening import checkpoint_key
 
+    library = Library()
+
+    def relay(p) -> None:
+        if request.cancel.is_set():
+            raise Cancelled("cancelled")
+        progress(LoadProgress(p.describe(), p.fraction))
+
+    key = checkpoint_key(request.source, library, progress=relay)
+    existing = library.package_for_source(key or "", request.target)
+    if existing is not None:
+        return Path(existing.folder)
     os.makedirs(request.output.parent, exist_ok=True)
     result = export_model(request.source, request.output, request.target, on_progress=progress,
                           cancel=request.cancel)
+    library.register_package(result.folder, key, str(request.source))
     return result.folder

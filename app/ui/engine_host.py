@@ -8,13 +8,14 @@ that thread touches it, so the loaded model never needs a lock. Loading closes t
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from app.engine.chat_request import ChatRequest
 from app.engine.events import GenerationEvent, LoadProgress, ModelInfo
 from app.ui.requests import ExportRequest
-from app.ui.worker import Report
+from app.ui.worker import Report, human_message
 
 
 class ChatBackend(Protocol):
@@ -29,6 +30,15 @@ class ChatBackend(Protocol):
 
 OpenModel = Callable[[Path, Callable[[LoadProgress], None]], ChatBackend]
 ExportModel = Callable[[ExportRequest, Callable[[LoadProgress], None]], Path]
+# Checks a folder before the model in use is closed (opening is verifying) and returns the folder to load.
+PrepareModel = Callable[[Path, Callable[[LoadProgress], None]], Path]
+
+
+@dataclass(frozen=True)
+class Refused:
+    """What `load` returns when the folder failed its checks: nothing was unloaded."""
+
+    message: str
 
 
 class NoModelError(RuntimeError):
@@ -36,13 +46,21 @@ class NoModelError(RuntimeError):
 
 
 class EngineHost:
-    def __init__(self, open_model: OpenModel, export_model: ExportModel | None = None) -> None:
+    def __init__(self, open_model: OpenModel, export_model: ExportModel | None = None,
+                 prepare_model: PrepareModel | None = None) -> None:
         self._open_model = open_model
         self._export_model = export_model
+        self._prepare_model = prepare_model
         self._backend: ChatBackend | None = None
 
-    def load(self, path: Path, report: Report) -> ModelInfo:
-        """Opens the model at `path` (progress through `report`); a failure leaves no model loaded."""
+    def load(self, path: Path, report: Report) -> ModelInfo | Refused:
+        """Opens the model at `path` (progress through `report`). A folder that fails its checks is Refused and
+        the model in use stays; a failure after that leaves no model loaded."""
+        if self._prepare_model is not None:
+            try:
+                path = self._prepare_model(path, report)
+            except Exception as exc:  # noqa: BLE001 - every refusal reaches the user as its sentence
+                return Refused(human_message(exc))
         self.close()
         self._backend = self._open_model(path, report)
         return self._backend.info

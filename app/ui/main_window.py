@@ -11,12 +11,13 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QUrl
-from PySide6.QtGui import (QAction, QActionGroup, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent,
-                           QKeySequence)
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import (
+    QAction, QActionGroup, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence,
+)
 from PySide6.QtWidgets import (
-    QApplication, QFileDialog, QInputDialog, QLineEdit, QMainWindow, QMessageBox, QSplitter, QStackedWidget,
-    QVBoxLayout, QWidget,
+    QApplication, QComboBox, QFileDialog, QInputDialog, QLineEdit, QMainWindow, QMessageBox, QSplitter,
+    QStackedWidget, QVBoxLayout, QWidget,
 )
 
 from app.documents.model import DocumentLimits
@@ -24,11 +25,12 @@ from app.engine.chat_request import ChatSettings
 from app.engine.events import LoadProgress, ModelInfo
 from app.model_folder import NotAModelFolder, classify_model_folder
 from app.storage.database import default_database_path
-from app.ui.safe_text import ask_text, show_message
+from app.ui.safe_text import ask_text, ask_yes_no, show_message
 from app.storage.settings import AppSettings, SettingsError
 from app.ui.attachments import AttachmentsController
 from app.ui.conversations import ConversationsController
 from app.ui.history_opener import HistoryOpener
+from app.ui.library_controller import LibraryController
 from app.ui.model_controller import ModelController
 from app.ui.replies import RepliesController
 from app.ui.theme import ThemeChoice, apply_theme
@@ -43,11 +45,19 @@ from app.ui.widgets.qt_status import QtStatus
 
 
 class MainWindow(QMainWindow):
+    openFailed = Signal(str)  # a folder could not be opened at all (not a model, a checkpoint not converted, ...)
+
     def __init__(self, *, models: ModelController, opener: HistoryOpener, conversations: ConversationsController,
                  replies: RepliesController, attachments: AttachmentsController, settings: AppSettings, dark: bool,
-                 export_planner=None, on_close: Callable[[], None] | None = None) -> None:
+                 export_planner=None, library: LibraryController | None = None,
+                 on_close: Callable[[], None] | None = None) -> None:
         super().__init__()
         self._models = models
+        self._library = library
+        self.library_window = None
+        # Questions the library flows ask; tests replace them (they are modal dialogs).
+        self.confirm: Callable[[str, str], bool] = self._confirm
+        self.choose_import_mode: Callable[[Path], str | None] = self._choose_import_mode
         self._opener = opener
         self._conversations = conversations
         self._replies = replies
@@ -69,6 +79,11 @@ class MainWindow(QMainWindow):
         self.chat_settings = QtChatSettings()
         self.status = QtStatus()
         self.setStatusBar(self.status)
+        self.model_picker = QComboBox()
+        self.model_picker.setToolTip("Switch to another installed model")
+        self.model_picker.setMinimumContentsLength(18)
+        self.model_picker.activated.connect(self._on_model_picked)
+        self.status.addPermanentWidget(self.model_picker)
 
         chat_page = QWidget()
         chat_layout = QVBoxLayout(chat_page)
@@ -91,6 +106,7 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._connect()
         self._warm_up_text_rendering(dark)
+        self._refresh_library()
         self._on_settings_loaded(conversations.settings())
         self.composer.set_can_send(False, "Open a model first")
 
@@ -100,6 +116,12 @@ class MainWindow(QMainWindow):
         self.open_action = QAction("&Open model folder…", self, shortcut=QKeySequence.StandardKey.Open)
         self.open_action.triggered.connect(self.choose_model_folder)
         file_menu.addAction(self.open_action)
+        self.models_action = QAction("&Models…", self, shortcut="Ctrl+M")
+        self.models_action.triggered.connect(self.show_library)
+        file_menu.addAction(self.models_action)
+        import_action = QAction("&Import model folder…", self)
+        import_action.triggered.connect(lambda: self.import_model_folder())
+        file_menu.addAction(import_action)
         self.new_action = QAction("&New chat", self, shortcut=QKeySequence.StandardKey.New)
         self.new_action.triggered.connect(self._on_new_chat)
         file_menu.addAction(self.new_action)
@@ -171,7 +193,9 @@ class MainWindow(QMainWindow):
         self.composer.chips.removeRequested.connect(attachments.remove)
         attachments.changed.connect(self._on_attachments_changed)
         self.first_run.openRequested.connect(self.choose_model_folder)
-        self.first_run.cancelRequested.connect(models.cancel_export)
+        self.first_run.cancelRequested.connect(self._on_cancel)
+        self.first_run.downloadRequested.connect(self.download_model)
+        self.first_run.importRequested.connect(lambda: self.import_model_folder())
         # controllers -> widgets
         conversations.conversationsChanged.connect(self.conversation_list.set_conversations)
         conversations.messagesReset.connect(self.chat_view.set_messages)
@@ -188,6 +212,11 @@ class MainWindow(QMainWindow):
         replies.statsChanged.connect(self._on_stats)
         models.loaded.connect(self._on_model_loaded)
         models.failed.connect(self._on_model_failed)
+        models.refused.connect(self._on_model_refused)
+        if self._library is not None:
+            self._library.progress.connect(self._on_job_progress)
+            self._library.finished.connect(self._on_job_finished)
+            self._library.failed.connect(self._on_job_failed)
         models.progress.connect(self._on_progress)
         models.exported.connect(self._load)
         models.exportFailed.connect(self._on_export_failed)
@@ -214,45 +243,83 @@ class MainWindow(QMainWindow):
         if folder:
             self.open_model_folder(folder)
 
+    def use_export_planner(self, planner) -> None:
+        """(ModelFolder, parent) -> ExportRequest | Path | None; None: checkpoints are refused with a sentence."""
+        self._export_planner = planner
+
     def open_model_folder(self, folder: str) -> None:
         try:
             model_folder = classify_model_folder(Path(folder))
         except NotAModelFolder as exc:
-            self.first_run.show_message(str(exc), error=True)
-            if self.pages.currentIndex() == 1:
-                show_message(self, QMessageBox.Icon.Warning, "Not a model folder", str(exc))
+            self._report_open_failure(str(exc))
             return
         if model_folder.needs_export:
             request = self._export_planner(model_folder, self) if self._export_planner else None
             if request is None:
-                self.first_run.show_message("This checkpoint must be converted once before it can run. "
-                                            "Open it again when you are ready.")
+                from app.library.opening import checkpoint_sentence
+
+                message = ("This checkpoint must be converted once before it can run. Open it again when you are "
+                           "ready." if self._export_planner else checkpoint_sentence(model_folder.path))
+                self._report_open_failure(message)
                 return
-            if isinstance(request, Path):  # converted before: open that package
+            if isinstance(request, Path):  # converted before from this very content: open that package
                 self._load(str(request))
                 return
-            self.pages.setCurrentIndex(0)
-            self.first_run.show_progress(0.0, f"Converting the model for {request.target}…", cancellable=True)
+            self._show_busy(0.0, f"Converting the model for {request.target}…", cancellable=True)
             self._models.export(request)
             return
         self._load(str(model_folder.path))
 
-    def _load(self, path: str) -> None:
+    def _report_open_failure(self, message: str) -> None:
+        self.first_run.show_message(message, error=True)
+        if self.pages.currentIndex() == 1:
+            self.status.showMessage(message, 15000)
+        self.openFailed.emit(message)
+
+    def _show_busy(self, fraction: float | None, text: str, *, cancellable: bool) -> None:
+        """Progress on the first-run screen while no model is open; in the status bar (and the Models window)
+        while one is, so the chats stay where they are."""
         if self._models.info() is None:
             self.pages.setCurrentIndex(0)
-        self.first_run.show_progress(None, f"Loading {Path(path).name}…", cancellable=False)
+            self.first_run.show_progress(fraction, text, cancellable=cancellable)
+        else:
+            percent = f"{fraction * 100:.0f}% " if fraction is not None else ""
+            self.status.showMessage(f"{percent}{text}")
+        if self.library_window is not None and self._library is not None and self._library.busy():
+            self.library_window.show_progress(fraction, text, cancellable=cancellable)
+
+    def _load(self, path: str) -> None:
+        self._show_busy(None, f"Loading {Path(path).name}…", cancellable=False)
         self.status.showMessage(f"Loading {path}…")
         self._loading_path = path
         self._models.load(path)
 
+    def _on_cancel(self) -> None:
+        self._models.cancel_export()
+        if self._library is not None:
+            self._library.cancel()
+
     def _on_export_failed(self, message: str) -> None:
         self.first_run.hide_progress()
         self.first_run.show_message(message, error=True)
+        if self._models.info() is not None:  # the model in use stays; say what happened where the user is
+            self.status.showMessage(message, 15000)
 
     def _on_progress(self, progress: LoadProgress) -> None:
-        self.first_run.show_progress(progress.fraction, progress.message, cancellable=self._models.exporting())
+        self._show_busy(progress.fraction, progress.message, cancellable=self._models.exporting())
+
+    def _on_model_refused(self, message: str) -> None:
+        """The folder failed its checks before anything was unloaded: the model in use (if any) stays."""
+        self.first_run.hide_progress()
+        self.first_run.show_message(message, error=True)
+        self.status.showMessage(message, 15000)
+        if self._models.info() is not None:
+            self.pages.setCurrentIndex(1)
+        self._refresh_library()
+        self.openFailed.emit(message)
 
     def _on_model_loaded(self, info: ModelInfo) -> None:
+        self._refresh_library()
         self.first_run.hide_progress()
         self.first_run.show_message("")
         self.status.show_model(info)
@@ -270,6 +337,180 @@ class MainWindow(QMainWindow):
         self.first_run.hide_progress()
         self.first_run.show_message(message, error=True)
         self.status.showMessage(message, 15000)
+
+    # ================================================================== the model library
+    def _library_entries(self) -> list:
+        from app.library.errors import LibraryError
+
+        if self._library is None:
+            return []
+        try:
+            return self._library.entries()
+        except LibraryError as exc:
+            self.status.showMessage(str(exc), 15000)
+            return []
+
+    def _refresh_library(self) -> None:
+        entries = self._library_entries()
+        info = self._models.info()
+        current = Path(info.path).resolve() if info else None
+        self.model_picker.blockSignals(True)
+        self.model_picker.clear()
+        self.model_picker.addItem("Models…", None)
+        for entry in entries:
+            if entry.kind in ("package", "genai"):
+                self.model_picker.addItem(entry.name, entry.folder)
+                if current is not None and Path(entry.folder).resolve() == current:
+                    self.model_picker.setCurrentIndex(self.model_picker.count() - 1)
+        self.model_picker.blockSignals(False)
+        if self.library_window is not None:
+            self.library_window.set_entries(entries)
+
+    def _on_model_picked(self, index: int) -> None:
+        folder = self.model_picker.itemData(index)
+        if folder is None:
+            self.show_library()
+            return
+        info = self._models.info()
+        if info is None or Path(folder).resolve() != Path(info.path).resolve():
+            self._load(folder)
+
+    def show_library(self) -> None:
+        if self.library_window is None:
+            from app.model_catalog import load_catalog
+            from app.ui.widgets.qt_library import QtLibrary
+
+            catalog = [(m.id, f"{m.name} ({m.checkpoint_bytes / 1e9:.1f} GB)") for m in load_catalog()]
+            self.library_window = w = QtLibrary(catalog, self)
+            w.openRequested.connect(self.open_model_folder)
+            w.verifyRequested.connect(lambda name: self._library and self._library.verify(name))
+            w.removeRequested.connect(self.remove_model)
+            w.revealRequested.connect(lambda folder: QDesktopServices.openUrl(QUrl.fromLocalFile(folder)))
+            w.downloadRequested.connect(self.download_model)
+            w.importRequested.connect(lambda: self.import_model_folder())
+            w.cancelRequested.connect(self._on_cancel)
+        self._refresh_library()
+        self.library_window.show()
+        self.library_window.raise_()
+
+    def _recommended_target(self, checkpoint_bytes: int) -> str:
+        import onnxruntime as ort
+        import psutil
+
+        from app.model_folder import recommend_target
+
+        return recommend_target(ort.get_available_providers(), psutil.virtual_memory().total, checkpoint_bytes)
+
+    def download_model(self, ref: str) -> None:
+        """Downloads a model once (a catalog id or a Hub repo), checks every file, converts it for this computer,
+        then opens it: the one thing in the window that goes online, and only when the user asks."""
+        from app.library.credentials import load_token
+        from app.library.download import parse_model_ref
+        from app.library.errors import LibraryError
+        from app.library.hub import resolve_access
+
+        if self._library is None:
+            return
+        try:
+            access = resolve_access(self.settings.hub_endpoint, self.settings.hub_proxy, load_token())
+            repo, model = parse_model_ref(ref)
+        except LibraryError as exc:
+            self._on_job_failed(str(exc))
+            return
+        target = self._recommended_target(model.checkpoint_bytes if model else 0)
+        label = f"Downloading {model.name if model else repo}"
+        if self._library.download(ref, access, target, label):
+            self._show_busy(None, label, cancellable=True)
+
+    def import_model_folder(self, folder: str | None = None, mode: str | None = None) -> None:
+        """Adds a folder from a USB drive or a share: checked, copied in (or used in place), converted when it is
+        a checkpoint, then opened."""
+        if self._library is None:
+            return
+        if folder is None:
+            folder = QFileDialog.getExistingDirectory(self, "Import model folder", str(Path.home()))
+            if not folder:
+                return
+        try:
+            model_folder = classify_model_folder(Path(folder))
+        except NotAModelFolder as exc:
+            self._report_open_failure(str(exc))
+            return
+        mode = mode or self.choose_import_mode(model_folder.path)
+        if mode is None:
+            return
+        target = None
+        if model_folder.needs_export:
+            target = self._recommended_target(sum(p.stat().st_size for p in model_folder.path.glob("*.safetensors")))
+        if self._library.import_folder(model_folder.path, copy=mode == "copy", target=target):
+            self._show_busy(None, f"Importing {model_folder.path.name}", cancellable=True)
+
+    def remove_model(self, name: str) -> None:
+        from app.library.errors import LibraryError
+
+        if self._library is None:
+            return
+        entry = next((e for e in self._library_entries() if e.name == name), None)
+        if entry is None:
+            self._on_job_failed(f"There is no model named {name!r} in the library.")
+            return
+        info = self._models.info()
+        if info is not None and Path(entry.folder).resolve() == Path(info.path).resolve():
+            self._on_job_failed(f"{name} is the model in use; open another model before removing it.")
+            return
+        what = ("Its folder stays where it is." if entry.in_place else
+                f"This deletes {entry.folder} and frees {entry.size_bytes / 1e9:.2f} GB.")
+        if self.confirm("Remove model?", f"Remove {name} from the library? {what}"):
+            try:
+                self._library.remove(name)
+            except LibraryError as exc:
+                self._on_job_failed(str(exc))
+
+    def _on_job_progress(self, progress) -> None:
+        self._show_busy(progress.fraction, progress.describe(), cancellable=True)
+
+    def _on_job_finished(self, label: str, result) -> None:
+        from app.library.library import Removed
+
+        self.first_run.hide_progress()
+        self._refresh_library()
+        if isinstance(result, Removed):
+            text = (f"Removed {result.entry.name}; {result.freed_bytes / 1e9:.2f} GB freed." if result.freed_bytes
+                    else f"Removed {result.entry.name}; its folder was left where it is.")
+        else:
+            text = f"{label}: done, checked against {result.verified_against}."
+        self.status.showMessage(text, 15000)
+        if self.library_window is not None:
+            self.library_window.finish_job(text)
+            self.library_window.select(getattr(result, "name", ""))
+        if not isinstance(result, Removed) and result.kind in ("package", "genai") and not label.startswith("Checking"):
+            self._load(result.folder)
+
+    def _on_job_failed(self, message: str) -> None:
+        """A failed download, import, check or removal: said where the user is; the model in use stays."""
+        self.first_run.hide_progress()
+        self.first_run.show_message(message, error=True)
+        self.status.showMessage(message, 15000)
+        if self.library_window is not None:
+            self.library_window.finish_job(message, error=True)
+        self._refresh_library()
+
+    def _confirm(self, title: str, text: str) -> bool:
+        return ask_yes_no(self, title, text)
+
+    def _choose_import_mode(self, folder: Path) -> str | None:
+        box = QMessageBox(self)
+        box.setTextFormat(Qt.TextFormat.PlainText)  # the folder's name comes from outside
+        box.setWindowTitle("Import model")
+        box.setText(f"Copy {folder} into the library (it keeps working when the drive is removed), or use it "
+                    "where it is?")
+        copy = box.addButton("Copy into the library", QMessageBox.ButtonRole.AcceptRole)
+        in_place = box.addButton("Use in place", QMessageBox.ButtonRole.ActionRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        clicked = box.clickedButton()
+        box.deleteLater()
+        return "copy" if clicked is copy else "in-place" if clicked is in_place else None
 
     # ================================================================== chat
     def _on_new_chat(self) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from app.engine.events import ModelInfo
-from app.ui.engine_host import EngineHost
+from app.ui.engine_host import EngineHost, Refused
 from app.ui.requests import ExportRequest
 from app.ui.worker import WorkerClient
 
@@ -18,6 +18,7 @@ from app.ui.worker import WorkerClient
 class ModelController(QObject):
     loaded = Signal(object)  # ModelInfo
     failed = Signal(str)  # why the model could not be opened (no model is open afterwards)
+    refused = Signal(str)  # the folder failed its checks before anything was unloaded (the model in use stays)
     progress = Signal(object)  # LoadProgress of a load or a conversion
     exported = Signal(str)  # the package a conversion wrote
     exportFailed = Signal(str)
@@ -57,7 +58,10 @@ class ModelController(QObject):
         self._engine.submit(lambda host, report: host.close(report))
 
     # --- engine thread results ---------------------------------------------------------------------------------
-    def _on_loaded(self, info: ModelInfo) -> None:
+    def _on_loaded(self, info: ModelInfo | Refused) -> None:
+        if isinstance(info, Refused):
+            self.refused.emit(info.message)
+            return
         self._info = info
         self.loaded.emit(info)
 

@@ -24,7 +24,8 @@ def no_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def make_app(qtbot, tmp_path: Path, no_keyring) -> Iterator[Callable]:
+def make_app(qtbot, tmp_path: Path, no_keyring, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable]:
+    monkeypatch.setenv("ENCLAVE_LIBRARY", str(tmp_path / "library"))  # each window test has its own model library
     built = []
 
     def make(open_model, export_model=None, *, database: Path | None = None, on_history_failed=None,

@@ -107,10 +107,10 @@ def test_broken_package_reports_error_and_keeps_first_run(qtbot, make_app, tiny_
     data = broken / "model.onnx.data"
     data.write_bytes(data.read_bytes()[: data.stat().st_size // 3])
     parts = make_app(backend.open_backend)
-    with qtbot.waitSignal(parts.models.failed, timeout=60000) as failed:
+    with qtbot.waitSignal(parts.models.refused, timeout=60000) as failed:  # opening is verifying
         parts.window.open_model_folder(str(broken))
     message = failed.args[0]
-    assert "model.onnx.data" in message or "broken" in message
+    assert str(data) in message and "bytes but the manifest records" in message
     assert parts.window.first_run.status.text() == message
     assert parts.models.info() is None
 
@@ -142,12 +142,34 @@ def test_smoke_mode_prints_reply_and_saves_screenshot(tiny_cpu_package, tmp_path
     assert shot.is_file() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 5000
 
 
-def test_a_failed_second_load_leaves_no_half_loaded_model(qtbot, make_app, tiny_cpu_package, tmp_path) -> None:
+def test_a_second_folder_that_fails_its_checks_never_unloads_the_model_in_use(qtbot, make_app, tiny_cpu_package,
+                                                                              tmp_path) -> None:
     parts = make_app(backend.open_backend)
     _open(qtbot, parts, tiny_cpu_package)
     broken = tmp_path / "broken"
     shutil.copytree(tiny_cpu_package, broken)
     (broken / "model.onnx.data").write_bytes(b"\0" * 10)
+    with qtbot.waitSignal(parts.models.refused, timeout=60000) as refused:
+        parts.window.open_model_folder(str(broken))
+    assert "model.onnx.data" in refused.args[0]
+    assert parts.models.info() is not None and parts.models.info().path == str(tiny_cpu_package)
+    assert parts.window.composer.send_button.isEnabled() and parts.window.pages.currentIndex() == 1
+
+
+def test_a_failed_second_load_leaves_no_half_loaded_model(qtbot, make_app, tiny_cpu_package, tmp_path) -> None:
+    import hashlib
+    import json as _json
+
+    parts = make_app(backend.open_backend)
+    _open(qtbot, parts, tiny_cpu_package)
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_cpu_package, broken)
+    (broken / "model.onnx").write_bytes(b"\0" * 10)  # damaged, with a manifest that agrees: checks pass, ORT fails
+    manifest = _json.loads((broken / "manifest.json").read_text())
+    for entry in manifest["files"]:
+        if entry["path"] == "model.onnx":
+            entry.update(size=10, sha256=hashlib.sha256(b"\0" * 10).hexdigest())
+    (broken / "manifest.json").write_text(_json.dumps(manifest))
     with qtbot.waitSignal(parts.models.failed, timeout=60000):
         parts.window.open_model_folder(str(broken))
     assert parts.models.info() is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -127,11 +128,33 @@ def test_cancel_during_export_leaves_nothing_and_explains(qtbot, make_app, tiny_
 
 
 def test_a_checkpoint_converted_before_opens_its_package_without_converting_again(
-        qtbot, make_app, tiny_checkpoint, tiny_cpu_package, tmp_path, monkeypatch) -> None:
+        qtbot, make_app, tiny_checkpoint, tmp_path) -> None:
     from app.ui import application
+    from tests.support.test_models import PRESETS, write_test_model
 
-    monkeypatch.setattr(backend, "suggest_export", lambda source: ("cpu", tiny_cpu_package, "test"))
-    parts = make_app(backend.open_backend, lambda request, progress: pytest.fail("converted again"))
-    parts.window._export_planner = application.plan_export  # the real planner: finds the earlier package
-    _open(qtbot, parts, tiny_checkpoint)
-    assert parts.models.info().path == str(tiny_cpu_package)
+    first = shutil.copytree(tiny_checkpoint, tmp_path / "A" / "ckpt")
+    parts = make_app(backend.open_backend, backend.export_checkpoint)
+    parts.window._export_planner = accept_export(tmp_path / "library" / "models" / "ckpt-cpu")
+    _open(qtbot, parts, first)  # converted once, and recorded in the library keyed by content
+    converted = parts.models.info().path
+    # the same folder again: the real planner finds its package from the library's record, without asking
+    assert application.plan_export(_folder(first), parts.window) == Path(converted)
+    # the same content in another folder: checked on the engine thread, found by content, nothing converted
+    again = shutil.copytree(tiny_checkpoint, tmp_path / "elsewhere" / "gpt-oss")
+    parts.window._export_planner = accept_export(tmp_path / "library" / "models" / "never-written")
+    _open(qtbot, parts, again)
+    assert parts.models.info().path == converted
+    assert not (tmp_path / "library" / "models" / "never-written").exists()
+    # a different checkpoint in a folder with the same name (B/ckpt after A/ckpt) never gets A's package
+    other = write_test_model(tmp_path / "B" / "ckpt", PRESETS["tiny"], seed=7)
+    assert backend.converted_package(other) is None
+    asked = []
+    parts.window._export_planner = lambda folder, parent: asked.append(folder.path) or None
+    parts.window.open_model_folder(str(other))
+    assert asked == [other] and parts.models.info().path == converted
+
+
+def _folder(path):
+    from app.model_folder import classify_model_folder
+
+    return classify_model_folder(path)

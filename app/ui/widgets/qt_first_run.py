@@ -5,15 +5,16 @@ from __future__ import annotations
 import html
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from app.ui.safe_text import PlainLabel
 
 FIRST_RUN_TEXT = (
     "Enclave runs OpenAI's gpt-oss models entirely on this computer. Nothing you type or attach leaves it.\n\n"
-    "To start, open the folder that holds your model: an Enclave package, an onnxruntime-genai model folder, "
-    "or the gpt-oss-20b / gpt-oss-120b checkpoint from Hugging Face (for example copied from a USB drive). "
-    "A Hugging Face checkpoint is converted once for this computer's hardware."
+    "To start, get a model once: download it (the only time Enclave goes online, and only when you press "
+    "Download), or import the folder your IT department gave you (for example on a USB drive): an Enclave "
+    "package, an onnxruntime-genai model folder, or the gpt-oss-20b / gpt-oss-120b checkpoint from Hugging Face. "
+    "Every file is checked, and a Hugging Face checkpoint is converted once for this computer's hardware."
 )
 
 
@@ -40,6 +41,8 @@ def catalog_summary() -> str:
 class QtFirstRun(QWidget):
     openRequested = Signal()
     cancelRequested = Signal()
+    downloadRequested = Signal(str)  # catalog id
+    importRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -61,10 +64,25 @@ class QtFirstRun(QWidget):
         layout.addSpacing(10)
         layout.addWidget(self.catalog, 0, Qt.AlignmentFlag.AlignCenter)
         layout.addSpacing(10)
+        from app.model_catalog import load_catalog
+
+        self.download_buttons: dict[str, QPushButton] = {}
+        downloads = QHBoxLayout()
+        for model in load_catalog():
+            button = QPushButton(f"Download {model.name} ({model.checkpoint_bytes / 1e9:.1f} GB)")
+            button.clicked.connect(lambda _c=False, model_id=model.id: self.downloadRequested.emit(model_id))
+            self.download_buttons[model.id] = button
+            downloads.addWidget(button)
+        layout.addLayout(downloads)
+        others = QHBoxLayout()
+        self.import_button = QPushButton("Import model folder…")
+        self.import_button.setDefault(True)
+        self.import_button.clicked.connect(self.importRequested)
+        others.addWidget(self.import_button)
         self.open_button = QPushButton("Open model folder…")
-        self.open_button.setDefault(True)
         self.open_button.clicked.connect(self.openRequested)
-        layout.addWidget(self.open_button, 0, Qt.AlignmentFlag.AlignCenter)
+        others.addWidget(self.open_button)
+        layout.addLayout(others)
         self.status = PlainLabel("")  # shows error texts that quote folder and file names
         self.status.setWordWrap(True)
         self.status.setFixedWidth(560)
@@ -93,9 +111,13 @@ class QtFirstRun(QWidget):
         self.status.setStyleSheet("")
         self.status.setText(message)
         self.cancel_button.setVisible(cancellable)
-        self.open_button.setEnabled(False)
+        self._enable_actions(False)
 
     def hide_progress(self) -> None:
         self.progress.setVisible(False)
         self.cancel_button.setVisible(False)
-        self.open_button.setEnabled(True)
+        self._enable_actions(True)
+
+    def _enable_actions(self, enabled: bool) -> None:
+        for button in (self.open_button, self.import_button, *self.download_buttons.values()):
+            button.setEnabled(enabled)

@@ -1,0 +1,70 @@
+"""`enclave gui --smoke` on bad folders answers with the real sentence within seconds, not after the timeout,
+and changes no file (the same folders as tests/library/test_bad_folders.py, through the window)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+TIMEOUT_S = 600  # the default: the old behaviour waited this long and said "no reply within 600 s"
+
+
+def _snapshot(folder: Path) -> dict:
+    return {p.name: (p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest())
+            for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def _smoke(folder: Path, tmp_path: Path) -> tuple[dict, float]:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", ENCLAVE_PASSPHRASE="smoke-test",
+               ENCLAVE_LIBRARY=str(tmp_path / "library"))
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "app", "gui", "--smoke", str(folder), "--screenshot",
+                           str(tmp_path / "shot.png"), "--timeout", str(TIMEOUT_S)],
+                          capture_output=True, text=True, env=env, timeout=300)
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1]), elapsed
+
+
+def test_an_empty_folder_under_smoke_says_why_at_once(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result, elapsed = _smoke(empty, tmp_path)
+    assert result["ok"] is False and "is not a model folder" in result["error"]
+    assert "no reply within" not in result["error"] and elapsed < 120
+
+
+def test_a_checkpoint_under_smoke_says_how_to_convert_it(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    before = _snapshot(tiny_checkpoint)
+    result, elapsed = _smoke(tiny_checkpoint, tmp_path)
+    assert "is a Hugging Face checkpoint, not a model package" in result["error"]
+    assert "enclave models import" in result["error"] and elapsed < 120
+    assert _snapshot(tiny_checkpoint) == before
+
+
+@pytest.mark.parametrize("damage", ["manifest-hashes", "overwritten"])
+def test_a_damaged_package_under_smoke_is_refused_with_its_file(tiny_cpu_package: Path, tmp_path: Path,
+                                                                damage: str) -> None:
+    package = Path(shutil.copytree(tiny_cpu_package, tmp_path / "pkg"))
+    if damage == "manifest-hashes":
+        manifest = json.loads((package / "manifest.json").read_text())
+        for entry in manifest["files"]:
+            entry["sha256"] = "f" * 64
+        (package / "manifest.json").write_text(json.dumps(manifest))
+    else:
+        data = package / "model.onnx.data"
+        with open(data, "r+b") as handle:
+            handle.seek(data.stat().st_size // 3)
+            handle.write(os.urandom(4 * 1024 * 1024))
+    before = _snapshot(package)
+    result, elapsed = _smoke(package, tmp_path)
+    assert "does not match the package manifest" in result["error"] and str(package) in result["error"]
+    assert elapsed < 120 and _snapshot(package) == before
