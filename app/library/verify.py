@@ -139,17 +139,27 @@ def verify_package(folder: Path, meter: Meter) -> tuple[str, ...]:
     from app.package.manifest import PackageError
     from app.package.reader import read_package
 
+    from app.package.integrity import IntegrityError, check_files
+
     folder = Path(folder)
     try:
         package = read_package(folder)
     except PackageError as exc:
         raise LibraryError(_sentence(str(exc))) from exc
     meter.total = sum(f.size for f in package.manifest.files)
-    for entry in package.manifest.files:
-        meter.phase = f"Checking {entry.path}"
-        if sha256_of(folder / entry.path, meter) != entry.sha256:
-            raise LibraryError(f"{folder / entry.path} is corrupt: its SHA-256 does not match the package manifest. "
-                               "Copy or export the package again.")
+    meter.phase = f"Checking {folder.name}"
+    last = 0
+
+    def advance(done: int, _total: int) -> None:
+        nonlocal last
+        meter.add(done - last)  # also where Cancel takes effect
+        last = done
+
+    try:  # the one package check (app.package.integrity): sizes of every file first, then SHA-256
+        check_files(folder, package.manifest.files, on_progress=advance)
+    except IntegrityError as exc:
+        raise LibraryError(f"{exc.path} is corrupt: its SHA-256 does not match the package manifest. Copy or export "
+                           "the package again." if "SHA-256" in str(exc) else _sentence(str(exc))) from exc
     return tuple(f.path for f in package.manifest.files)
 
 

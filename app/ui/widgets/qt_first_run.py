@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from app.ui.safe_text import PlainLabel
+from app.ui.widgets.qt_progress import show_fraction
 
 FIRST_RUN_TEXT = (
     "Enclave runs OpenAI's gpt-oss models entirely on this computer. Nothing you type or attach leaves it.\n\n"
@@ -102,12 +103,7 @@ class QtFirstRun(QWidget):
         self.status.setStyleSheet("color: #d93025;" if error else "")
 
     def show_progress(self, fraction: float | None, message: str, *, cancellable: bool) -> None:
-        self.progress.setVisible(True)
-        if fraction is None:
-            self.progress.setRange(0, 0)
-        else:
-            self.progress.setRange(0, 1000)
-            self.progress.setValue(int(fraction * 1000))
+        show_fraction(self.progress, fraction)
         self.status.setStyleSheet("")
         self.status.setText(message)
         self.cancel_button.setVisible(cancellable)

@@ -9,6 +9,8 @@ from PySide6.QtWidgets import (
     QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
+from app.ui.widgets.qt_progress import show_fraction
+
 COLUMNS = ("Name", "Kind", "Source and revision", "Size", "Target", "Checked", "Last used")
 
 
@@ -123,12 +125,7 @@ class QtLibrary(QDialog):
 
     def show_progress(self, fraction: float | None, text: str, *, cancellable: bool) -> None:
         self._busy = True
-        self.progress.setVisible(True)
-        if fraction is None:
-            self.progress.setRange(0, 0)
-        else:
-            self.progress.setRange(0, 1000)
-            self.progress.setValue(int(fraction * 1000))
+        show_fraction(self.progress, fraction)
         self.cancel_button.setVisible(cancellable)
         self.status.setStyleSheet("")
         self.status.setText(text)
