@@ -643,10 +643,32 @@ class MainWindow(QMainWindow):
         self.chat_view.set_dark(dark)
 
     def edit_preferences(self) -> None:
-        dialog = QtPreferences(self.settings.document_limits, self)
+        from app.policy import current_policy
+
+        policy = current_policy()
+        managed = {key: str(getattr(policy, key)) for key in ("hub_endpoint", "proxy") if policy.is_managed(key)}
+        dialog = QtPreferences(self.settings.document_limits, self, hub_endpoint=self.settings.hub_endpoint,
+                               hub_proxy=self.settings.hub_proxy, managed=managed)
         if dialog.exec() == QtPreferences.DialogCode.Accepted:
             self.apply_document_limits(dialog.limits())
+            if not managed:
+                self.apply_download_settings(dialog.hub_endpoint.text(), dialog.hub_proxy.text())
         dialog.deleteLater()
+
+    def apply_download_settings(self, endpoint: str, proxy: str) -> bool:
+        """A Hub mirror and a proxy for downloads; a value that is not a URL is refused with one sentence."""
+        from app.library.errors import LibraryError
+        from app.library.hub import resolve_access
+
+        endpoint, proxy = endpoint.strip(), proxy.strip()
+        try:
+            resolve_access(endpoint or None, proxy or None, None)
+        except LibraryError as exc:
+            self.status.showMessage(f"{exc} The download settings were not changed.", 15000)
+            return False
+        self.settings.hub_endpoint, self.settings.hub_proxy = endpoint, proxy
+        self._save_settings()
+        return True
 
     def apply_document_limits(self, limits: DocumentLimits) -> None:
         self.settings.document_limits = limits

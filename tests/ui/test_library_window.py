@@ -145,3 +145,23 @@ def test_an_import_that_fails_its_check_keeps_the_model_in_use(qtbot, make_app, 
     assert f"{data} is corrupt" in failed.args[0]
     assert not (tmp_path / "library" / "models" / "bad").exists()
     assert parts.models.info().path == str(tiny_cpu_package) and window.pages.currentIndex() == 1
+
+
+def test_the_mirror_and_proxy_are_set_in_preferences_and_bad_urls_refused(qtbot, make_app, tmp_path) -> None:
+    import json as _json
+
+    from app.ui.widgets.qt_preferences import QtPreferences
+
+    parts = _window(make_app)
+    window = parts.window
+    assert window.apply_download_settings("https://mirror.example/hf", "http://proxy.example:3128")
+    saved = _json.loads((tmp_path / "settings.json").read_text())
+    assert saved["hub_endpoint"] == "https://mirror.example/hf" and saved["hub_proxy"] == "http://proxy.example:3128"
+    assert not window.apply_download_settings("file:///etc/passwd", "")
+    assert "is not an http:// or https:// URL" in window.status.currentMessage()
+    assert parts.settings.hub_endpoint == "https://mirror.example/hf"  # unchanged
+    dialog = QtPreferences(parts.settings.document_limits, window, hub_endpoint="https://mine.example",
+                           managed={"proxy": "http://it.example:8080"})
+    qtbot.addWidget(dialog)
+    assert dialog.hub_endpoint.text() == "https://mine.example" and not dialog.hub_endpoint.isReadOnly()
+    assert dialog.hub_proxy.text() == "http://it.example:8080" and dialog.hub_proxy.isReadOnly()

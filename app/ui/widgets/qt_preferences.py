@@ -1,10 +1,13 @@
-"""Preferences that apply to the whole app: the safety limits for reading attached documents."""
+"""Preferences that apply to the whole app: the safety limits for reading attached documents, and where model
+downloads come from (a Hub mirror, a proxy). What the organisation's policy sets is shown locked."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QSpinBox, QVBoxLayout, QWidget,
+)
 
 from app.documents.model import DocumentLimits
 
@@ -20,8 +23,12 @@ def _spin(low: int, high: int, value: int, suffix: str, tip: str) -> QSpinBox:
     return box
 
 
+MANAGED = "Managed by your organization"
+
+
 class QtPreferences(QDialog):
-    def __init__(self, limits: DocumentLimits, parent: QWidget | None = None) -> None:
+    def __init__(self, limits: DocumentLimits, parent: QWidget | None = None, *, hub_endpoint: str = "",
+                 hub_proxy: str = "", managed: dict[str, str] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Preferences")
         self._limits = limits
@@ -40,6 +47,23 @@ class QtPreferences(QDialog):
         form.addRow("Time per document", self.timeout_s)
         form.addRow("Memory for reading", self.memory_mb)
         layout.addLayout(form)
+        downloads = QLabel("Model downloads (the only time Enclave goes online, when you press Download). Empty "
+                           "fields use HF_ENDPOINT and HTTPS_PROXY, else huggingface.co directly.")
+        downloads.setWordWrap(True)
+        layout.addWidget(downloads)
+        managed = managed or {}
+        self.hub_endpoint = QLineEdit(managed.get("hub_endpoint", hub_endpoint))
+        self.hub_endpoint.setPlaceholderText("https://artifactory.example.com/api/huggingfaceml/huggingface")
+        self.hub_proxy = QLineEdit(managed.get("proxy", hub_proxy))
+        self.hub_proxy.setPlaceholderText("http://proxy.example.com:3128")
+        hub_form = QFormLayout()
+        for label, edit, key in (("Hub mirror", self.hub_endpoint, "hub_endpoint"), ("Proxy", self.hub_proxy, "proxy")):
+            if key in managed:
+                edit.setReadOnly(True)
+                edit.setToolTip(MANAGED)
+                label = f"{label} ({MANAGED.lower()})"
+            hub_form.addRow(label, edit)
+        layout.addLayout(hub_form)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
                                    | QDialogButtonBox.StandardButton.RestoreDefaults)
         buttons.accepted.connect(self.accept)
