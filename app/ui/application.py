@@ -266,8 +266,9 @@ def run_smoke(package: str, prompt: str, screenshot: Path, *, timeout_s: float =
 
     parts.models.loaded.connect(loaded)
     parts.models.failed.connect(failed)
-    parts.models.refused.connect(failed)  # a folder that fails its checks: its sentence, at once
-    window.openFailed.connect(failed)  # not a model folder, or a checkpoint (a smoke run never converts)
+    # not a model folder, a checkpoint (a smoke run never converts), or a folder that fails its checks (the
+    # window says so through openFailed too): its sentence, at once
+    window.openFailed.connect(failed)
     window.use_export_planner(None)
     # A smoke run has no one to click a dialog away: a damaged history is reported in the JSON line instead
     # (the throwaway session history keeps the chat itself working).

@@ -31,7 +31,9 @@ def _smoke(folder: Path, tmp_path: Path) -> tuple[dict, float]:
                           capture_output=True, text=True, env=env, timeout=300)
     elapsed = time.monotonic() - started
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    return json.loads(proc.stdout.strip().splitlines()[-1]), elapsed
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 1, proc.stdout  # one result line
+    return json.loads(lines[0]), elapsed
 
 
 def test_an_empty_folder_under_smoke_says_why_at_once(tmp_path: Path) -> None:
@@ -67,4 +69,5 @@ def test_a_damaged_package_under_smoke_is_refused_with_its_file(tiny_cpu_package
     before = _snapshot(package)
     result, elapsed = _smoke(package, tmp_path)
     assert "does not match the package manifest" in result["error"] and str(package) in result["error"]
+    assert result["error"].count("does not match") == 1  # one sentence, once
     assert elapsed < 120 and _snapshot(package) == before
