@@ -21,7 +21,7 @@ import threading
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from app.checkpoint.weights import INDEX_FILE, METADATA_FILES, SINGLE_FILE
+from app.checkpoint.weights import METADATA_FILES, SINGLE_FILE
 from app.library.errors import LibraryError
 from app.library.hashing import git_blob_id
 from app.library.hub import HubClient, RemoteFile

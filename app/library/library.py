@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.library import paths
-from app.library.download import install_staging, plan_download, remaining_bytes, run_download, staging_folder
+from app.library.download import install_staging, plan_download, run_download
 from app.library.errors import Cancelled, LibraryError
 from app.library.hashing import source_key
 from app.library.hub import HubAccess, hub_session
@@ -24,7 +24,7 @@ from app.library.records import VerifiedRecords
 from app.library.registry import FAILED, VERIFIED, LibraryEntry, Registry, fingerprint, now_utc
 from app.library.space import SpaceNeed, check_free_space
 from app.library.verify import check_tokenizer, checkpoint_files, verify_checkpoint, verify_package
-from app.model_catalog import find_by_repo, load_catalog
+from app.model_catalog import find_by_repo
 from app.model_folder import FolderKind, NotAModelFolder, classify_model_folder
 
 
@@ -97,17 +97,15 @@ class Library:
         if existing is not None:
             entry = existing
         else:
-            entry = self._install_download(plan, staging, progress, cancel)
+            entry = self._install_download(plan, staging)
         if convert_to:
             return self.convert(entry.name, convert_to, progress=progress, cancel=cancel)
         return entry
 
-    def _install_download(self, plan, staging: Path, progress: ProgressCallback,
-                          cancel: threading.Event | None) -> LibraryEntry:
+    def _install_download(self, plan, staging: Path) -> LibraryEntry:
         names = checkpoint_files(staging)  # config, index and every shard's header: before anything is installed
         check_tokenizer(staging / "tokenizer.json")
         hashes = {f.path: f.sha256 for f in plan.files if f.sha256}
-        meter = Meter(0, progress, cancel)
         for name in names:  # small non-LFS files were checked by git blob id; record their SHA-256 too
             if name not in hashes:
                 hashes[name] = hashlib.sha256((staging / name).read_bytes()).hexdigest()
@@ -118,12 +116,8 @@ class Library:
             revision=plan.commit, size_bytes=folder_size(folder), verified=VERIFIED,
             verified_against=plan.verified_against, verified_utc=now_utc(), files=fingerprint(folder, list(names)),
             hashes=hashes, source_key=source_key(hashes), added_utc=now_utc())
-        del meter
         self.registry.put(entry)
         return entry
-
-    def pending_download_bytes(self, plan) -> int:
-        return remaining_bytes(staging_folder(self.root, plan), plan)
 
     # ------------------------------------------------------------------ importing
     def import_folder(self, folder: Path, *, copy: bool, convert_to: str | None = None,
@@ -353,7 +347,3 @@ def _package_source_key(folder: Path) -> str | None:
     if manifest is None or not manifest.inputs:
         return None
     return source_key({Path(f.path).name: f.sha256 for f in manifest.inputs})
-
-
-def catalog_ids() -> list[str]:
-    return [m.id for m in load_catalog()]

@@ -193,3 +193,29 @@ def test_importing_a_package_verifies_its_manifest_then_copies_or_uses_it_in_pla
     else:
         assert freed["freed_bytes"] == sum(size for size, _m, _h in before.values()) and not folder.exists()
         assert snapshot(usb) == before
+
+
+def test_a_hugging_face_cache_snapshot_is_checked_against_its_blob_hashes(tiny_checkpoint: Path, tmp_path: Path,
+                                                                         enclave: Enclave) -> None:
+    """IT often copies ~/.cache/huggingface: its LFS files are links to blobs named by their SHA-256."""
+    repo = tmp_path / "hf-cache" / "models--test-org--gpt-oss-tiny"
+    snapshot_dir = repo / "snapshots" / ("3" * 40)
+    (repo / "blobs").mkdir(parents=True)
+    snapshot_dir.mkdir(parents=True)
+    for file in tiny_checkpoint.iterdir():
+        data = file.read_bytes()
+        blob = repo / "blobs" / hashlib.sha256(data).hexdigest()
+        blob.write_bytes(data)
+        (snapshot_dir / file.name).symlink_to(Path("../../blobs") / blob.name)
+    good = enclave.run("models", "import", str(snapshot_dir), "--in-place", "--target", "none", "--json", "--quiet")
+    assert good.returncode == 0, good.stderr
+    assert json.loads(good.stdout)["verified_against"] == "the Hugging Face cache's LFS SHA-256"
+    assert enclave.run("models", "remove", json.loads(good.stdout)["name"]).returncode == 0
+    shard = sorted(snapshot_dir.glob("model-*.safetensors"))[1]
+    blob = shard.resolve()
+    raw = bytearray(blob.read_bytes())
+    raw[-100] ^= 0x10
+    blob.write_bytes(bytes(raw))
+    bad = enclave.run("models", "import", str(snapshot_dir), "--target", "none", "--quiet")
+    assert bad.returncode == 1
+    assert f"{shard} is corrupt" in one_sentence(bad.stderr, "enclave models: ")

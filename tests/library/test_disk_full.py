@@ -6,7 +6,6 @@ never filled; the test reaches that tmpfs from outside through /proc/<pid>/root.
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 from pathlib import Path
