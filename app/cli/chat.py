@@ -63,6 +63,12 @@ def _run(args: argparse.Namespace) -> int:
     if decision.needs_conversion:
         print(f"enclave chat: {checkpoint_sentence(decision.folder)}", file=sys.stderr)
         return 1
+    from app.library.library import Library
+
+    try:
+        Library().mark_used(decision.loadable)  # "last used" in `enclave models list`
+    except LibraryError:
+        pass  # an unreadable registry never stops a chat; `enclave models list` names the problem
     if decision.package_for_checkpoint is not None:
         print(f"enclave chat: note: using {decision.package_for_checkpoint}, converted from this checkpoint.",
               file=sys.stderr)

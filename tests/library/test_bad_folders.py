@@ -184,7 +184,7 @@ def test_importing_a_package_verifies_its_manifest_then_copies_or_uses_it_in_pla
     chat_result = enclave.run("chat", str(folder), "--prompt", "hi", "--max-tokens", "2")
     assert chat_result.returncode == 0, chat_result.stderr
     listed = json.loads(enclave.run("models", "list", "--json").stdout)
-    assert listed[0]["last_used_utc"] == "" or listed[0]["last_used_utc"]
+    assert listed[0]["last_used_utc"].endswith("Z")  # the chat above used it
     removed = enclave.run("models", "remove", entry["name"], "--json")
     assert removed.returncode == 0, removed.stderr
     freed = json.loads(removed.stdout)
