@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
+from app.ui.safe_text import plain_tooltip
 from app.ui.widgets.qt_progress import show_fraction
 
 COLUMNS = ("Name", "Kind", "Source and revision", "Size", "Target", "Checked", "Last used")
@@ -96,7 +97,7 @@ class QtLibrary(QDialog):
             for column, text in enumerate(entry_cells(entry)):
                 item = QTableWidgetItem(text)
                 if column == 5 and entry.problem:
-                    item.setToolTip(entry.problem)
+                    item.setToolTip(plain_tooltip(entry.problem))  # the sentence quotes file names
                 self.table.setItem(row, column, item)
             if entry.name == selected:
                 self.table.selectRow(row)
