@@ -20,6 +20,7 @@ SUBCOMMANDS: dict[str, str] = {
     "make-test-model": "app.cli.make_test_model",
     "export": "app.cli.export",
     "chat": "app.cli.chat",
+    "serve": "app.cli.serve",
     "bench": "app.cli.bench",
     "harmony": "app.cli.harmony",
     "extract": "app.cli.extract",

@@ -5,21 +5,24 @@ One `ChatRequest` is one reply. The caller owns the history (the window's databa
 so every request carries all earlier turns; `Assistant` keeps one `ChatSession` whose KV cache follows the
 conversation being answered, and a request that continues the previous one only prefills what changed.
 Cancellation is the request's `threading.Event`: setting it from any thread ends the reply between two tokens
-with `FinishReason.CANCELLED`.
+with `FinishReason.CANCELLED`. The request's stop strings end the answer before the first of them
+(`FinishReason.STOP`); they apply to the answer, not to the reasoning.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 
 from app.engine.chat import ChatSession
 from app.engine.chat_request import ChatRequest, Turn
-from app.engine.events import GenerationEvent, ModelInfo
+from app.engine.events import Channel, FinishReason, GenerationEvent, ModelInfo
 from app.engine.generator import GenerationConfig
-from app.engine.grounding import DocumentGrounder
+from app.engine.grounding import DocumentGrounder, document_cap
 from app.engine.harmony import Message
 from app.engine.session import LoadedModel
+from app.engine.stop_text import StopText
 
 
 class Assistant:
@@ -29,7 +32,9 @@ class Assistant:
         self.model = model
         self.info: ModelInfo = model.info
         self.session = ChatSession(model)
-        self.grounder = DocumentGrounder(self.session)
+        self.grounder = DocumentGrounder(model.tokenizer, prompt_tokens=self._history_tokens,
+                                         context_tokens=self.session.generator.max_length,
+                                         cap=document_cap(model.info.provider))
         self._date = date  # None: today, read at every request (a window stays open over midnight)
 
     def reply(self, request: ChatRequest) -> Iterator[GenerationEvent]:
@@ -46,7 +51,11 @@ class Assistant:
             user_text = grounded.text
             yield GenerationEvent(citations=grounded.citations)
         config = GenerationConfig(max_new_tokens=settings.max_new_tokens, ignore_eos=request.ignore_eos)
-        yield from session.send(Message.user(user_text), settings.sampling, config, request.cancel)
+        events = session.send(Message.user(user_text), settings.sampling, config, request.cancel)
+        yield from stop_at_strings(events, request.stop) if request.stop else events
+
+    def _history_tokens(self) -> int:
+        return len(self.session.prompt_for(self.session.history))
 
     def reply_text(self) -> tuple[str, str]:
         """(answer, reasoning) of the last reply."""
@@ -54,6 +63,33 @@ class Assistant:
 
     def close(self) -> None:
         self.model.close()
+
+
+def stop_at_strings(events: Iterable[GenerationEvent], stops: Sequence[str]) -> Iterator[GenerationEvent]:
+    """The events with the answer cut before the first stop string; the generation ends there (the iterator
+    it came from is closed, which stops the model between two tokens)."""
+    stop = StopText(stops)
+    iterator = iter(events)
+    held_channel = Channel.FINAL
+    try:
+        for event in iterator:
+            if event.text and event.channel is not Channel.ANALYSIS:
+                held_channel = event.channel
+                text = stop.feed(event.text)
+                if stop.matched:
+                    yield replace(event, text=text, finish_reason=FinishReason.STOP, error=None)
+                    return
+                event = replace(event, text=text)
+            if event.finished:
+                tail = stop.flush()
+                if tail:  # what was held back never became a stop string: it belongs to the answer
+                    yield replace(event, text=tail, channel=held_channel, token_ids=(), finish_reason=None,
+                                  error=None)
+            yield event
+    finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
 
 
 def harmony_history(turns: Sequence[Turn]) -> list[Message]:

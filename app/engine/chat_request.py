@@ -65,7 +65,8 @@ class Turn:
 
 @dataclass(frozen=True)
 class ChatRequest:
-    """One reply to ask for. `documents` are extracted files the answer must come from (cited as [n])."""
+    """One reply to ask for. `documents` are extracted files the answer must come from (cited as [n]);
+    `stop` are strings the answer ends before (the API's `stop`, see app.engine.stop_text)."""
 
     history: tuple[Turn, ...]
     user_text: str
@@ -73,3 +74,4 @@ class ChatRequest:
     documents: tuple[Document, ...] = ()
     cancel: threading.Event = field(default_factory=threading.Event, compare=False)
     ignore_eos: bool = False  # timing runs (`enclave chat --ignore-eos`): go on to max_new_tokens
+    stop: tuple[str, ...] = ()

@@ -1,40 +1,52 @@
 """The user turn for a question about attached documents, sized to what is left of the context.
 
-Shared by the desktop app and `enclave chat --attach`, so both put the same passages in front of the model
-and cite them the same way. The budget is the context left after the system prompt, the conversation so far
+Shared by the desktop app, `enclave chat --attach` and the remote engine, so all of them put the same passages
+in front of the model and cite them the same way. The budget is the context left after the system prompt, the conversation so far
 and the reply; on a CPU it is capped, because reading 100k tokens of documents there takes many minutes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+
+from tokenizers import Tokenizer
 
 from app.documents.grounding import GroundedPrompt, context_budget, ground_question
 from app.documents.index import DocumentIndex
 from app.documents.model import Document
-from app.engine.chat import ChatSession
 from app.tokenizer.counting import count_tokens
 
 CPU_DOCUMENT_BUDGET = 16384
+CPU_PROVIDER = "CPUExecutionProvider"
+
+
+def document_cap(provider: str) -> int | None:
+    """The most document tokens a reply on `provider` is given (None: only the context limits it)."""
+    return CPU_DOCUMENT_BUDGET if provider == CPU_PROVIDER else None
 
 
 class DocumentGrounder:
-    """Keeps one retrieval index per set of attached documents (chunking 300 pages costs ~0.6 s)."""
+    """Keeps one retrieval index per set of attached documents (chunking 300 pages costs ~0.6 s).
 
-    def __init__(self, session: ChatSession) -> None:
-        self.session = session
+    It needs only token counts, so a local model and a remote engine ground documents the same way:
+    `prompt_tokens()` is the size of the conversation's prompt so far, `context_tokens` the model's context.
+    """
+
+    def __init__(self, tokenizer: Tokenizer, *, prompt_tokens: Callable[[], int], context_tokens: int,
+                 cap: int | None = None) -> None:
+        self.tokenizer = tokenizer
+        self.prompt_tokens = prompt_tokens
+        self.context_tokens = context_tokens
+        self.cap = cap
         self._index: tuple[tuple[int, ...], DocumentIndex] | None = None
 
     def count_tokens(self, text: str) -> int:
-        return count_tokens(self.session.model.tokenizer, text)
+        return count_tokens(self.tokenizer, text)
 
     def budget(self, reply_tokens: int) -> int:
-        history_tokens = len(self.session.prompt_for(self.session.history))
-        budget = context_budget(history_tokens=history_tokens, reply_tokens=reply_tokens,
-                                context_tokens=self.session.generator.max_length)
-        if self.session.model.info.provider == "CPUExecutionProvider":
-            budget = min(budget, CPU_DOCUMENT_BUDGET)
-        return budget
+        budget = context_budget(history_tokens=self.prompt_tokens(), reply_tokens=reply_tokens,
+                                context_tokens=self.context_tokens)
+        return budget if self.cap is None else min(budget, self.cap)
 
     def ground(self, documents: Sequence[Document], question: str, reply_tokens: int) -> GroundedPrompt:
         documents = tuple(documents)

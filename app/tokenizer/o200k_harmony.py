@@ -222,3 +222,15 @@ def load_tokenizer(path: Path | str) -> Tokenizer:
         return Tokenizer.from_file(str(path))
     except Exception as exc:  # tokenizers raises a bare Exception subclass for malformed JSON
         raise ValueError(f"{path} is not a valid Hugging Face tokenizer.json: {exc}") from exc
+
+
+def cached_tokenizer(folder: Path) -> Tokenizer:
+    """o200k_harmony for a model with no package on this computer (a remote engine): read from
+    `folder/tokenizer.json`, which is built there first (a few seconds) when it is missing or unreadable."""
+    path = Path(folder) / TOKENIZER_JSON
+    if path.is_file():
+        try:
+            return load_tokenizer(path)
+        except ValueError:
+            pass  # damaged (a crash cannot half-write it, but a disk can rot): build it again
+    return load_tokenizer(write_tokenizer_json(path))
