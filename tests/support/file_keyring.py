@@ -37,3 +37,14 @@ class FileKeyring(keyring.backend.KeyringBackend):
         if data.pop(f"{service}/{username}", None) is None:
             raise keyring.errors.PasswordDeleteError("no such secret")
         self._path().write_text(json.dumps(data))
+
+
+BACKEND = "tests.support.file_keyring.FileKeyring"
+
+
+def child_env(keyring_file: Path, **extra: str) -> dict[str, str]:
+    """The environment for an `enclave` child process with this keyring (and `extra` variables)."""
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHON_KEYRING_BACKEND": BACKEND, "ENCLAVE_TEST_KEYRING": str(keyring_file), **extra}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(root), env.get("PYTHONPATH", "")) if p)
+    return env
