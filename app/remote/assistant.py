@@ -27,13 +27,12 @@ from app.engine.assistant import harmony_history
 from app.engine.sampling import SamplingParams
 from app.policy import Policy, current_policy
 from app.remote.client import RemoteCancelled, RemoteClient
-from app.remote.endpoint import RemoteEndpoint, RemoteError
+from app.remote.endpoint import REMOTE_TARGET, RemoteEndpoint, RemoteError
 from app.serve.wire import CONTEXT_LENGTH_FIELDS, FINISH_FROM_WIRE, REASONING_FIELDS
 
 # When the server does not say how long its context is: Enclave's own default, so attached documents are sized
 # to fit any gpt-oss deployment (vLLM, llama.cpp and Ollama all report or default to at least this).
 ASSUMED_CONTEXT = 8192
-REMOTE_TARGET = "remote"
 _DEFAULTS = SamplingParams()
 
 

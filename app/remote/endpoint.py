@@ -17,6 +17,7 @@ from pathlib import Path
 from app.policy import Policy
 from app.storage.secrets import delete_secret, read_secret, store_secret
 
+REMOTE_TARGET = "remote"  # ModelInfo.target of a remote engine (a local package names its export target)
 DEFAULT_TIMEOUT_S = 300.0  # a big model on a busy server may take minutes to read a long prompt
 TOKEN_NAME_PREFIX = "remote-engine-token/"
 

@@ -32,6 +32,7 @@ from app.storage.errors import StorageError
 
 SETTINGS_VERSION = 1
 THEMES = ("system", "light", "dark")
+REMOTE_ENGINE_KEYS = ("url", "model", "ca_bundle")  # what the window remembers of the last remote engine
 
 
 def default_settings_path() -> Path:
@@ -52,6 +53,8 @@ class AppSettings:
     document_limits: DocumentLimits = field(default_factory=DocumentLimits)
     hub_endpoint: str = ""  # a Hugging Face mirror (Artifactory, Nexus) for downloads; "" = HF_ENDPOINT or the Hub
     hub_proxy: str = ""  # proxy for downloads; "" = the environment's (HTTPS_PROXY, ...)
+    server_port: int = 8484  # the local API server's port on 127.0.0.1 (app.serve.server.DEFAULT_PORT)
+    remote_engine: dict[str, str] = field(default_factory=dict)  # last remote engine: url, model, ca_bundle
     path: Path = field(default_factory=default_settings_path, repr=False, compare=False)
     load_warning: str | None = field(default=None, repr=False, compare=False)  # for the UI to show once
     _unknown: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -80,7 +83,8 @@ class AppSettings:
                 "theme": self.theme, "reasoning_effort": self.new_chat.reasoning_effort,
                 "sampling": self.new_chat.sampling_json(),
                 "document_limits": asdict(self.document_limits), "hub_endpoint": self.hub_endpoint,
-                "hub_proxy": self.hub_proxy}
+                "hub_proxy": self.hub_proxy, "server_port": self.server_port,
+                "remote_engine": dict(self.remote_engine)}
         try:
             atomic_write_text(self.path, json.dumps(data, indent=2, sort_keys=True) + "\n")
         except OSError as exc:
@@ -120,7 +124,7 @@ def _set_aside(path: Path, exc: Exception) -> str:
 def _from_json(data: dict[str, Any], path: Path) -> AppSettings:
     problems: list[str] = []
     known = {"settings_version", "last_model", "theme", "reasoning_effort", "sampling", "document_limits",
-             "hub_endpoint", "hub_proxy"}
+             "hub_endpoint", "hub_proxy", "server_port", "remote_engine"}
     settings = AppSettings(path=path, _unknown={k: v for k, v in data.items() if k not in known})
     for name, allowed in (("last_model", None), ("theme", THEMES), ("hub_endpoint", None), ("hub_proxy", None)):
         if name in data:
@@ -131,6 +135,16 @@ def _from_json(data: dict[str, Any], path: Path) -> AppSettings:
                 problems.append(name)
     settings.new_chat = _new_chat_from_json(data, problems)
     settings.document_limits = _limits_from_json(data.get("document_limits"), problems)
+    if "server_port" in data:
+        if Bound(1, 65535, integer=True).contains(data["server_port"]):
+            settings.server_port = data["server_port"]
+        else:
+            problems.append("server_port")
+    remote = data.get("remote_engine", {})
+    if isinstance(remote, dict) and all(k in REMOTE_ENGINE_KEYS and isinstance(v, str) for k, v in remote.items()):
+        settings.remote_engine = dict(remote)
+    else:
+        problems.append("remote_engine")
     if problems:
         settings.load_warning = (f"Some settings in {path} were invalid and reset to their defaults: "
                                  f"{', '.join(problems)}.")

@@ -36,6 +36,7 @@ from app.ui.model_controller import ModelController
 from app.ui.replies import RepliesController
 from app.ui.requests import ExportRequest
 from app.ui.safe_text import ask_yes_no
+from app.ui.server_controller import ServerController
 from app.ui.theme import ThemeChoice, apply_theme
 from app.ui.worker import Worker, WorkerClient
 
@@ -88,12 +89,15 @@ class AppParts:
     history: HistoryClient
     library: LibraryController
     threads: WorkerThreads = field(repr=False)
+    server: ServerController | None = None
 
     def shutdown(self) -> None:
         """Stops a reply in flight (keeping what streamed, marked stopped), a conversion and the documents being
         read; closes the model and the history once their threads have done what was asked before; joins."""
         if not self.threads.running():
             return
+        if self.server is not None:
+            self.server.stop()  # before the engine thread goes: the server's replies run there
         self.replies.close()
         self.library.cancel()  # a download keeps what it fetched; the next one resumes
         self.models.close()
@@ -158,6 +162,9 @@ def build_app(*, database: Path | None = None, settings_path: Path | None = None
         threads.start(name, worker)
 
     models = ModelController(engine)
+    from app.policy import current_policy
+
+    server = ServerController(engine, models, current_policy())
     opener = HistoryOpener(history)
     conversations = ConversationsController(history, settings.new_chat)
     attachments = AttachmentsController(history, documents, conversations.ensure_conversation,
@@ -173,13 +180,13 @@ def build_app(*, database: Path | None = None, settings_path: Path | None = None
     parts: AppParts | None = None
     window = MainWindow(models=models, opener=opener, conversations=conversations, replies=replies,
                         attachments=attachments, settings=settings, dark=dark, export_planner=plan_export,
-                        library=library, on_close=lambda: parts.shutdown() if parts else None)
+                        library=library, on_close=lambda: parts.shutdown() if parts else None, server=server)
     if database is not None:
         window.set_data_folder(database.parent)
     for client in (engine, history, documents):  # a failure no caller waits for still reaches the status bar
         client.unhandled.connect(window.show_notice)
     parts = AppParts(app, window, settings, models, opener, conversations, replies, attachments, history, library,
-                     threads)
+                     threads, server)
     return parts
 
 

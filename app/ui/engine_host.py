@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Protocol
 
 from app.engine.chat_request import ChatRequest
-from app.engine.events import GenerationEvent, LoadProgress, ModelInfo
+from app.engine.events import FinishReason, GenerationEvent, LoadProgress, ModelInfo
+from app.serve.engine_queue import Sink, run_reply
 from app.ui.requests import ExportRequest
 from app.ui.worker import Report, human_message
 
@@ -29,6 +30,7 @@ class ChatBackend(Protocol):
 
 
 OpenModel = Callable[[Path, Callable[[LoadProgress], None]], ChatBackend]
+OpenBackend = Callable[[Callable[[LoadProgress], None]], ChatBackend]  # e.g. connecting to a remote engine
 ExportModel = Callable[[ExportRequest, Callable[[LoadProgress], None]], Path]
 # Checks a folder before the model in use is closed (opening is verifying) and returns the folder to load.
 PrepareModel = Callable[[Path, Callable[[LoadProgress], None]], Path]
@@ -64,6 +66,20 @@ class EngineHost:
         self.close()
         self._backend = self._open_model(path, report)
         return self._backend.info
+
+    def load_backend(self, open_backend: OpenBackend, report: Report) -> ModelInfo:
+        """Replaces the model with what `open_backend` opens (a remote engine); a failure leaves none loaded."""
+        self.close()
+        self._backend = open_backend(report)
+        return self._backend.info
+
+    def serve(self, request: ChatRequest, sink: Sink) -> None:
+        """One request of the local API server (app.serve), in line with the window's own replies; `sink` gets
+        every event, the last one finished, even when no model is open."""
+        if self._backend is None:
+            sink(GenerationEvent(finish_reason=FinishReason.ERROR, error="No model is open in Enclave."))
+            return
+        run_reply(self._backend, request, sink)
 
     def reply(self, request: ChatRequest, report: Report) -> None:
         """Streams the reply's events through `report`, up to and including the finishing one."""

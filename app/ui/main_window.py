@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from app.documents.model import DocumentLimits
 from app.engine.chat_request import ChatSettings
 from app.engine.events import LoadProgress, ModelInfo
+from app.remote.endpoint import REMOTE_TARGET
 from app.model_folder import NotAModelFolder, classify_model_folder
 from app.storage.database import default_database_path
 from app.ui.safe_text import ask_text, ask_yes_no, show_message
@@ -33,6 +34,7 @@ from app.ui.history_opener import HistoryOpener
 from app.ui.library_controller import LibraryController
 from app.ui.model_controller import ModelController
 from app.ui.replies import RepliesController
+from app.ui.server_controller import ServerController, ServerState
 from app.ui.theme import ThemeChoice, apply_theme
 from app.ui.widgets.qt_chat_settings import QtChatSettings
 from app.ui.widgets.qt_chat_view import QtChatView
@@ -41,6 +43,8 @@ from app.ui.widgets.qt_conversation_list import QtConversationList
 from app.ui.widgets.qt_first_run import QtFirstRun
 from app.ui.widgets.qt_passage import QtPassageDialog
 from app.ui.widgets.qt_preferences import QtPreferences
+from app.ui.widgets.qt_remote_dialog import QtRemoteDialog, RemoteChoice
+from app.ui.widgets.qt_server_dialog import QtServerDialog
 from app.ui.widgets.qt_status import QtStatus
 
 
@@ -50,7 +54,7 @@ class MainWindow(QMainWindow):
     def __init__(self, *, models: ModelController, opener: HistoryOpener, conversations: ConversationsController,
                  replies: RepliesController, attachments: AttachmentsController, settings: AppSettings, dark: bool,
                  export_planner=None, library: LibraryController | None = None,
-                 on_close: Callable[[], None] | None = None) -> None:
+                 on_close: Callable[[], None] | None = None, server: ServerController | None = None) -> None:
         super().__init__()
         self._models = models
         self._library = library
@@ -62,6 +66,8 @@ class MainWindow(QMainWindow):
         self._conversations = conversations
         self._replies = replies
         self._attachments = attachments
+        self._server = server
+        self.server_dialog: QtServerDialog | None = None
         self.settings = settings
         self._export_planner = export_planner  # (ModelFolder, parent) -> ExportRequest | Path | None, asks the user
         self._on_close = on_close  # the composition root stops the workers and joins their threads
@@ -69,6 +75,7 @@ class MainWindow(QMainWindow):
         self._history_failed: Callable[[str], None] = self._show_history_failure
         self._ask_passphrase: Callable[[str], str | None] = self._passphrase_dialog
         self._ask_export_path: Callable[[str], str | None] = self._export_dialog
+        self._ask_remote: Callable[[list[str], dict[str, str]], RemoteChoice | None] = self._remote_dialog
         self.setWindowTitle("Enclave")
         self.resize(1200, 800)
 
@@ -122,6 +129,9 @@ class MainWindow(QMainWindow):
         import_action = QAction("&Import model folder…", self)
         import_action.triggered.connect(lambda: self.import_model_folder())
         file_menu.addAction(import_action)
+        self.remote_action = QAction("Connect to a &remote engine…", self)
+        self.remote_action.triggered.connect(self.choose_remote_engine)
+        file_menu.addAction(self.remote_action)
         self.new_action = QAction("&New chat", self, shortcut=QKeySequence.StandardKey.New)
         self.new_action.triggered.connect(self._on_new_chat)
         file_menu.addAction(self.new_action)
@@ -151,6 +161,17 @@ class MainWindow(QMainWindow):
         stop_action = QAction("Stop", self, shortcut=Qt.Key.Key_Escape)
         stop_action.triggered.connect(self._replies.stop)
         self.addAction(stop_action)
+        if self._server is not None:
+            server_menu = self.menuBar().addMenu("&Server")
+            self.server_action = QAction("&Serve the API on 127.0.0.1", self, checkable=True)
+            self.server_action.setEnabled(self._server.allowed())
+            if not self._server.allowed():
+                self.server_action.setToolTip("Managed by your organization")
+            self.server_action.toggled.connect(self.switch_server)
+            server_menu.addAction(self.server_action)
+            details = QAction("API &address and token…", self)
+            details.triggered.connect(self.show_server_dialog)
+            server_menu.addAction(details)
         help_menu = self.menuBar().addMenu("&Help")
         self.data_folder_action = QAction("Open &data folder", self)
         self.data_folder_action.triggered.connect(self.open_data_folder)
@@ -222,6 +243,8 @@ class MainWindow(QMainWindow):
         models.exportFailed.connect(self._on_export_failed)
         for notices in (conversations.notice, replies.notice):
             notices.connect(self.show_notice)
+        if self._server is not None:
+            self._server.stateChanged.connect(self._on_server_state)
 
     def _warm_up_text_rendering(self, dark: bool) -> None:
         """Lays out one throwaway message now: Qt's first rich-text layout loads fonts (~40 ms), which would
@@ -324,13 +347,18 @@ class MainWindow(QMainWindow):
         self.first_run.show_message("")
         self.status.show_model(info)
         self.status.showMessage(f"Loaded {info.name} in {info.load_seconds:.1f} s on {info.provider}", 8000)
-        self.settings.last_model = self._loading_path or info.path
+        remote = info.target == REMOTE_TARGET
+        self.composer.set_notice(f"{info.provider}: this conversation and the passages of attached documents are "
+                                 "sent to that server and nowhere else." if remote else "")
+        if not remote:  # a remote engine is never reopened by itself at the next start: reaching it is the user's act
+            self.settings.last_model = self._loading_path or info.path
         self._save_settings()
         self.pages.setCurrentIndex(1)
         self.composer.set_can_send(True)
         self.composer.edit.setFocus()
 
     def _on_model_failed(self, message: str) -> None:
+        self.composer.set_notice("")
         self.status.show_model(None)  # the previous model was closed before this one was tried
         self.composer.set_can_send(False, "Open a model first")
         self.pages.setCurrentIndex(0)
@@ -511,6 +539,115 @@ class MainWindow(QMainWindow):
         clicked = box.clickedButton()
         box.deleteLater()
         return "copy" if clicked is copy else "in-place" if clicked is in_place else None
+
+    # ================================================================== remote engine
+    def choose_remote_engine(self) -> None:
+        from app.policy import current_policy
+
+        allowed = sorted(current_policy().allowed_remote_engines or ())
+        choice = self._ask_remote(allowed, self.settings.remote_engine)
+        if choice is not None:
+            self.connect_remote(choice)
+
+    def ask_remote_with(self, ask: Callable[[list[str], dict[str, str]], RemoteChoice | None]) -> None:
+        """Asks for the remote engine with `ask(allowed, last)` instead of a modal dialog (headless runs)."""
+        self._ask_remote = ask
+
+    def _remote_dialog(self, allowed: list[str], last: dict[str, str]) -> RemoteChoice | None:
+        dialog = QtRemoteDialog(allowed, last, self)
+        try:
+            return dialog.choice() if dialog.exec() == QtRemoteDialog.DialogCode.Accepted else None
+        finally:
+            dialog.deleteLater()
+
+    def connect_remote(self, choice: RemoteChoice) -> bool:
+        """Checks the choice (https, the policy, the CA bundle), keeps its token in the keyring, and opens it on the
+        engine thread; a problem is one sentence in the first-run screen and the status bar."""
+        from app.policy import current_policy
+        from app.remote.assistant import RemoteAssistant
+        from app.remote.endpoint import RemoteEndpoint, RemoteError
+        from app.storage.secrets import SecretStoreError
+
+        try:
+            endpoint = RemoteEndpoint.parse(choice.url, model=choice.model, ca_bundle=choice.ca_bundle or None)
+            endpoint.check_allowed(current_policy())
+            token = choice.token or endpoint.stored_token()
+            if choice.token and not endpoint.store_token(choice.token):
+                self.status.showMessage("No OS keyring is available: the token is kept until Enclave closes.", 10000)
+        except (RemoteError, SecretStoreError) as exc:
+            self._report_open_failure(str(exc))  # nothing was tried: the model in use stays
+            return False
+        self.settings.remote_engine = {"url": endpoint.url, "model": endpoint.model or "",
+                                       "ca_bundle": str(endpoint.ca_bundle or "")}
+        self._show_busy(None, f"Connecting to {endpoint.host}…", cancellable=False)
+        self._loading_path = ""
+        self._models.open_backend(lambda progress: RemoteAssistant.connect(endpoint, token, progress=progress))
+        return True
+
+    # ================================================================== local API server
+    def switch_server(self, on: bool) -> None:
+        if self._server is None:
+            return
+        if on:
+            self._server.start(self.settings.server_port)
+        else:
+            self._server.stop()
+
+    def show_server_dialog(self) -> QtServerDialog | None:
+        """The switch, address and token, in a window that stays open beside the chat."""
+        server = self._server
+        if server is None:
+            return None
+        if self.server_dialog is None:
+            dialog = QtServerDialog(self)
+            dialog.set_allowed(server.allowed())
+            dialog.switched.connect(self._on_server_switched)
+            dialog.renewRequested.connect(self._on_renew_token)
+            self.server_dialog = dialog
+        if server.allowed():
+            self._show_token()
+        self.server_dialog.show_state(server.state(), self.settings.server_port)
+        self.server_dialog.show()
+        return self.server_dialog
+
+    def _on_server_switched(self, on: bool, port: int) -> None:
+        if on and port != self.settings.server_port:
+            self.settings.server_port = port
+            self._save_settings()
+        self.server_action.setChecked(on)  # the menu and the dialog are one switch
+        if on != self._server.state().running:  # type: ignore[union-attr]
+            self.switch_server(on)
+
+    def _on_renew_token(self) -> None:
+        if self._server is not None:
+            self._server.renew_token()
+            self._show_token()
+
+    def _show_token(self) -> None:
+        from app.storage.secrets import SecretStoreError
+
+        try:
+            token = self._server.token()  # type: ignore[union-attr]
+        except SecretStoreError as exc:
+            self.show_notice(str(exc))
+            return
+        if self.server_dialog is not None:
+            self.server_dialog.set_token(token.value, token.describe())
+
+    def _on_server_state(self, state: ServerState) -> None:
+        self.server_action.blockSignals(True)
+        self.server_action.setChecked(state.running)
+        self.server_action.blockSignals(False)
+        host = state.url.split("//", 1)[-1].removesuffix("/v1")
+        self.status.show_server(f"API on {host}" if state.running else "",
+                                f"OpenAI-compatible API at {state.url}; {state.requests} requests answered"
+                                if state.running else "")
+        if state.error:
+            self.show_notice(state.error)
+        if self.server_dialog is not None:
+            self.server_dialog.show_state(state, self.settings.server_port)
+            if state.running:
+                self._show_token()
 
     # ================================================================== chat
     def _on_new_chat(self) -> None:

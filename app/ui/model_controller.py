@@ -10,7 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from app.engine.events import ModelInfo
-from app.ui.engine_host import EngineHost, Refused
+from app.ui.engine_host import EngineHost, OpenBackend, Refused
 from app.ui.requests import ExportRequest
 from app.ui.worker import WorkerClient
 
@@ -39,6 +39,11 @@ class ModelController(QObject):
 
     def load(self, path: str) -> None:
         self._engine.submit(lambda host, report: host.load(Path(path), report),
+                            yielded=self.progress.emit, finished=self._on_loaded, errored=self._on_failed)
+
+    def open_backend(self, open_backend: OpenBackend) -> None:
+        """Uses what `open_backend` opens on the engine thread (a remote engine) as the model."""
+        self._engine.submit(lambda host, report: host.load_backend(open_backend, report),
                             yielded=self.progress.emit, finished=self._on_loaded, errored=self._on_failed)
 
     def export(self, request: ExportRequest) -> None:

@@ -37,6 +37,11 @@ class QtComposer(QWidget):
         layout.setContentsMargins(12, 6, 12, 10)
         self.chips = QtAttachmentChips()
         layout.addWidget(self.chips)
+        self.notice = QLabel("")  # where the conversation goes when it leaves this computer (a remote engine)
+        self.notice.setObjectName("composerNotice")
+        self.notice.setWordWrap(True)
+        self.notice.setVisible(False)
+        layout.addWidget(self.notice)
 
         row = QHBoxLayout()
         self.attach_button = QToolButton()
@@ -83,6 +88,10 @@ class QtComposer(QWidget):
         self._can_send = can_send
         self.edit.setToolTip(reason)
         self._update_enabled()
+
+    def set_notice(self, text: str) -> None:
+        self.notice.setText(text)
+        self.notice.setVisible(bool(text))
 
     def set_reasoning_effort(self, effort: str) -> None:
         if effort in REASONING_EFFORTS:

@@ -15,13 +15,14 @@ class QtStatus(QStatusBar):
         self.provider_label = PlainLabel("")
         self.speed_label = PlainLabel("")
         self.ttft_label = PlainLabel("")
+        self.server_label = PlainLabel("")  # "API on 127.0.0.1:8484" while the local API server runs
         self.context_bar = QProgressBar()
         self.context_bar.setMaximumWidth(160)
         self.context_bar.setTextVisible(True)
         self.context_bar.setFormat("Context %p%")
         self.context_bar.setValue(0)
         self.context_bar.setToolTip("How much of the model's context window this conversation uses")
-        for widget in (self.model_label, self.provider_label, self.speed_label, self.ttft_label):
+        for widget in (self.model_label, self.provider_label, self.speed_label, self.ttft_label, self.server_label):
             self.addPermanentWidget(widget)
         self.addPermanentWidget(self.context_bar)
         self._context_length = 0
@@ -38,6 +39,10 @@ class QtStatus(QStatusBar):
         self.provider_label.setText(info.provider.replace("ExecutionProvider", ""))
         self.provider_label.setToolTip(plain_tooltip(info.provider_reason))
         self._context_length = info.context_length
+
+    def show_server(self, text: str, tooltip: str = "") -> None:
+        self.server_label.setText(text)
+        self.server_label.setToolTip(tooltip)
 
     def show_speed(self, tokens_per_second: float | None, ttft_s: float | None) -> None:
         self.speed_label.setText(f"{tokens_per_second:.1f} tok/s" if tokens_per_second else "")

@@ -1,0 +1,73 @@
+"""Adding a remote engine: its URL, model, CA bundle and token, and which engines the organisation allows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtWidgets import (
+    QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout,
+    QWidget,
+)
+
+
+@dataclass(frozen=True)
+class RemoteChoice:
+    url: str
+    model: str
+    ca_bundle: str
+    token: str  # "" keeps the token the keyring holds for this URL
+
+
+class QtRemoteDialog(QDialog):
+    def __init__(self, allowed: list[str], last: dict[str, str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Connect to a remote engine")
+        layout = QVBoxLayout(self)
+        intro = QLabel("Use gpt-oss on a server of your organisation (vLLM, SGLang, llama.cpp, Enclave...) instead "
+                       "of a model on this computer. History stays here; conversations and the passages of attached "
+                       "documents are sent to that server only.")
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        listed = QLabel("Allowed by your organisation: " + (", ".join(sorted(allowed)) if allowed else
+                                                             "none (an administrator lists them in the policy)"))
+        listed.setWordWrap(True)
+        layout.addWidget(listed)
+        form = QFormLayout()
+        self.url = QLineEdit(last.get("url") or (sorted(allowed)[0] if allowed else ""))
+        self.url.setPlaceholderText("https://gpt-oss.example.com/v1")
+        form.addRow("URL", self.url)
+        self.model = QLineEdit(last.get("model", ""))
+        self.model.setPlaceholderText("the model the server serves")
+        form.addRow("Model", self.model)
+        self.ca_bundle = QLineEdit(last.get("ca_bundle", ""))
+        self.ca_bundle.setPlaceholderText("the system's certificates")
+        browse = QPushButton("Choose…")
+        browse.clicked.connect(self._choose_bundle)
+        row = QWidget()
+        row_layout = QHBoxLayout(row)
+        row_layout.setContentsMargins(0, 0, 0, 0)
+        row_layout.addWidget(self.ca_bundle, 1)
+        row_layout.addWidget(browse)
+        form.addRow("CA bundle", row)
+        self.token = QLineEdit()
+        self.token.setEchoMode(QLineEdit.EchoMode.Password)
+        self.token.setPlaceholderText("kept in the OS keyring once entered")
+        form.addRow("Token", self.token)
+        layout.addLayout(form)
+        self.error = QLabel("")
+        self.error.setWordWrap(True)
+        layout.addWidget(self.error)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Connect")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def choice(self) -> RemoteChoice:
+        return RemoteChoice(self.url.text().strip(), self.model.text().strip(), self.ca_bundle.text().strip(),
+                            self.token.text().strip())
+
+    def _choose_bundle(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "CA bundle", "", "Certificates (*.pem *.crt *.cer);;All files (*)")
+        if path:
+            self.ca_bundle.setText(path)
