@@ -38,7 +38,7 @@ SUBMODULE_PACKAGES: tuple[str, ...] = ("app", "models", "resources", "tokenizers
 # Never in the bundle: test- and export-only heavyweights, and Qt modules the UI does not use (each is tens of
 # MB of libraries). The app's layering test keeps torch/transformers out of app/, so excluding them is safe.
 EXCLUDES: tuple[str, ...] = (
-    "torch", "transformers", "tiktoken", "tiktoken_ext", "openai_harmony", "onnxruntime_genai",
+    "torch", "transformers", "tiktoken", "tiktoken_ext", "openai_harmony", "openai", "onnxruntime_genai",
     "pytest", "pytestqt", "_pytest", "reportlab", "tkinter", "matplotlib", "IPython", "PyInstaller",
     "PySide6.QtWebEngineCore", "PySide6.QtWebEngineWidgets", "PySide6.QtWebEngineQuick", "PySide6.QtQuick",
     "PySide6.QtQml", "PySide6.Qt3DCore", "PySide6.QtMultimedia", "PySide6.QtCharts", "PySide6.QtDataVisualization",

@@ -22,6 +22,7 @@ SUBCOMMANDS: dict[str, str] = {
     "chat": "app.cli.chat",
     "serve": "app.cli.serve",
     "bench": "app.cli.bench",
+    "bench-api": "app.cli.bench_api",
     "harmony": "app.cli.harmony",
     "extract": "app.cli.extract",
     "gui": "app.cli.gui",

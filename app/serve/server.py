@@ -124,8 +124,8 @@ class LocalServer:
                 if not Path(path).is_file():
                     raise ServerError(f"The TLS file {path} does not exist.")
         config = uvicorn.Config(
-            self.api.app, http=H11Protocol, loop="none", lifespan="off", log_config=None, log_level="warning",
-            access_log=False, server_header=False, timeout_graceful_shutdown=int(GRACEFUL_STOP_S),
+            self.api.app, http=H11Protocol, ws="none", loop="none", lifespan="off", log_config=None,
+            log_level="warning", access_log=False, server_header=False, timeout_graceful_shutdown=int(GRACEFUL_STOP_S),
             ssl_certfile=str(tls.certificate) if tls else None, ssl_keyfile=str(tls.key) if tls else None)
         try:
             config.load()

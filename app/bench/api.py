@@ -1,0 +1,159 @@
+"""`enclave bench-api PACKAGE`: what the OpenAI-compatible API costs per token, beside the engine called directly.
+
+Same package, same prompt, greedy, the same number of tokens; rounds alternate (direct, API, API, direct, ...)
+so a noisy neighbour hurts both alike, and the difference is taken per round pair. Both paths drive the one
+`Assistant` (one model in memory, like the window): directly on this thread, or through the real server on
+127.0.0.1 (starlette + uvicorn, the engine thread, server-sent events) read by a streaming HTTP client.
+Client, server and engine share this process, as in the window; `enclave serve` with its client in another
+process pays less, so this is an upper bound.
+
+Per round: wall time per token (request sent -> last token received, divided by the tokens made) and decode
+time per token (first answer text -> last token, over the tokens in between), for each path.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from app.bench.measure import summary
+from app.engine.assistant import Assistant
+from app.engine.chat_request import ChatRequest, ChatSettings
+from app.engine.sampling import SamplingParams
+from app.engine.session import load_model
+
+PROMPT = "Explain, step by step, how a heat pump moves heat from a cold room into a warm one."
+
+
+@dataclass(frozen=True)
+class PathRound:
+    tokens: int
+    wall_ms_per_token: float
+    decode_ms_per_token: float | None
+    first_text_s: float
+
+
+@dataclass(frozen=True)
+class ApiBenchOptions:
+    package: Path
+    new_tokens: int = 256
+    rounds: int = 5
+    provider: str | None = None
+
+
+def run_api_bench(opts: ApiBenchOptions, out: TextIO) -> dict[str, Any]:
+    import httpx2
+
+    from app.serve.api import ChatApi
+    from app.serve.engine_queue import EngineThread
+    from app.serve.server import LocalServer
+    from app.serve.token import ServerToken, new_token_value
+
+    def say(line: str) -> None:
+        out.write(line + "\n")
+        out.flush()
+
+    model = load_model(opts.package, provider=opts.provider)
+    assistant = Assistant(model)
+    info = model.info
+    say(f"package {opts.package} on {info.provider}; {opts.new_tokens} tokens per round, {opts.rounds} rounds each")
+    settings = ChatSettings(sampling=SamplingParams(temperature=0.0), max_new_tokens=opts.new_tokens)
+    engine = EngineThread(assistant)
+    token = ServerToken(new_token_value(), kept=False)
+    server = LocalServer(ChatApi(engine, token), port=0)
+    server.start()
+    body = {"model": info.name, "messages": [{"role": "user", "content": PROMPT}], "max_tokens": opts.new_tokens,
+            "temperature": 0, "stream": True, "stream_options": {"include_usage": True}}
+    client = httpx2.Client(base_url=server.url + "/", headers={"Authorization": f"Bearer {token.value}"},
+                           trust_env=False, timeout=600)
+
+    def direct() -> tuple[PathRound, int]:
+        request = ChatRequest(history=(), user_text=PROMPT, settings=settings)
+        started, first, first_tokens, last = time.perf_counter(), None, 0, None
+        for event in assistant.reply(request):
+            if event.text and first is None:
+                first, first_tokens = time.perf_counter(), event.new_tokens
+            last = event
+        ended = time.perf_counter()
+        if last is None:
+            raise RuntimeError("the engine returned no event")
+        return _round(last.new_tokens, started, first, ended, first_tokens), first_tokens
+
+    def api(first_tokens: int) -> PathRound:
+        started, first, made = time.perf_counter(), None, 0
+        with client.stream("POST", "chat/completions", json=body) as response:
+            response.raise_for_status()
+            for event in httpx2.EventSource(response):
+                if event.data == "[DONE]":
+                    break
+                chunk = json.loads(event.data)
+                if chunk.get("usage"):
+                    made = chunk["usage"]["completion_tokens"]
+                elif first is None and chunk["choices"] and _has_text(chunk["choices"][0]["delta"]):
+                    first = time.perf_counter()
+        ended = time.perf_counter()
+        return _round(made, started, first, ended, first_tokens)
+
+    try:
+        _, first_tokens = direct()  # warm-up of both paths (arenas, the cache, the HTTP connection)
+        api(first_tokens)
+        directs: list[PathRound] = []
+        apis: list[PathRound] = []
+        for r in range(opts.rounds):
+            for who in (("direct", "api") if r % 2 == 0 else ("api", "direct")):
+                if who == "direct":
+                    directs.append(direct()[0])
+                else:
+                    apis.append(api(first_tokens))
+                result = directs[-1] if who == "direct" else apis[-1]
+                say(f"round {r + 1} {who:6s}: {result.tokens} tokens, {result.wall_ms_per_token:.3f} ms/token wall, "
+                    f"decode {_ms(result.decode_ms_per_token)} ms/token, first text {result.first_text_s * 1e3:.1f} ms")
+    finally:
+        client.close()
+        server.stop()
+        engine.close()
+        model.close()
+    return _report(directs, apis, say)
+
+
+def _round(tokens: int, started: float, first: float | None, ended: float, first_tokens: int) -> PathRound:
+    after_first = tokens - first_tokens
+    decode = 1e3 * (ended - first) / after_first if first is not None and after_first > 0 else None
+    return PathRound(tokens, 1e3 * (ended - started) / max(tokens, 1), decode,
+                     (first if first is not None else ended) - started)
+
+
+def _report(directs: list[PathRound], apis: list[PathRound], say) -> dict[str, Any]:  # noqa: ANN001
+    wall = [a.wall_ms_per_token - d.wall_ms_per_token for d, a in zip(directs, apis, strict=True)]
+    decode = [a.decode_ms_per_token - d.decode_ms_per_token for d, a in zip(directs, apis, strict=True)
+              if a.decode_ms_per_token is not None and d.decode_ms_per_token is not None]
+    ratio = [a.wall_ms_per_token / d.wall_ms_per_token for d, a in zip(directs, apis, strict=True)]
+    first = [1e3 * (a.first_text_s - d.first_text_s) for d, a in zip(directs, apis, strict=True)]
+    result: dict[str, Any] = {
+        "direct": [asdict(d) for d in directs], "api": [asdict(a) for a in apis],
+        "overhead_wall_ms_per_token": summary(wall), "ratio_wall_api_over_direct": summary(ratio),
+        "overhead_first_text_ms": summary(first),
+    }
+    if decode:
+        result["overhead_decode_ms_per_token"] = summary(decode)
+    say(f"direct: median {statistics.median(d.wall_ms_per_token for d in directs):.3f} ms/token wall; "
+        f"API: median {statistics.median(a.wall_ms_per_token for a in apis):.3f} ms/token wall")
+    say(f"API overhead per token (wall, per round pair): median {statistics.median(wall):.3f} ms "
+        f"(min {min(wall):.3f}, max {max(wall):.3f}); ratio API/direct median {statistics.median(ratio):.3f}")
+    if decode:
+        say(f"API overhead per decoded token: median {statistics.median(decode):.3f} ms "
+            f"(min {min(decode):.3f}, max {max(decode):.3f})")
+    say(f"API overhead to the first answer text: median {statistics.median(first):.1f} ms")
+    return result
+
+
+def _has_text(delta: dict[str, Any]) -> bool:
+    return bool(delta.get("content") or delta.get("reasoning"))
+
+
+def _ms(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
