@@ -45,11 +45,9 @@ class Assistant:
         session.reasoning = settings.reasoning_effort
         session.date = self._date or dt.date.today()
         session.history = harmony_history(request.history)
-        user_text = request.user_text
-        if request.documents:
-            grounded = self.grounder.ground(request.documents, request.user_text, settings.max_new_tokens)
-            user_text = grounded.text
-            yield GenerationEvent(citations=grounded.citations)
+        user_text, citations = self.grounder.user_turn(request)
+        if citations is not None:
+            yield GenerationEvent(citations=citations)
         config = GenerationConfig(max_new_tokens=settings.max_new_tokens, ignore_eos=request.ignore_eos)
         events = session.send(Message.user(user_text), settings.sampling, config, request.cancel)
         yield from stop_at_strings(events, request.stop) if request.stop else events

@@ -11,9 +11,10 @@ from collections.abc import Callable, Sequence
 
 from tokenizers import Tokenizer
 
-from app.documents.grounding import GroundedPrompt, context_budget, ground_question
+from app.documents.grounding import Citation, GroundedPrompt, context_budget, ground_question
 from app.documents.index import DocumentIndex
 from app.documents.model import Document
+from app.engine.chat_request import ChatRequest
 from app.tokenizer.counting import count_tokens
 
 CPU_DOCUMENT_BUDGET = 16384
@@ -47,6 +48,14 @@ class DocumentGrounder:
         budget = context_budget(history_tokens=self.prompt_tokens(), reply_tokens=reply_tokens,
                                 context_tokens=self.context_tokens)
         return budget if self.cap is None else min(budget, self.cap)
+
+    def user_turn(self, request: ChatRequest) -> tuple[str, tuple[Citation, ...] | None]:
+        """The user message the model reads for `request`, and the citations of its passages (None without
+        documents: then the message is the user's text as typed). Call it once the conversation so far is set."""
+        if not request.documents:
+            return request.user_text, None
+        grounded = self.ground(request.documents, request.user_text, request.settings.max_new_tokens)
+        return grounded.text, grounded.citations
 
     def ground(self, documents: Sequence[Document], question: str, reply_tokens: int) -> GroundedPrompt:
         documents = tuple(documents)

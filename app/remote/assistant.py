@@ -98,11 +98,9 @@ class RemoteAssistant:
         self._instructions = settings.system_prompt.strip() or None
         self._reasoning = settings.reasoning_effort
         self._history = harmony_history(request.history)
-        user_text = request.user_text
-        if request.documents:
-            grounded = self.grounder.ground(request.documents, request.user_text, settings.max_new_tokens)
-            user_text = grounded.text
-            yield GenerationEvent(citations=grounded.citations)
+        user_text, citations = self.grounder.user_turn(request)  # documents are read and chosen here, not there
+        if citations is not None:
+            yield GenerationEvent(citations=citations)
         prompt_tokens = len(self._prompt([*self._history, Message.user(user_text)]))
         body = self._body(request, user_text)
         yield from self._stream(body, request, prompt_tokens)
@@ -146,8 +144,8 @@ class RemoteAssistant:
 
         def event(text: str = "", channel: Channel = Channel.FINAL, reason: FinishReason | None = None,
                   error: str | None = None) -> GenerationEvent:
-            now, made = time.perf_counter(), counts.get("completion_tokens", new_tokens)
-            rate = (made - 1) / (now - first_at) if first_at is not None and made > 1 and now > first_at else None
+            now = time.perf_counter()  # the rate counts chunks (one token each from most servers), not usage
+            rate = (new_tokens - 1) / (now - first_at) if first_at is not None and new_tokens > 1 else None
             return GenerationEvent(text=text, channel=channel,
                                    prompt_tokens=counts.get("prompt_tokens", prompt_tokens),
                                    new_tokens=counts.get("completion_tokens", new_tokens),
