@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import signal
 import socket
 import threading
 from dataclasses import dataclass
@@ -85,10 +86,12 @@ class LocalServer:
         self._thread.start()
 
     def serve_forever(self) -> None:
-        """Starts (unless started) and blocks until `stop()` or Ctrl+C."""
+        """Starts (unless started) and blocks until `stop()`, Ctrl+C or SIGTERM (what service managers send)."""
         if self._server is None:
             self.start()
         assert self._thread is not None
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _interrupt)
         try:
             while self._thread.is_alive():
                 self._thread.join(0.5)  # a join with a timeout lets Ctrl+C through on every platform
@@ -133,6 +136,10 @@ class LocalServer:
             raise ServerError(f"The TLS certificate {tls.certificate if tls else ''} and key could not be used "
                               f"({exc}).") from exc
         return config
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _listen(port: int) -> socket.socket:

@@ -4,6 +4,7 @@ Ctrl+C, and the one-sentence refusals (port taken, policy)."""
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import stat
 import subprocess
@@ -43,15 +44,15 @@ def test_serve_keeps_its_token_in_the_keyring_writes_the_token_file_and_logs_req
         line = server.wait_for(r"^request 1: ")
         assert "5 new, length" in line.string
     finally:
-        code = server.stop()
-    assert code == 0 and server.lines[-1] == "Stopped."
+        code = server.stop(signal.SIGINT)  # Ctrl+C in the terminal
+    assert (code, server.lines[-1]) == (0, "Stopped."), server.lines
 
     again = ServeProcess([str(tiny_cpu_package), "--port", "0"], env)  # the same token, from the keyring
     try:
         again.started()
         assert any(line.endswith(f"): {token}") for line in again.lines)
     finally:
-        again.stop()
+        assert again.stop() == 0 and again.lines[-1] == "Stopped."  # SIGTERM, as a service manager stops it
     renewed = ServeProcess([str(tiny_cpu_package), "--port", "0", "--new-token", "--token-file", str(token_file)], env)
     try:
         renewed.started()

@@ -1,5 +1,5 @@
 """`enclave serve` as a separate process, as a user or an IT department starts it: its output read line by line
-(a reader thread; waiting on a line never sleeps), stopped with Ctrl+C (SIGINT) like a terminal would."""
+(a reader thread; waiting on a line never sleeps), stopped with SIGTERM as a service manager would."""
 
 from __future__ import annotations
 
@@ -19,8 +19,10 @@ class ServeProcess:
     def __init__(self, args: list[str], env: dict[str, str], cwd: Path | None = None) -> None:
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()
+        # SIGINT as a terminal gives it, even if this test process was started with SIGINT ignored (inherited).
         self.process = subprocess.Popen([sys.executable, "-m", "app.cli.main", "serve", *args], env=env, cwd=cwd,
-                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+                                        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         self.url = ""
@@ -54,9 +56,10 @@ class ServeProcess:
         self.wait_for(STARTED)
         return self.url
 
-    def stop(self) -> int:
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        """Stops it as a service manager does (SIGTERM), or as Ctrl+C in a terminal does (SIGINT)."""
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
+            self.process.send_signal(sig)
         try:
             code = self.process.wait(60)
         except subprocess.TimeoutExpired:
