@@ -9,6 +9,11 @@ process pays less, so this is an upper bound.
 
 Per round: wall time per token (request sent -> last token received, divided by the tokens made) and decode
 time per token (first answer text -> last token, over the tokens in between), for each path.
+
+On a loaded machine the engine's own noise (milliseconds per token) hides the API's cost (a fraction of one).
+So the run ends with replay rounds: the events of a real reply, handed to the same server again at once by a
+backend that does no model work, read by the same client. Their time per token is what the API path itself
+costs (the queue, the event loop, SSE encoding, HTTP, the client's parsing), with the engine taken out.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import Any, TextIO
 from app.bench.measure import summary
 from app.engine.assistant import Assistant
 from app.engine.chat_request import ChatRequest, ChatSettings
+from app.engine.events import GenerationEvent, ModelInfo
 from app.engine.sampling import SamplingParams
 from app.engine.session import load_model
 
@@ -68,13 +74,16 @@ def run_api_bench(opts: ApiBenchOptions, out: TextIO) -> dict[str, Any]:
     server.start()
     body = {"model": info.name, "messages": [{"role": "user", "content": PROMPT}], "max_tokens": opts.new_tokens,
             "temperature": 0, "stream": True, "stream_options": {"include_usage": True}}
-    client = httpx2.Client(base_url=server.url + "/", headers={"Authorization": f"Bearer {token.value}"},
-                           trust_env=False, timeout=600)
+    headers = {"Authorization": f"Bearer {token.value}"}
+    client = httpx2.Client(base_url=server.url + "/", headers=headers, trust_env=False, timeout=600)
+    recorded: list[GenerationEvent] = []
 
     def direct() -> tuple[PathRound, int]:
         request = ChatRequest(history=(), user_text=PROMPT, settings=settings)
         started, first, first_tokens, last = time.perf_counter(), None, 0, None
+        recorded.clear()
         for event in assistant.reply(request):
+            recorded.append(event)
             if event.text and first is None:
                 first, first_tokens = time.perf_counter(), event.new_tokens
             last = event
@@ -83,9 +92,9 @@ def run_api_bench(opts: ApiBenchOptions, out: TextIO) -> dict[str, Any]:
             raise RuntimeError("the engine returned no event")
         return _round(last.new_tokens, started, first, ended, first_tokens), first_tokens
 
-    def api(first_tokens: int) -> PathRound:
+    def api(first_tokens: int, http: httpx2.Client = client) -> PathRound:
         started, first, made = time.perf_counter(), None, 0
-        with client.stream("POST", "chat/completions", json=body) as response:
+        with http.stream("POST", "chat/completions", json=body) as response:
             response.raise_for_status()
             for event in httpx2.EventSource(response):
                 if event.data == "[DONE]":
@@ -117,7 +126,45 @@ def run_api_bench(opts: ApiBenchOptions, out: TextIO) -> dict[str, Any]:
         server.stop()
         engine.close()
         model.close()
-    return _report(directs, apis, say)
+    replays = _replay_rounds(info, list(recorded), token, body, opts.rounds, api, say)
+    return _report(directs, apis, replays, say)
+
+
+class _Replay:
+    """A backend that hands out the events of one real reply again, at once: no model work at all."""
+
+    def __init__(self, info: ModelInfo, events: list[GenerationEvent]) -> None:
+        self.info = info
+        self._events = events
+
+    def reply(self, request: ChatRequest):  # noqa: ANN201 - an iterator of GenerationEvent
+        yield from self._events
+
+
+def _replay_rounds(info: ModelInfo, events: list[GenerationEvent], token, body, rounds: int, api, say):  # noqa: ANN001
+    import httpx2
+
+    from app.serve.api import ChatApi
+    from app.serve.engine_queue import EngineThread
+    from app.serve.server import LocalServer
+
+    engine = EngineThread(_Replay(info, events))
+    server = LocalServer(ChatApi(engine, token), port=0)
+    server.start()
+    client = httpx2.Client(base_url=server.url + "/", headers={"Authorization": f"Bearer {token.value}"},
+                           trust_env=False, timeout=600)
+    results: list[PathRound] = []
+    try:
+        api(0, client)  # warm-up
+        for r in range(rounds):
+            results.append(api(0, client))
+            say(f"replay {r + 1}: {results[-1].tokens} tokens through the API with no model work, "
+                f"{results[-1].wall_ms_per_token:.3f} ms/token")
+    finally:
+        client.close()
+        server.stop()
+        engine.close()
+    return results
 
 
 def _round(tokens: int, started: float, first: float | None, ended: float, first_tokens: int) -> PathRound:
@@ -127,7 +174,8 @@ def _round(tokens: int, started: float, first: float | None, ended: float, first
                      (first if first is not None else ended) - started)
 
 
-def _report(directs: list[PathRound], apis: list[PathRound], say) -> dict[str, Any]:  # noqa: ANN001
+def _report(directs: list[PathRound], apis: list[PathRound], replays: list[PathRound],
+            say) -> dict[str, Any]:  # noqa: ANN001
     wall = [a.wall_ms_per_token - d.wall_ms_per_token for d, a in zip(directs, apis, strict=True)]
     decode = [a.decode_ms_per_token - d.decode_ms_per_token for d, a in zip(directs, apis, strict=True)
               if a.decode_ms_per_token is not None and d.decode_ms_per_token is not None]
@@ -137,6 +185,8 @@ def _report(directs: list[PathRound], apis: list[PathRound], say) -> dict[str, A
         "direct": [asdict(d) for d in directs], "api": [asdict(a) for a in apis],
         "overhead_wall_ms_per_token": summary(wall), "ratio_wall_api_over_direct": summary(ratio),
         "overhead_first_text_ms": summary(first),
+        "replay": [asdict(r) for r in replays],
+        "api_path_ms_per_token": summary([r.wall_ms_per_token for r in replays]),
     }
     if decode:
         result["overhead_decode_ms_per_token"] = summary(decode)
@@ -148,6 +198,12 @@ def _report(directs: list[PathRound], apis: list[PathRound], say) -> dict[str, A
         say(f"API overhead per decoded token: median {statistics.median(decode):.3f} ms "
             f"(min {min(decode):.3f}, max {max(decode):.3f})")
     say(f"API overhead to the first answer text: median {statistics.median(first):.1f} ms")
+    path = result["api_path_ms_per_token"]
+    share = path["median"] / statistics.median(d.wall_ms_per_token for d in directs)
+    result["api_path_share_of_direct"] = share
+    say(f"the API path itself (replayed events, no model work): median {path['median']:.3f} ms/token "
+        f"(min {path['min']:.3f}, max {path['max']:.3f}), {100 * share:.1f}% of the direct engine's median time "
+        "per token")
     return result
 
 

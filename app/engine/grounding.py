@@ -1,8 +1,9 @@
 """The user turn for a question about attached documents, sized to what is left of the context.
 
 Shared by the desktop app, `enclave chat --attach` and the remote engine, so all of them put the same passages
-in front of the model and cite them the same way. The budget is the context left after the system prompt, the conversation so far
-and the reply; on a CPU it is capped, because reading 100k tokens of documents there takes many minutes.
+in front of the model and cite them the same way. The budget is the context left after the system prompt, the
+conversation so far and the reply; on a CPU it is capped, because reading 100k tokens of documents there takes
+many minutes.
 """
 
 from __future__ import annotations

@@ -170,9 +170,9 @@ class RemoteClient:
                     else "choose the CA bundle your organisation gave you")
             return RemoteError(f"The TLS certificate of {host} is not trusted ({cert.verify_message or cert}); "
                                f"{hint}.")
-        if any(isinstance(c, ssl.SSLError) for c in causes):
-            return RemoteError(f"The TLS connection to {host} failed ({next(c for c in causes if isinstance(c, ssl.SSLError))}); "
-                               "is it an https server?")
+        tls = next((c for c in causes if isinstance(c, ssl.SSLError)), None)
+        if tls is not None:
+            return RemoteError(f"The TLS connection to {host} failed ({tls}); is it an https server?")
         if isinstance(exc, httpx2.ConnectTimeout):
             return RemoteError(f"{host} did not accept a connection within {min(CONNECT_TIMEOUT_S, timeout):.0f} s; "
                                "is the server up and reachable from here?")

@@ -19,3 +19,4 @@ def test_the_api_benchmark_compares_equal_work(tiny_cpu_package) -> None:
     assert all(a["decode_ms_per_token"] is not None for a in result["api"])
     assert set(result["overhead_wall_ms_per_token"]) == {"min", "median", "max"}
     assert "API overhead per token (wall, per round pair): median" in out.getvalue()
+    assert [r["tokens"] for r in result["replay"]] == [80, 80]  # the replayed reply, whole, through the API
