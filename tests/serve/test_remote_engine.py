@@ -242,3 +242,11 @@ def test_enclave_chat_remote_keeps_the_token_in_the_keyring(remote, tmp_path) ->
     assert wrong.returncode == 1
     assert wrong.stderr.strip().splitlines()[-1].startswith("enclave chat: The TLS certificate of 127.0.0.1 is not "
                                                             "trusted")
+
+
+def test_an_https_url_to_a_plain_http_server_is_a_tls_failure(remote, served) -> None:
+    url = served.url.replace("http://", "https://")
+    policy = build_policy(RawPolicy(values={"AllowedRemoteEngines": [url]}, source="test"))
+    with pytest.raises(RemoteError, match=r"^The TLS connection to 127\.0\.0\.1 failed \(.*\); is it an https "
+                                          r"server\?$"):
+        remote.connect(url=url, policy=policy)
