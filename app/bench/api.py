@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import statistics
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -41,6 +41,7 @@ class PathRound:
     wall_ms_per_token: float
     decode_ms_per_token: float | None
     first_text_s: float
+    pieces: int = 0  # text pieces received (streamed chunks with text; one per token once the answer streams)
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ def run_api_bench(opts: ApiBenchOptions, out: TextIO) -> dict[str, Any]:
         return _round(last.new_tokens, started, first, ended, first_tokens), first_tokens
 
     def api(first_tokens: int, http: httpx2.Client = client) -> PathRound:
-        started, first, made = time.perf_counter(), None, 0
+        started, first, made, pieces = time.perf_counter(), None, 0, 0
         with http.stream("POST", "chat/completions", json=body) as response:
             response.raise_for_status()
             for event in httpx2.EventSource(response):
@@ -102,10 +103,11 @@ def run_api_bench(opts: ApiBenchOptions, out: TextIO) -> dict[str, Any]:
                 chunk = json.loads(event.data)
                 if chunk.get("usage"):
                     made = chunk["usage"]["completion_tokens"]
-                elif first is None and chunk["choices"] and _has_text(chunk["choices"][0]["delta"]):
-                    first = time.perf_counter()
+                elif chunk["choices"] and _has_text(chunk["choices"][0]["delta"]):
+                    pieces += 1
+                    first = first or time.perf_counter()
         ended = time.perf_counter()
-        return _round(made, started, first, ended, first_tokens)
+        return replace(_round(made, started, first, ended, first_tokens), pieces=pieces)
 
     try:
         _, first_tokens = direct()  # warm-up of both paths (arenas, the cache, the HTTP connection)
@@ -158,8 +160,10 @@ def _replay_rounds(info: ModelInfo, events: list[GenerationEvent], token, body, 
         api(0, client)  # warm-up
         for r in range(rounds):
             results.append(api(0, client))
-            say(f"replay {r + 1}: {results[-1].tokens} tokens through the API with no model work, "
-                f"{results[-1].wall_ms_per_token:.3f} ms/token")
+            last = results[-1]
+            per_piece = last.wall_ms_per_token * last.tokens / max(last.pieces, 1)
+            say(f"replay {r + 1}: {last.tokens} tokens in {last.pieces} pieces through the API with no model work, "
+                f"{last.wall_ms_per_token:.3f} ms/token, {per_piece:.3f} ms/piece")
     finally:
         client.close()
         server.stop()
@@ -187,6 +191,7 @@ def _report(directs: list[PathRound], apis: list[PathRound], replays: list[PathR
         "overhead_first_text_ms": summary(first),
         "replay": [asdict(r) for r in replays],
         "api_path_ms_per_token": summary([r.wall_ms_per_token for r in replays]),
+        "api_path_ms_per_piece": summary([r.wall_ms_per_token * r.tokens / max(r.pieces, 1) for r in replays]),
     }
     if decode:
         result["overhead_decode_ms_per_token"] = summary(decode)
@@ -204,6 +209,9 @@ def _report(directs: list[PathRound], apis: list[PathRound], replays: list[PathR
     say(f"the API path itself (replayed events, no model work): median {path['median']:.3f} ms/token "
         f"(min {path['min']:.3f}, max {path['max']:.3f}), {100 * share:.1f}% of the direct engine's median time "
         "per token")
+    piece = result["api_path_ms_per_piece"]
+    say(f"per streamed piece (a real model streams one token per piece): median {piece['median']:.3f} ms "
+        f"(min {piece['min']:.3f}, max {piece['max']:.3f})")
     return result
 
 
