@@ -234,7 +234,7 @@ def test_enclave_chat_remote_keeps_the_token_in_the_keyring(remote, tmp_path) ->
     result = json.loads(first.stdout.strip().splitlines()[-1])
     assert (result["provider"], result["new_tokens"], result["stop_reason"]) == ("Remote engine 127.0.0.1", 5,
                                                                                 "length")
-    assert json.loads(keyring_file.read_text())[f"Enclave\nremote-engine-token/{remote.url}"] == remote.token
+    assert json.loads(keyring_file.read_text())[f"Enclave/remote-engine-token/{remote.url}"] == remote.token
     again = subprocess.run(base, env=env, capture_output=True, text=True, timeout=120)  # the keyring's token
     assert again.returncode == 0, again.stderr
     wrong = subprocess.run([sys.executable, "-m", "app.cli.main", "chat", "--remote", remote.url, "--prompt", "hi"],

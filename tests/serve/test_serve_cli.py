@@ -21,7 +21,7 @@ pytestmark = pytest.mark.timeout(300)
 
 
 def _keyring_token(keyring_file) -> str | None:
-    return json.loads(keyring_file.read_text()).get("Enclave\napi-server-token") if keyring_file.exists() else None
+    return json.loads(keyring_file.read_text()).get("Enclave/api-server-token") if keyring_file.exists() else None
 
 
 def test_serve_keeps_its_token_in_the_keyring_writes_the_token_file_and_logs_requests(tiny_cpu_package,
