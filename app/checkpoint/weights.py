@@ -66,7 +66,7 @@ class Checkpoint:
         try:
             config = GptOssConfig.from_file(folder / CONFIG_FILE)
         except ConfigError as exc:
-            raise CheckpointError(f"Not a gpt-oss checkpoint: {exc}") from exc
+            raise CheckpointError(str(exc)) from exc
         shard_of = _weight_map(folder)
         headers: dict[str, SafetensorsHeader] = {}
         for shard in sorted(set(shard_of.values())):

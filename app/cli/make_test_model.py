@@ -1,6 +1,6 @@
 """`enclave make-test-model OUT --preset tiny|20b-layers [--layers N] [--seed S]`: a random gpt-oss checkpoint.
 
-The logic lives in app.checkpoint.test_model; this module only parses arguments and reports.
+The logic lives in app.checkpoint.random_checkpoint; this module only parses arguments and reports.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from app.checkpoint.test_model import PRESETS
+    from app.checkpoint.random_checkpoint import PRESETS
 
     parser = subparsers.add_parser(
         "make-test-model",
@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from app.checkpoint.config import ConfigError
-    from app.checkpoint.test_model import PRESETS, write_test_model
+    from app.checkpoint.random_checkpoint import PRESETS, write_test_model
 
     config = PRESETS[args.preset]
     if args.layers is not None:

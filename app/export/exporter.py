@@ -266,7 +266,7 @@ def _input_files(src: Path, checkpoint: Checkpoint) -> list[Path]:
 
 def _eos_ids(src: Path, checkpoint: Checkpoint) -> list[int]:
     """End-of-turn ids from generation_config.json when present (gpt-oss lists <|return|>, <|endoftext|>,
-    <|call|>), else config.json's single eos id."""
+    <|call|>), else config.json's; a checkpoint that names none is refused (the engine could never stop)."""
     path = src / "generation_config.json"
     if path.is_file():
         try:
@@ -277,7 +277,10 @@ def _eos_ids(src: Path, checkpoint: Checkpoint) -> list[int]:
             return [value]
         if isinstance(value, list) and value and all(isinstance(v, int) for v in value):
             return list(value)
-    return [checkpoint.config.eos_token_id]
+    if not checkpoint.config.eos_token_ids:
+        raise CheckpointError(f"{src}: neither config.json nor generation_config.json names an end-of-generation "
+                              "token (eos_token_id)")
+    return list(checkpoint.config.eos_token_ids)
 
 
 def _source_model(src: Path) -> SourceModel:

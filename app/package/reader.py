@@ -65,10 +65,14 @@ class Package:
 
 
 def config_from_manifest(data: dict[str, Any]) -> GptOssConfig:
-    """Rebuilds the GptOssConfig the exporter recorded (GptOssConfig.as_dict() output)."""
+    """Rebuilds the GptOssConfig the exporter recorded (GptOssConfig.as_dict() output). Manifests of Enclave
+    0.1 recorded a single `eos_token_id` and only MXFP4 sources; they read as such."""
     values = dict(data)
     values["rope_scaling"] = RopeScaling(**values.get("rope_scaling", {}))
     values["layer_types"] = tuple(values.get("layer_types", ()))
+    if "eos_token_id" in values:
+        values["eos_token_ids"] = (values.pop("eos_token_id"),)
+    values["eos_token_ids"] = tuple(values.get("eos_token_ids", ()))
     return GptOssConfig(**values)
 
 

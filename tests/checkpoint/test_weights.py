@@ -9,7 +9,7 @@ import pytest
 
 from app.checkpoint import mxfp4
 from app.checkpoint.names import EMBED, LM_HEAD, expected_tensors
-from app.checkpoint.test_model import PRESETS
+from app.checkpoint.random_checkpoint import PRESETS
 from app.checkpoint.weights import Checkpoint, CheckpointError
 
 

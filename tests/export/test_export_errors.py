@@ -57,6 +57,32 @@ def test_non_gpt_oss_model_is_refused(tmp_path: Path, capsys: pytest.CaptureFixt
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize(("edit", "field"), [
+    (lambda c: c.update(rope_parameters={**c.pop("rope_scaling"), "rope_type": "dynamic"}),
+     "rope_parameters.rope_type"),
+    (lambda c: c.update(attention_bias=False), "attention_bias"),
+    (lambda c: c.update(quantization_config={"quant_method": "gptq", "bits": 4}), "quantization_config.quant_method"),
+    (lambda c: c.update(sliding_window=None), "sliding_window"),
+    (lambda c: c.update(use_sliding_window=True), "'use_sliding_window'"),
+], ids=["dynamic rope", "no attention bias", "gptq", "no window", "unknown field"])
+def test_config_the_graph_cannot_reproduce_is_refused(tiny_checkpoint: Path, tmp_path: Path, edit, field: str,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:  # noqa: ANN001
+    """A computation-changing field Enclave does not implement: one sentence naming config.json and the field,
+    exit 1, no package and no temporary folder."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for item in tiny_checkpoint.iterdir():
+        (src / item.name).symlink_to(item)
+    config = json.loads((tiny_checkpoint / "config.json").read_text())
+    edit(config)
+    (src / "config.json").unlink()
+    (src / "config.json").write_text(json.dumps(config))
+    rc, err = _export_cli(capsys, src, tmp_path / "out")
+    line = _one_sentence(err)
+    assert rc == 1 and str(src / "config.json") in line and field in line, line
+    assert _leftovers(tmp_path) == ["src"]
+
+
 def test_missing_shard_is_named(tiny_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = copy_checkpoint(tiny_checkpoint, tmp_path / "src")
     shard = sorted(src.glob("model-*.safetensors"))[1]

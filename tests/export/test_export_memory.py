@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from app.checkpoint.test_model import PRESETS, write_test_model
+from app.checkpoint.random_checkpoint import PRESETS, write_test_model
 
 WIDE = PRESETS["tiny"].with_changes(vocab_size=512, hidden_size=1024, intermediate_size=1024, num_local_experts=32)
 REPO = Path(__file__).resolve().parents[2]

@@ -17,7 +17,7 @@ import onnx
 import pytest
 from onnx import TensorProto
 
-from app.checkpoint.test_model import PRESETS
+from app.checkpoint.random_checkpoint import PRESETS
 from app.checkpoint.weights import Checkpoint
 from app.export.context import ExportOptions
 from app.export.exporter import export_model

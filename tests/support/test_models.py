@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from app.checkpoint.test_model import PRESETS, write_test_model
+from app.checkpoint.random_checkpoint import PRESETS, write_test_model
 
 TINY_SEED = 0
 

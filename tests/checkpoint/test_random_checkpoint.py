@@ -14,7 +14,7 @@ import pytest
 from app.checkpoint import mxfp4
 from app.checkpoint.config import FULL, SLIDING, GptOssConfig
 from app.checkpoint.names import expected_tensors
-from app.checkpoint.test_model import PRESETS, edge_pairs, write_test_model
+from app.checkpoint.random_checkpoint import PRESETS, edge_pairs, write_test_model
 from app.checkpoint.weights import INDEX_FILE, Checkpoint
 from app.cli.main import main
 

@@ -8,7 +8,7 @@ written with a few hundred MB of memory.
 Weight scales are the point of this module. With the usual std-0.02 init the residual stream dominates and
 a broken attention, window, rope or router barely moves the logits, so a parity test would pass against a
 wrong graph. `WeightScales` instead sizes every tensor from the activation statistics it should produce (see
-its comments); tests/checkpoint/test_sensitivity.py proves each component moves the logits.
+its comments); tests/checkpoint/test_reference_sensitivity.py proves each component moves the logits.
 """
 
 from __future__ import annotations
@@ -152,7 +152,7 @@ def generation_config(config: GptOssConfig) -> dict[str, object]:
     return {
         "bos_token_id": 199998,
         "do_sample": True,
-        "eos_token_id": [config.eos_token_id, 199999, 200012],
+        "eos_token_id": [*config.eos_token_ids, 199999, 200012],
         "pad_token_id": config.pad_token_id,
     }
 
