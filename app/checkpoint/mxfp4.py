@@ -6,7 +6,7 @@ byte holds two E2M1 codes (low nibble = first element, high nibble = second; the
 one E8M0 exponent byte e, meaning 2^(e-127). So value = E2M1[code] * 2^(e-127).
 
 Everything here is NumPy and chunked, so decoding one expert tensor never needs more than the output plus a
-few MB of scratch.
+few MB of scratch. `encode` is the other direction, the way training produces these codes.
 """
 
 from __future__ import annotations
@@ -93,3 +93,32 @@ def mxfp4_to_int8_blocks(blocks: np.ndarray, scales: np.ndarray) -> tuple[np.nda
     values = FP4_DOUBLED[unpack_nibbles(blocks)]
     block_scales = np.ldexp(np.float32(1.0), scales.astype(np.int32) - (_SCALE_BIAS + 1)).astype(np.float32)
     return values, block_scales
+
+
+# Midpoints between consecutive E2M1 magnitudes: |v| above midpoint i rounds to magnitude code i + 1.
+_MIDPOINTS = (FP4_VALUES[:7] + FP4_VALUES[1:8]) / 2
+_E2M1_MAX = 6.0
+
+
+def encode(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Quantises float values [..., K] (K a multiple of 32) to MXFP4 blocks [..., K/32, 16] and E8M0 scales
+    [..., K/32], as gpt-oss's training kernels do (triton_kernels' downcast_to_mxfp with its default
+    DequantScaleRoundingMode.ROUND_UP): each block's scale is the power of two 2^e with e = ceil(log2(max|v| /
+    6)), so the largest value fits E2M1's ±6 without clipping, and each value rounds to the nearest E2M1 value
+    (ties to the even code). An all-zero block gets exponent byte 0.
+    """
+    values = np.asarray(values, dtype=np.float32)
+    if values.shape[-1] % BLOCK:
+        raise ValueError(f"the last axis ({values.shape[-1]}) must be a multiple of {BLOCK}")
+    grouped = values.reshape(values.shape[:-1] + (values.shape[-1] // BLOCK, BLOCK))
+    amax = np.abs(grouped).max(axis=-1)
+    # ceil(log2(amax / 6)) exactly: frexp gives amax/6 = m·2^x with m in [0.5, 1); a power of two has m = 0.5.
+    mantissa, exponent = np.frexp(amax / np.float32(_E2M1_MAX))
+    e = np.where(mantissa == 0.5, exponent - 1, exponent).astype(np.int32)
+    e = np.where(amax > 0, np.clip(e, -_SCALE_BIAS, 254 - _SCALE_BIAS), -_SCALE_BIAS)
+    scaled = np.abs(np.ldexp(grouped, -e[..., None]))
+    low = np.searchsorted(_MIDPOINTS, scaled, side="left")  # ties resolve to the lower code here ...
+    high = np.searchsorted(_MIDPOINTS, scaled, side="right")
+    codes = np.where((low != high) & (low % 2 == 1), high, low).astype(np.uint8)  # ... unless that one is odd
+    codes |= ((grouped < 0) & (codes > 0)).astype(np.uint8) << 3
+    return pack_nibbles(codes.reshape(values.shape)), (e + _SCALE_BIAS).astype(np.uint8)

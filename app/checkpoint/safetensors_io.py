@@ -137,6 +137,16 @@ def bf16_bits_to_f32(bits: np.ndarray) -> np.ndarray:
     return (np.asarray(bits, dtype=np.uint16).astype(np.uint32) << 16).view(np.float32)
 
 
+def raw_to_f32(raw: np.ndarray, dtype: str) -> np.ndarray:
+    """A float32 copy of raw floating-point values stored as safetensors `dtype` ("BF16" bit patterns, F16,
+    F32 or F64). bf16 and fp16 widen exactly; F64 rounds."""
+    if dtype == "BF16":
+        return bf16_bits_to_f32(raw)
+    if dtype in ("F16", "F32", "F64"):
+        return np.asarray(raw, dtype=np.float32).copy()
+    raise ValueError(f"{dtype} is not a floating-point safetensors dtype")
+
+
 def f32_to_bf16_bits(values: np.ndarray) -> np.ndarray:
     """Rounds float32 to bf16 (round to nearest, ties to even, like torch), returned as uint16 bit patterns."""
     bits = np.ascontiguousarray(values, dtype=np.float32).view(np.uint32)

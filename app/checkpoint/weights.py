@@ -16,13 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from app.checkpoint import mxfp4
-from app.checkpoint.config import ConfigError, GptOssConfig
-from app.checkpoint.names import TensorSpec, expected_tensors, layer_names
+from app.checkpoint.config import MXFP4, ConfigError, GptOssConfig
+from app.checkpoint.names import FLOAT_EXPERT_PARTS, MXFP4_PARTS, TensorSpec, expected_tensors, layer_names
 from app.checkpoint.safetensors_io import (
     SafetensorsFormatError,
     SafetensorsHeader,
     TensorEntry,
-    bf16_bits_to_f32,
+    raw_to_f32,
     read_header,
     read_raw,
 )
@@ -83,15 +83,16 @@ class Checkpoint:
             if entry is None:
                 raise CheckpointError(f"{folder / shard}: tensor {name} is listed in {INDEX_FILE} but not in this shard")
             tensors[name] = _Located(entry, folder / shard)
+        _check_expert_layout(folder, config, tensors)
         specs = expected_tensors(config)
         for name, spec in specs.items():
             located = tensors.get(name)
             if located is None:
                 raise CheckpointError(f"{folder}: tensor {name} is missing from the checkpoint")
             entry = located.entry
-            if entry.dtype != spec.dtype:
+            if entry.dtype not in spec.accepts:
                 raise CheckpointError(
-                    f"{located.path}: tensor {name} has dtype {entry.dtype}, expected {spec.dtype}"
+                    f"{located.path}: tensor {name} has dtype {entry.dtype}, expected {' or '.join(spec.accepts)}"
                 )
             if entry.shape != spec.shape:
                 raise CheckpointError(
@@ -108,6 +109,15 @@ class Checkpoint:
 
     def spec(self, name: str) -> TensorSpec:
         return self._specs[self._require(name)]
+
+    def tensor_dtype(self, name: str) -> str:
+        """The safetensors dtype the file stores `name` in ("BF16", "F16", "F32", "U8", ...)."""
+        return self._tensors[self._require(name)].entry.dtype
+
+    @property
+    def experts_are_mxfp4(self) -> bool:
+        """True for the Hub's MXFP4 experts, False for floating-point ones (transformers' dequantised form)."""
+        return self.config.experts_quantization == MXFP4
 
     def file_of(self, name: str) -> Path:
         return self._tensors[self._require(name)].path
@@ -138,11 +148,10 @@ class Checkpoint:
         if rows is not None:
             raw = raw[rows]
         dtype = self._tensors[name].entry.dtype
-        if dtype == "BF16":
-            return bf16_bits_to_f32(raw)
-        if dtype in ("F16", "F32", "F64"):
-            return np.asarray(raw, dtype=np.float32).copy()
-        raise CheckpointError(f"{self.file_of(name)}: tensor {name} is {dtype}, not a floating-point tensor")
+        try:
+            return raw_to_f32(raw, dtype)
+        except ValueError as exc:
+            raise CheckpointError(f"{self.file_of(name)}: tensor {name} is {dtype}, not a floating-point tensor") from exc
 
     def tensor(self, name: str) -> np.ndarray:
         """Floating-point tensors as float32, integer ones (MXFP4 blocks and scales) as stored."""
@@ -150,15 +159,21 @@ class Checkpoint:
         return self.tensor_f32(name) if dtype in ("BF16", "F16", "F32", "F64") else self.tensor_raw(name)
 
     def experts_f32(self, layer: int, proj: str, expert: int | None = None) -> np.ndarray:
-        """One layer's expert weights decoded from MXFP4 to float32 [E, N, K] (proj: 'gate_up' or 'down'), or
-        just one expert's [N, K]: at 20b widths all 32 gate_up experts are 2.1 GB of float32, one is 66 MB."""
+        """One layer's expert weights as float32 [E, N, K] = [out_features, in_features] per expert (proj:
+        'gate_up' or 'down'), or just one expert's [N, K]: at 20b widths all 32 gate_up experts are 2.1 GB of
+        float32, one is 66 MB. MXFP4 experts are decoded; floating-point ones are transposed from
+        transformers' [E, K, N]."""
         if proj not in ("gate_up", "down"):
             raise ValueError(f"proj must be 'gate_up' or 'down', got {proj!r}")
+        if expert is not None and not 0 <= expert < self.config.num_local_experts:
+            raise IndexError(f"expert {expert} out of range (the model has {self.config.num_local_experts})")
         names = self.layer_names(layer)
+        if not self.experts_are_mxfp4:
+            rows = slice(None) if expert is None else slice(expert, expert + 1)
+            values = np.ascontiguousarray(self.tensor_f32(names[f"{proj}_proj"], rows=rows).transpose(0, 2, 1))
+            return values if expert is None else values[0]
         blocks, scales = self.tensor_raw(names[f"{proj}_blocks"]), self.tensor_raw(names[f"{proj}_scales"])
         if expert is not None:
-            if not 0 <= expert < self.config.num_local_experts:
-                raise IndexError(f"expert {expert} out of range (the model has {self.config.num_local_experts})")
             blocks, scales = blocks[expert], scales[expert]
         return mxfp4.decode(blocks, scales)
 
@@ -185,6 +200,20 @@ def index_weight_map(index: Path) -> dict[str, str]:
         if Path(shard).name != shard or shard.startswith("."):
             raise CheckpointError(f"{index}: shard name {shard!r} points outside the model folder")
     return dict(weight_map)
+
+
+def _check_expert_layout(folder: Path, config: GptOssConfig, tensors: dict[str, _Located]) -> None:
+    """config.json's quantization_config and the tensors must tell the same story about the experts."""
+    names = layer_names(0)
+    has_mxfp4 = all(names[k] in tensors for k in MXFP4_PARTS)
+    has_float = all(names[k] in tensors for k in FLOAT_EXPERT_PARTS)
+    config_file = folder / CONFIG_FILE
+    if config.experts_quantization == MXFP4 and has_float and not has_mxfp4:
+        raise CheckpointError(f"{config_file}: quantization_config says the experts are MXFP4, but the weights "
+                              f"hold floating-point experts ({names['gate_up_proj']}); remove quantization_config")
+    if config.experts_quantization is None and has_mxfp4 and not has_float:
+        raise CheckpointError(f"{config_file}: has no quantization_config, but the weights hold MXFP4 experts "
+                              f"({names['gate_up_blocks']}); the config.json does not belong to these weights")
 
 
 def _weight_map(folder: Path) -> dict[str, str]:

@@ -19,12 +19,22 @@ TARGETS = ("cpu", "cpu-int4", "cuda", "dml")
 class WeightSource(Protocol):
     """The part of app.checkpoint.weights.Checkpoint the exporter uses (lazy, one tensor at a time)."""
 
-    def tensor_f32(self, name: str) -> np.ndarray:
-        """The tensor as float32 (bf16 values are exact in fp32); MXFP4 experts come as *_blocks/*_scales raw."""
+    experts_are_mxfp4: bool  # *_blocks/*_scales experts, or floating-point gate_up_proj/down_proj
+
+    def tensor_f32(self, name: str, rows: slice | None = None) -> np.ndarray:
+        """The tensor (or a slice of its first axis) as float32 (bf16 and fp16 values are exact in fp32)."""
         ...
 
     def tensor_raw(self, name: str) -> np.ndarray:
         """The tensor's stored bytes: uint8 for MXFP4 blocks and E8M0 scales, uint16 bit patterns for bf16."""
+        ...
+
+    def tensor_dtype(self, name: str) -> str:
+        """The safetensors dtype of the stored bytes ("BF16", "F16", "F32", "U8")."""
+        ...
+
+    def spec(self, name: str):  # noqa: ANN201 - app.checkpoint.names.TensorSpec
+        """The expected shape of the tensor."""
         ...
 
 

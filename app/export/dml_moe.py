@@ -49,7 +49,7 @@ from app.checkpoint.mxfp4 import BLOCK, BYTES_PER_BLOCK, FP4_VALUES
 from app.checkpoint.names import layer_names
 from app.export.builder import GraphBuilder, onnx_dtype
 from app.export.context import LayerContext
-from app.export.experts import ExpertSource
+from app.export.experts import ExpertSource, expert_sources
 
 # Token counts up to this use the gather-k-experts path; more use the per-expert loop (see module docstring).
 GATHER_PATH_MAX_TOKENS = 1
@@ -288,20 +288,24 @@ def _branch(b: GraphBuilder, name: str, body: Callable[[], str], elem_type: int)
     return helper.make_graph(nodes, name, [], [helper.make_tensor_value_info(out, elem_type, None)])
 
 
-def _write_experts(b: GraphBuilder, name: str, src: ExpertSource, shape: tuple[int, int, int],
-                   gate_up: bool) -> tuple[str, str]:
+def _write_experts(b: GraphBuilder, name: str, src: ExpertSource, shape: tuple[int, int, int], *,
+                   gate_up: bool, float_type: np.dtype, scale_name: str) -> tuple[str, str]:
     """Streams one projection's experts into the data file one expert at a time (bounded export memory).
 
-    `shape` is the checkpoint's (N, G, 16) per expert; returns (blocks, scales) initializer names.
+    `shape` is the MXFP4 (N, G, 16) per expert; returns (blocks, scales) initializer names. Floating-point
+    experts are quantised to MXFP4 on the way (app.checkpoint.mxfp4.encode); `scale_name` names the checkpoint
+    tensor the scales come from, for the error when the activation dtype cannot hold one.
     """
-    if tuple(src.blocks.shape[1:]) != shape or tuple(src.scales.shape[1:]) != shape[:2]:
-        raise ValueError(f"{name}: experts have blocks {tuple(src.blocks.shape)} and scales "
-                         f"{tuple(src.scales.shape)}, the config expects [E, {shape[0]}, {shape[1]}, 16]")
+    if (src.out_features, src.in_features // BLOCK) != shape[:2]:
+        raise ValueError(f"{name}: experts are [{src.out_features}, {src.in_features}], the config expects "
+                         f"[{shape[0]}, {shape[1] * BLOCK}]")
     scales_out: list[np.ndarray] = []
 
     def chunks() -> Iterator[np.ndarray]:
         for slot in range(src.num_experts):
-            words, scales = expert_layout(*src.expert(slot), gate_up=gate_up)
+            blocks, scales = src.mxfp4(slot)
+            check_scale_range(scale_name, scales, float_type)
+            words, scales = expert_layout(blocks, scales, gate_up=gate_up)
             scales_out.append(scales)
             yield words
 
@@ -320,12 +324,12 @@ def moe_names(b: GraphBuilder, ctx: LayerContext, layer: int) -> _MoeNames:
     order = tuple(range(e))[::-1] if ctx.options.debug_swap_experts else tuple(range(e))
     prefix = f"layers.{layer}.moe"
     written = {}
+    sources = dict(zip(("gate_up", "down"), expert_sources(ctx.weights, layer, order)))
     for proj, rows, cols in (("gate_up", 2 * i, h), ("down", h, i)):
-        scales = ctx.weights.tensor_raw(names[f"{proj}_scales"])
-        check_scale_range(names[f"{proj}_scales"], scales, ft)
-        src = ExpertSource(ctx.weights.tensor_raw(names[f"{proj}_blocks"]), scales, order)
-        written[proj] = _write_experts(b, f"{prefix}.{proj}", src, (rows, cols // BLOCK, BYTES_PER_BLOCK),
-                                       gate_up=proj == "gate_up")
+        written[proj] = _write_experts(b, f"{prefix}.{proj}", sources[proj], (rows, cols // BLOCK, BYTES_PER_BLOCK),
+                                       gate_up=proj == "gate_up", float_type=ft,
+                                       scale_name=names[f"{proj}_scales" if ctx.weights.experts_are_mxfp4
+                                                        else f"{proj}_proj"])
     gu_bias = deinterleave_rows(ctx.weights.tensor_f32(names["gate_up_bias"]), axis=1)[list(order)]
     d_bias = ctx.weights.tensor_f32(names["down_bias"])[list(order)]
     luts = _shared_luts(b, ft, ctx.options.debug_swap_nibbles)

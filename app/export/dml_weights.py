@@ -16,7 +16,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from app.checkpoint.safetensors_io import bf16_bits_to_f32
+from app.checkpoint.safetensors_io import raw_to_f32
 from app.export.builder import GraphBuilder, onnx_dtype
 from app.export.context import LayerContext
 from app.export.pages import release_pages
@@ -35,13 +35,14 @@ def to_storage_fp16(name: str, array: np.ndarray) -> np.ndarray:
     return array.astype(STORAGE_DTYPE)
 
 
-def fp16_rows(name: str, bf16_bits: np.ndarray, rows_per_chunk: int = ROWS_PER_CHUNK) -> Iterator[np.ndarray]:
-    """A bf16 [rows, cols] memory map (uint16 bit patterns) as float16 row blocks, for
-    GraphBuilder.add_streamed_initializer(name, TensorProto.FLOAT16, shape, ...): bounded memory, the mapped
-    pages released after each block."""
-    for start in range(0, bf16_bits.shape[0], rows_per_chunk):
-        chunk = to_storage_fp16(name, bf16_bits_to_f32(np.asarray(bf16_bits[start:start + rows_per_chunk])))
-        release_pages(bf16_bits)  # the mapped rows just read would otherwise stay in our resident set
+def fp16_rows(name: str, raw: np.ndarray, dtype: str = "BF16",
+              rows_per_chunk: int = ROWS_PER_CHUNK) -> Iterator[np.ndarray]:
+    """A [rows, cols] memory map of safetensors `dtype` (bf16 as uint16 bit patterns) as float16 row blocks,
+    for GraphBuilder.add_streamed_initializer(name, TensorProto.FLOAT16, shape, ...): bounded memory, the
+    mapped pages released after each block. Exact for bf16 and fp16 values; fp32 ones round."""
+    for start in range(0, raw.shape[0], rows_per_chunk):
+        chunk = to_storage_fp16(name, raw_to_f32(np.asarray(raw[start:start + rows_per_chunk]), dtype))
+        release_pages(raw)  # the mapped rows just read would otherwise stay in our resident set
         yield chunk
 
 

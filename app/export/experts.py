@@ -1,8 +1,12 @@
-"""MXFP4 expert tensors -> the weight layouts ORT's QMoE expects, one expert at a time.
+"""Expert tensors -> the weight layouts ORT's QMoE expects, one expert at a time, for every target and both
+kinds of checkpoint (the Hub's MXFP4 experts, or floating-point ones from a fine-tune saved by transformers).
 
 QMoE stores each expert "column major", i.e. as [N, K] = [out_features, in_features], which is the
 checkpoint's own row order, so no transpose is needed for the int targets. gate_up rows are already
 interleaved gate/up (even/odd), exactly what `swiglu_fusion=1` reads.
+
+What each target stores is decided in one place, `ENCODINGS` (keyed by target; the manifest quotes it): from
+MXFP4, cpu re-encodes losslessly as int8 and cuda/dml keep the bytes; from floats, every target quantises.
 
 Each function yields per-expert chunks for `GraphBuilder.add_streamed_initializer`, so converting a layer of
 gpt-oss-120b (128 experts) never holds more than one expert in a second representation. All functions are
@@ -11,12 +15,13 @@ pure: arrays in, arrays out.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from app.checkpoint import mxfp4
+from app.checkpoint.names import layer_names
 from app.export.pages import release_pages
 
 INT8_ZERO_POINT = 128  # QMoE's default zero point for 8-bit weights (stored = value + 128)
@@ -26,13 +31,29 @@ INT4_ZERO_POINT = 8  # ... and for 4-bit weights
 INT4_SCALE_DIVISORS = (6.0, 6.5, 7.0, 7.5, 8.0)
 
 
+@dataclass(frozen=True)
+class ExpertEncoding:
+    """How a target stores expert weights, from each kind of source (the text goes into the manifest)."""
+
+    from_mxfp4: str
+    from_float: str
+
+
+ENCODINGS: dict[str, ExpertEncoding] = {
+    "cpu": ExpertEncoding("int8 block-32 (lossless MXFP4)", "int8 block-32 (symmetric, absmax/127)"),
+    "cpu-int4": ExpertEncoding("int4 block-wise (re-quantised from MXFP4)", "int4 block-wise (quantised)"),
+    "cuda": ExpertEncoding("mxfp4 (bit-exact, E8M0 scales)", "mxfp4 (quantised, E8M0 scales)"),
+    "dml": ExpertEncoding("mxfp4 (4-bit, decoded in the graph)", "mxfp4 (quantised, decoded in the graph)"),
+}
+
+
 def swap_nibbles(blocks: np.ndarray) -> np.ndarray:
     """Exchanges the two E2M1 codes in every byte (debug mutation: wrong nibble order)."""
     return ((blocks & 0x0F) << 4) | (blocks >> 4)
 
 
 @dataclass(frozen=True)
-class ExpertSource:
+class Mxfp4Experts:
     """One projection's MXFP4 tensors for all experts: blocks [E, N, K/32, 16], scales [E, N, K/32].
 
     `order` lists which checkpoint expert goes to each slot (identity normally; reversed in the
@@ -43,6 +64,7 @@ class ExpertSource:
     scales: np.ndarray
     order: tuple[int, ...]
     swap: bool = False
+    is_mxfp4 = True  # mxfp4() hands out the checkpoint's own codes
 
     @property
     def num_experts(self) -> int:
@@ -56,8 +78,8 @@ class ExpertSource:
     def in_features(self) -> int:
         return int(self.blocks.shape[2]) * mxfp4.BLOCK
 
-    def expert(self, slot: int) -> tuple[np.ndarray, np.ndarray]:
-        """Blocks and scales of the expert stored in `slot` (materialised from the memory map)."""
+    def mxfp4(self, slot: int) -> tuple[np.ndarray, np.ndarray]:
+        """Blocks [N, K/32, 16] and scales [N, K/32] of the expert stored in `slot` (copied from the map)."""
         index = self.order[slot]
         blocks = np.array(self.blocks[index])  # a copy, so the mapped pages can be released right away
         scales = np.array(self.scales[index])
@@ -67,14 +89,78 @@ class ExpertSource:
             blocks = swap_nibbles(blocks)
         return blocks, scales
 
+    def values(self, slot: int) -> np.ndarray:
+        """float32 [N, K] of the expert in `slot`."""
+        return mxfp4.decode(*self.mxfp4(slot))
+
+
+@dataclass(frozen=True)
+class FloatExperts:
+    """One projection's floating-point experts (transformers' layout [E, K, N], gate/up interleaved along N).
+
+    `read(index)` returns checkpoint expert `index` as float32 [K, N]; `values` transposes it to QMoE's [N, K];
+    `mxfp4` quantises it (see app.checkpoint.mxfp4.encode) for the targets that store MXFP4.
+    """
+
+    read: Callable[[int], np.ndarray]
+    in_features: int
+    out_features: int
+    order: tuple[int, ...]
+    swap: bool = False
+    is_mxfp4 = False
+
+    @property
+    def num_experts(self) -> int:
+        return len(self.order)
+
+    def values(self, slot: int) -> np.ndarray:
+        values = np.ascontiguousarray(self.read(self.order[slot]).T, dtype=np.float32)
+        if values.shape != (self.out_features, self.in_features):
+            raise ValueError(f"expert {self.order[slot]} has shape {values.shape[::-1]}, expected "
+                             f"{(self.in_features, self.out_features)}")
+        return values
+
+    def mxfp4(self, slot: int) -> tuple[np.ndarray, np.ndarray]:
+        blocks, scales = mxfp4.encode(self.values(slot))
+        return (swap_nibbles(blocks) if self.swap else blocks), scales
+
+
+ExpertSource = Mxfp4Experts | FloatExperts
+
+
+def expert_sources(weights, layer: int, order: tuple[int, ...], *,  # noqa: ANN001 - a WeightSource
+                   swap_nibbles: bool = False) -> tuple[ExpertSource, ExpertSource]:
+    """(gate_up, down) experts of one layer, whichever way the checkpoint stores them."""
+    names = layer_names(layer)
+    if weights.experts_are_mxfp4:
+        return tuple(Mxfp4Experts(weights.tensor_raw(names[f"{proj}_blocks"]),  # type: ignore[return-value]
+                                  weights.tensor_raw(names[f"{proj}_scales"]), order, swap=swap_nibbles)
+                     for proj in ("gate_up", "down"))
+    sources = []
+    for proj in ("gate_up", "down"):
+        name = names[f"{proj}_proj"]
+        k, n = weights.spec(name).shape[1:]
+
+        def read(index: int, name: str = name) -> np.ndarray:
+            return weights.tensor_f32(name, rows=slice(index, index + 1))[0]
+
+        sources.append(FloatExperts(read, in_features=k, out_features=n, order=order, swap=swap_nibbles))
+    return sources[0], sources[1]
+
 
 # --- cpu: lossless int8, block 32 ----------------------------------------------------------------------------
 def int8_weight_chunks(src: ExpertSource, scales_out: list[np.ndarray]) -> Iterator[np.ndarray]:
-    """uint8 [N, K] per expert: the doubled E2M1 integer (-12..12) + 128; appends each expert's float32 block
-    scales [N, K/32] (2^(e-128)) to `scales_out` on the way. Weight · scale reproduces every MXFP4 value
-    exactly: E2M1·2^(e-127) = (2·E2M1)·2^(e-128)."""
+    """uint8 [N, K] per expert (value + 128) with float32 block-32 scales [N, K/32] appended to `scales_out`.
+
+    From MXFP4 the value is the doubled E2M1 integer (-12..12) and the scale 2^(e-128), which reproduces every
+    MXFP4 value exactly: E2M1·2^(e-127) = (2·E2M1)·2^(e-128). From floats it is symmetric int8 (absmax/127)."""
     for slot in range(src.num_experts):
-        blocks, scales = src.expert(slot)
+        if not src.is_mxfp4:
+            q, block_scales = quantize_int8(src.values(slot), mxfp4.BLOCK)
+            scales_out.append(block_scales)
+            yield q.reshape(src.out_features, src.in_features)
+            continue
+        blocks, scales = src.mxfp4(slot)
         values, block_scales = mxfp4.mxfp4_to_int8_blocks(blocks, scales)
         scales_out.append(block_scales)
         yield (values.reshape(src.out_features, src.in_features).astype(np.int16) + INT8_ZERO_POINT).astype(np.uint8)
@@ -186,34 +272,29 @@ def dequantize_int4(packed: np.ndarray, scales: np.ndarray, block: int) -> np.nd
 
 
 def int4_weight_chunks(src: ExpertSource, block: int, scales_out: list[np.ndarray]) -> Iterator[np.ndarray]:
-    """Packed uint8 [N, K/2] per expert, re-quantised from the dequantised MXFP4 values; appends the float32
-    scales [N, K/block] to `scales_out`."""
+    """Packed uint8 [N, K/2] per expert, quantised from the expert's values (from MXFP4 codes through the
+    table path when the block divides 32); appends the float32 scales [N, K/block] to `scales_out`."""
     for slot in range(src.num_experts):
-        blocks, scales = src.expert(slot)
-        if mxfp4.BLOCK % block == 0:
-            packed, block_scales = quantize_int4_mxfp4(blocks, scales, block)
+        if src.is_mxfp4 and mxfp4.BLOCK % block == 0:
+            packed, block_scales = quantize_int4_mxfp4(*src.mxfp4(slot), block)
         else:
-            packed, block_scales = quantize_int4(mxfp4.decode(blocks, scales), block)
+            packed, block_scales = quantize_int4(src.values(slot), block)
         scales_out.append(block_scales)
         yield packed
 
 
 # --- cuda: MXFP4 kept bit-exact ------------------------------------------------------------------------------
-def fp4_weight_chunks(src: ExpertSource) -> Iterator[np.ndarray]:
-    """uint8 [K, N/2] per expert: the checkpoint's E2M1 codes, transposed to the column-major layout ORT's CUDA
-    MoE GEMM reads (what `pack_fp4_weights_for_cuda_moe_gemm` produces): byte [k, j] holds output rows 2j (low
-    nibble) and 2j+1 (high nibble) of input column k. Only nibbles move; no value changes."""
+def fp4_weight_chunks(src: ExpertSource, scales_out: list[np.ndarray]) -> Iterator[np.ndarray]:
+    """uint8 [K, N/2] per expert: the E2M1 codes, transposed to the column-major layout ORT's CUDA MoE GEMM
+    reads (what `pack_fp4_weights_for_cuda_moe_gemm` produces): byte [k, j] holds output rows 2j (low nibble)
+    and 2j+1 (high nibble) of input column k. Appends the E8M0 scale bytes [N, K/32] to `scales_out`. From
+    MXFP4 only nibbles move and no value changes; from floats the codes are app.checkpoint.mxfp4.encode's."""
     for slot in range(src.num_experts):
-        blocks, _ = src.expert(slot)
+        blocks, scales = src.mxfp4(slot)
+        scales_out.append(scales)
         codes = mxfp4.unpack_nibbles(blocks).reshape(src.out_features, src.in_features)  # [N, K]
         codes_kn = np.ascontiguousarray(codes.T)
         yield (codes_kn[:, 0::2] | (codes_kn[:, 1::2] << 4)).astype(np.uint8)
-
-
-def fp4_scale_chunks(src: ExpertSource) -> Iterator[np.ndarray]:
-    """The E8M0 block-scale bytes [N, K/32] per expert, unchanged (stored as FLOAT8E8M0)."""
-    for slot in range(src.num_experts):
-        yield src.expert(slot)[1]
 
 
 def reorder(array: np.ndarray, order: tuple[int, ...]) -> np.ndarray:

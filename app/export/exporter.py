@@ -24,6 +24,7 @@ import numpy as np
 from app import __version__
 from app.checkpoint.weights import METADATA_FILES, Checkpoint, CheckpointError
 from app.engine.events import LoadProgress
+from app.export import experts
 from app.export.builder import GraphBuilder
 from app.export.context import TARGETS, ExportOptions, LayerContext
 from app.export.genai_config import genai_config
@@ -47,22 +48,23 @@ ProgressCallback = Callable[[LoadProgress], None]
 _LAYERS_END = 0.80
 _HASH_END = 0.99
 
+# Everything but the experts, whose storage depends on the source too (app.export.experts.ENCODINGS).
 _DTYPES = {
-    "cpu": {"activations": "float32", "kv_cache": "float32", "experts": "int8 block-32 (lossless MXFP4)",
+    "cpu": {"activations": "float32", "kv_cache": "float32",
             "attention": "float32", "router": "float32", "embeddings": "bfloat16", "lm_head": "float32"},
-    "cpu-int4": {"activations": "float32", "kv_cache": "float32", "experts": "int4 block-wise (re-quantised)",
+    "cpu-int4": {"activations": "float32", "kv_cache": "float32",
                  "attention": "float32", "router": "float32", "embeddings": "bfloat16", "lm_head": "float32"},
-    "cuda": {"activations": "float16", "kv_cache": "float16", "experts": "mxfp4 (bit-exact, E8M0 scales)",
+    "cuda": {"activations": "float16", "kv_cache": "float16",
              "attention": "float16", "router": "float16", "embeddings": "bfloat16", "lm_head": "float16"},
-    "dml": {"activations": "float32", "kv_cache": "float32", "experts": "mxfp4 (4-bit, decoded in the graph)",
+    "dml": {"activations": "float32", "kv_cache": "float32",
             "attention": "float32", "router": "float32", "embeddings": "float16 (exact for bf16, cast to float32)",
             "lm_head": "float16 (exact for bf16, cast to float32)"},
 }
 _NOTES = {
-    "cpu": ("ORT's CPU QMoE quantises activations to int8 inside 8-bit experts; the weights are exact.",),
-    "cpu-int4": ("Experts re-quantised from MXFP4 to symmetric int4 (float32 activations); the lm_head is "
-                 "int8 with int8 activations unless exported with --lm-head full.",),
-    "cuda": ("Experts keep the checkpoint's MXFP4 codes and E8M0 scales (QMoE quant_type=fp4).",),
+    "cpu": ("ORT's CPU QMoE quantises activations to int8 inside 8-bit experts.",),
+    "cpu-int4": ("Experts are symmetric int4 (float32 activations); the lm_head is int8 with int8 activations "
+                 "unless exported with --lm-head full.",),
+    "cuda": ("Experts are MXFP4 codes with E8M0 scales (QMoE quant_type=fp4).",),
     "dml": ("Attention and experts are built from operators DirectML implements.",),
 }
 
@@ -222,10 +224,12 @@ def _sync_folder(folder: Path) -> None:
 
 def _dtypes(ctx: LayerContext) -> dict[str, str]:
     dtypes = dict(_DTYPES[ctx.target])
+    encoding = experts.ENCODINGS[ctx.target]
+    dtypes["experts"] = encoding.from_mxfp4 if ctx.weights.experts_are_mxfp4 else encoding.from_float
+    if ctx.target == "cpu-int4":
+        dtypes["experts"] = dtypes["experts"].replace("block-wise", f"block-{ctx.options.int4_block_size}")
     if ctx.lm_head_bits == 8:
         dtypes["lm_head"] = "int8 block-32 (MatMulNBits, int8 activations)"
-    if ctx.target == "cpu-int4":
-        dtypes["experts"] = f"int4 block-{ctx.options.int4_block_size} (re-quantised from MXFP4)"
     if ctx.options.experts_fp32:
         dtypes["experts"] = "float32 (diagnostic MoE op)"
     return dtypes

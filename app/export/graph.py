@@ -22,7 +22,7 @@ import numpy as np
 from onnx import TensorProto
 
 from app.checkpoint.names import EMBED, FINAL_NORM, LM_HEAD, layer_names
-from app.checkpoint.safetensors_io import bf16_bits_to_f32
+from app.checkpoint.safetensors_io import raw_to_f32
 from app.export import dml_weights, experts, layers
 from app.export.builder import MS_DOMAIN, GraphBuilder
 from app.export.context import AttentionIO, LayerContext
@@ -149,16 +149,21 @@ def build_graph(
                    num_layers=cfg.num_hidden_layers)
 
 
+# safetensors dtype -> the ONNX type that holds the same bytes (the embedding is stored as the checkpoint has it)
+_SAME_BYTES = {"BF16": TensorProto.BFLOAT16, "F16": TensorProto.FLOAT16, "F32": TensorProto.FLOAT}
+
+
 def _embedding(b: GraphBuilder, ctx: LayerContext, input_ids: str) -> str:
-    """Token embedding. Stored as the checkpoint's bf16 (exact, half the size of fp32) and cast after the
-    Gather, except on dml, whose Cast has no bf16 kernel: there it is float16 (see app.export.dml_weights)."""
-    raw = ctx.weights.tensor_raw(EMBED)
+    """Token embedding. Stored in the checkpoint's own dtype (bf16: exact and half the size of fp32) and cast
+    after the Gather, except on dml, whose Cast has no bf16 kernel: there it is float16 (see
+    app.export.dml_weights)."""
+    raw, dtype = ctx.weights.tensor_raw(EMBED), ctx.weights.tensor_dtype(EMBED)
     if ctx.target == "dml":
         table = b.add_streamed_initializer("embed_tokens.weight", TensorProto.FLOAT16, list(raw.shape),
-                                           dml_weights.fp16_rows(EMBED, raw))
+                                           dml_weights.fp16_rows(EMBED, raw, dtype))
         gathered = b.op("Gather", table, input_ids, name="embed_tokens/Gather", axis=0)
         return dml_weights.to_activation(b, ctx, gathered, "embed_tokens")
-    table = b.add_streamed_initializer("embed_tokens.weight", TensorProto.BFLOAT16, list(raw.shape),
+    table = b.add_streamed_initializer("embed_tokens.weight", _SAME_BYTES[dtype], list(raw.shape),
                                        _raw_rows(raw))
     gathered = b.op("Gather", table, input_ids, name="embed_tokens/Gather", axis=0)
     return b.op("Cast", gathered, name="embed_tokens/Cast", to=layers.elem_type(ctx))
@@ -172,18 +177,19 @@ def _lm_head(b: GraphBuilder, ctx: LayerContext, final: str) -> None:
     cfg = ctx.config
     if ctx.lm_head_bits not in (0, 8):
         raise ValueError(f"lm_head_bits must be 0 (full precision) or 8, not {ctx.lm_head_bits}")
-    raw = ctx.weights.tensor_raw(EMBED if cfg.tie_word_embeddings else LM_HEAD)
+    name = EMBED if cfg.tie_word_embeddings else LM_HEAD
+    raw, dtype = ctx.weights.tensor_raw(name), ctx.weights.tensor_dtype(name)
     flat = b.op("Reshape", final, b.const("lm_head/flat_shape", [-1, cfg.hidden_size]), name="lm_head/flatten")
     if ctx.lm_head_bits == 8:
-        logits = _lm_head_int8(b, ctx, raw, flat)
+        logits = _lm_head_int8(b, ctx, raw, dtype, flat)
     elif ctx.target == "dml":
         stored = b.add_streamed_initializer("lm_head.weight", TensorProto.FLOAT16, list(raw.shape),
-                                            dml_weights.fp16_rows(LM_HEAD, raw))
+                                            dml_weights.fp16_rows(LM_HEAD, raw, dtype))
         weight = dml_weights.to_activation(b, ctx, stored, "lm_head")
         logits = b.op("Gemm", flat, weight, name="lm_head/Gemm", transB=1)
     else:
         weight = b.add_streamed_initializer("lm_head.weight", layers.elem_type(ctx), list(raw.shape),
-                                            _rows_as(ctx, raw))
+                                            _rows_as(ctx, raw, dtype))
         logits = b.op("Gemm", flat, weight, name="lm_head/Gemm", transB=1)
     if ctx.float_type != np.float32:
         logits = b.op("Cast", logits, name="lm_head/Cast", to=TensorProto.FLOAT)
@@ -191,7 +197,7 @@ def _lm_head(b: GraphBuilder, ctx: LayerContext, final: str) -> None:
                name="lm_head/unflatten")
 
 
-def _lm_head_int8(b: GraphBuilder, ctx: LayerContext, raw: np.ndarray, flat: str) -> str:
+def _lm_head_int8(b: GraphBuilder, ctx: LayerContext, raw: np.ndarray, dtype: str, flat: str) -> str:
     """lm_head as MatMulNBits with int8 block-32 weights.
 
     accuracy_level 4 (int8 activations, int8 dot products): onnxruntime 1.32 has no float32-activation kernel for
@@ -202,7 +208,7 @@ def _lm_head_int8(b: GraphBuilder, ctx: LayerContext, raw: np.ndarray, flat: str
 
     def chunks() -> Iterator[np.ndarray]:
         for rows in _raw_rows(raw):
-            q, s = experts.quantize_int8(bf16_bits_to_f32(rows), block)
+            q, s = experts.quantize_int8(raw_to_f32(rows, dtype), block)
             scales.append(s)
             yield q
 
@@ -213,10 +219,10 @@ def _lm_head_int8(b: GraphBuilder, ctx: LayerContext, raw: np.ndarray, flat: str
                 K=hidden, N=vocab, bits=8, block_size=block, accuracy_level=4)
 
 
-def _rows_as(ctx: LayerContext, raw: np.ndarray) -> Iterator[np.ndarray]:
-    """A bf16 [rows, cols] memory map as row blocks in the activation dtype (bounded memory)."""
+def _rows_as(ctx: LayerContext, raw: np.ndarray, dtype: str) -> Iterator[np.ndarray]:
+    """A [rows, cols] memory map of `dtype` as row blocks in the activation dtype (bounded memory)."""
     for r in range(0, raw.shape[0], LM_HEAD_ROWS_PER_CHUNK):
-        yield layers.float_weight(ctx, bf16_bits_to_f32(np.asarray(raw[r:r + LM_HEAD_ROWS_PER_CHUNK])), LM_HEAD)
+        yield layers.float_weight(ctx, raw_to_f32(np.asarray(raw[r:r + LM_HEAD_ROWS_PER_CHUNK]), dtype), LM_HEAD)
         release_pages(raw)
 
 

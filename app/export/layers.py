@@ -112,10 +112,7 @@ def build_moe(b: GraphBuilder, layer: int, hidden: str, ctx: LayerContext) -> st
     order = tuple(range(cfg.num_local_experts))
     if opts.debug_swap_experts:
         order = order[::-1]
-    up = experts.ExpertSource(w.tensor_raw(names["gate_up_blocks"]), w.tensor_raw(names["gate_up_scales"]),
-                              order, swap=opts.debug_swap_nibbles)
-    down = experts.ExpertSource(w.tensor_raw(names["down_blocks"]), w.tensor_raw(names["down_scales"]),
-                                order, swap=opts.debug_swap_nibbles)
+    up, down = experts.expert_sources(w, layer, order, swap_nibbles=opts.debug_swap_nibbles)
     if opts.experts_fp32:
         return _fp32_moe(b, ctx, layer, hidden, flat, flat_logits, up, down, order)
     fc1_w, fc1_s = _expert_tensors(b, ctx, up, prefix + ".fc1")
@@ -157,7 +154,7 @@ def _fp32_moe(b: GraphBuilder, ctx: LayerContext, layer: int, hidden: str, flat:
     w = ctx.weights
 
     def decoded(src: experts.ExpertSource) -> Iterator[np.ndarray]:
-        return (mxfp4.decode(*src.expert(slot)) for slot in range(src.num_experts))
+        return (src.values(slot) for slot in range(src.num_experts))
 
     fc1 = b.add_streamed_initializer(prefix + ".fc1.weight", TensorProto.FLOAT,
                                      [up.num_experts, up.out_features, up.in_features], decoded(up))
@@ -176,9 +173,8 @@ def _expert_tensors(b: GraphBuilder, ctx: LayerContext, src: experts.ExpertSourc
     scales: list[np.ndarray] = []
     if ctx.target == "cuda":
         weights = b.add_streamed_initializer(name + ".weight", TensorProto.UINT8, [e, k, n // 2],
-                                             experts.fp4_weight_chunks(src))
-        scale_name = b.add_streamed_initializer(name + ".scales", TensorProto.FLOAT8E8M0, [e, n, k // 32],
-                                                experts.fp4_scale_chunks(src))
+                                             experts.fp4_weight_chunks(src, scales))
+        scale_name = b.add_initializer(name + ".scales", np.stack(scales), elem_type=TensorProto.FLOAT8E8M0)
         return weights, scale_name
     if ctx.target == "cpu-int4":
         block = ctx.options.int4_block_size

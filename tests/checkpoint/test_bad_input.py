@@ -136,7 +136,7 @@ def test_header_length_out_of_range(broken) -> None:
         # Same bytes, wrong layout.
         ("model.layers.1.self_attn.q_proj.weight", "shape", [128, 256], "shape [128, 256], expected [256, 128]"),
         # Same size as bf16, different meaning.
-        ("model.layers.1.self_attn.sinks", "dtype", "F16", "dtype F16, expected BF16"),
+        ("model.layers.1.self_attn.sinks", "dtype", "I16", "dtype I16, expected BF16 or F16 or F32"),
         # A shape that its byte range cannot hold.
         ("model.layers.1.mlp.router.bias", "shape", [9], "needs 18 bytes but its offsets span 16"),
     ],

@@ -23,12 +23,17 @@ class DictWeights:
     """A WeightSource over an in-memory dict (float32 arrays and uint8 MXFP4 parts)."""
 
     tensors: dict[str, np.ndarray] = field(default_factory=dict)
+    experts_are_mxfp4: bool = True
 
-    def tensor_f32(self, name: str) -> np.ndarray:
-        return self.tensors[name].astype(np.float32)
+    def tensor_f32(self, name: str, rows: slice | None = None) -> np.ndarray:
+        values = self.tensors[name].astype(np.float32)
+        return values if rows is None else values[rows]
 
     def tensor_raw(self, name: str) -> np.ndarray:
         return self.tensors[name]
+
+    def tensor_dtype(self, name: str) -> str:
+        return "U8" if self.tensors[name].dtype == np.uint8 else "F32"
 
 
 def bf16_like(rng: np.random.Generator, shape: tuple[int, ...], std: float) -> np.ndarray:

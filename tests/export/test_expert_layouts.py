@@ -33,7 +33,7 @@ def _independent_decode(code: int, e8m0: int) -> float:
 def test_int8_re_encoding_is_lossless() -> None:
     rng = np.random.default_rng(0)
     blocks, scales = _random_mxfp4(rng, 3, 8, 64)
-    src = experts.ExpertSource(blocks, scales, order=(0, 1, 2))
+    src = experts.Mxfp4Experts(blocks, scales, order=(0, 1, 2))
     collected: list[np.ndarray] = []
     weights = np.stack(list(experts.int8_weight_chunks(src, collected)))
     block_scales = np.stack(collected)
@@ -45,10 +45,11 @@ def test_fp4_packing_decodes_to_the_checkpoint_values_bit_exactly() -> None:
     rng = np.random.default_rng(1)
     e, n, k = 2, 6, 64
     blocks, scales = _random_mxfp4(rng, e, n, k)
-    src = experts.ExpertSource(blocks, scales, order=(0, 1))
-    packed = np.stack(list(experts.fp4_weight_chunks(src)))  # [E, K, N/2]
+    src = experts.Mxfp4Experts(blocks, scales, order=(0, 1))
+    collected: list[np.ndarray] = []
+    packed = np.stack(list(experts.fp4_weight_chunks(src, collected)))  # [E, K, N/2]
     assert packed.shape == (e, k, n // 2) and packed.dtype == np.uint8
-    packed_scales = np.stack(list(experts.fp4_scale_chunks(src)))
+    packed_scales = np.stack(collected)
     np.testing.assert_array_equal(packed_scales, scales)
     for x in range(e):
         for row in range(n):
@@ -114,8 +115,8 @@ def test_qmoe_reads_our_packing(bits: int) -> None:
     e, h, i, tokens, k = 4, 64, 64, 5, 2
     up_blocks, up_scales = _random_mxfp4(rng, e, 2 * i, h)
     down_blocks, down_scales = _random_mxfp4(rng, e, h, i)
-    up = experts.ExpertSource(up_blocks, up_scales, order=tuple(range(e)))
-    down = experts.ExpertSource(down_blocks, down_scales, order=tuple(range(e)))
+    up = experts.Mxfp4Experts(up_blocks, up_scales, order=tuple(range(e)))
+    down = experts.Mxfp4Experts(down_blocks, down_scales, order=tuple(range(e)))
     s1: list[np.ndarray] = []
     s2: list[np.ndarray] = []
     if bits == 8:
@@ -151,7 +152,7 @@ def test_fp4_layout_equals_onnxruntimes_own_cuda_packer() -> None:
     rng = np.random.default_rng(4)
     e, n, k = 2, 64, 96
     blocks, scales = _random_mxfp4(rng, e, n, k)
-    ours = list(experts.fp4_weight_chunks(experts.ExpertSource(blocks, scales, order=(0, 1))))
+    ours = list(experts.fp4_weight_chunks(experts.Mxfp4Experts(blocks, scales, order=(0, 1)), []))
     for x in range(e):
         row_major = np.ascontiguousarray(blocks[x].reshape(n, k // 2))  # the checkpoint's bytes, as stored
         theirs = np.asarray(pack(row_major, n, k), dtype=np.uint8).reshape(k, n // 2)

@@ -113,18 +113,19 @@ def test_wrong_shapes_are_named(tiny_checkpoint: Path, tmp_path: Path, capsys: p
 
 
 def test_wrong_dtype_is_named(tiny_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A shard whose header calls a bf16 tensor F16 (same bytes, other meaning) is refused, not converted."""
+    """A shard whose header calls a bf16 tensor I16 (same bytes, other meaning) is refused, not converted. (F16
+    and F32 are legitimate: transformers saves fine-tunes in any floating-point dtype.)"""
     src = copy_checkpoint(tiny_checkpoint, tmp_path / "src")
     name = "model.layers.1.self_attn.sinks"
     shard = src / json.loads((src / "model.safetensors.index.json").read_text())["weight_map"][name]
 
     def edit(header: dict) -> None:
-        header[name]["dtype"] = "F16"
+        header[name]["dtype"] = "I16"
 
     rewrite_safetensors_header(shard, edit)
     rc, err = _export_cli(capsys, src, tmp_path / "out")
     sentence = _one_sentence(err)
-    assert rc != 0 and shard.name in sentence and name in sentence and "dtype F16" in sentence
+    assert rc != 0 and shard.name in sentence and name in sentence and "dtype I16" in sentence
     assert _leftovers(tmp_path) == ["src"]
 
 
