@@ -25,7 +25,7 @@ if "ENCLAVE_LIBRARY" not in os.environ:
 # Shared fixture modules are imported as `tests.support.*`; make that work for a bare `pytest` too.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 pytest_plugins = ["tests.support.tokenizer_fixtures", "tests.support.test_models", "tests.support.packages",
-                  "tests.support.enterprise"]
+                  "tests.support.enterprise", "tests.support.transformers_checkpoints"]
 
 # The whole suite runs behind the app's network guard, as the app does: a test that starts a loopback server opens
 # app.netguard.network_allowed(["127.0.0.1"], reason=...) around it, exactly like the app's own servers.

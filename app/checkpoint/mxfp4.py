@@ -95,8 +95,6 @@ def mxfp4_to_int8_blocks(blocks: np.ndarray, scales: np.ndarray) -> tuple[np.nda
     return values, block_scales
 
 
-# Midpoints between consecutive E2M1 magnitudes: |v| above midpoint i rounds to magnitude code i + 1.
-_MIDPOINTS = (FP4_VALUES[:7] + FP4_VALUES[1:8]) / 2
 _E2M1_MAX = 6.0
 
 
@@ -116,9 +114,10 @@ def encode(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mantissa, exponent = np.frexp(amax / np.float32(_E2M1_MAX))
     e = np.where(mantissa == 0.5, exponent - 1, exponent).astype(np.int32)
     e = np.where(amax > 0, np.clip(e, -_SCALE_BIAS, 254 - _SCALE_BIAS), -_SCALE_BIAS)
-    scaled = np.abs(np.ldexp(grouped, -e[..., None]))
-    low = np.searchsorted(_MIDPOINTS, scaled, side="left")  # ties resolve to the lower code here ...
-    high = np.searchsorted(_MIDPOINTS, scaled, side="right")
-    codes = np.where((low != high) & (low % 2 == 1), high, low).astype(np.uint8)  # ... unless that one is odd
+    scaled = np.abs(np.ldexp(grouped, -e[..., None]))  # in [0, 6]
+    # E2M1 magnitudes step by 0.5 below 2 (codes 0-4), by 1 up to 4 (codes 4-6), by 2 up to 6 (codes 6-7): map
+    # each stretch linearly onto its codes and round; np.rint rounds halves to even, the even code at every tie.
+    position = np.where(scaled < 2, scaled * 2, np.where(scaled < 4, scaled + 2, scaled * np.float32(0.5) + 4))
+    codes = np.rint(position).astype(np.uint8)
     codes |= ((grouped < 0) & (codes > 0)).astype(np.uint8) << 3
     return pack_nibbles(codes.reshape(values.shape)), (e + _SCALE_BIAS).astype(np.uint8)

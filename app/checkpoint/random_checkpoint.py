@@ -2,8 +2,13 @@
 
 The files are what `openai/gpt-oss-20b` ships (config.json with YaRN and layer_types, generation_config.json,
 sharded safetensors + index, MXFP4 experts, bf16 everything else, the real o200k_harmony tokenizer), only
-smaller and random. Writing streams one tensor (in row chunks) at a time, so the 3 GB `20b-layers` preset is
-written with a few hundred MB of memory.
+smaller and random (the `20b` preset: not smaller, the real 13.8 GB in the Hub's three shards). Writing streams
+one tensor (in row chunks) at a time, so even the `20b` preset is written with a few hundred MB of memory.
+
+Expert codes are made the way training makes them: Gaussian weights of the designed standard deviation,
+quantised by app.checkpoint.mxfp4.encode (a power-of-two scale per block of 32, each value rounded to the
+nearest E2M1 value). Uniformly random codes would be the worst case for any 4-bit re-quantisation and make
+the cpu-int4 target look far worse than it is on real weights.
 
 Weight scales are the point of this module. With the usual std-0.02 init the residual stream dominates and
 a broken attention, window, rope or router barely moves the logits, so a parity test would pass against a
@@ -25,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from app.checkpoint.config import GptOssConfig
-from app.checkpoint.mxfp4 import FP4_VALUES
+from app.checkpoint import mxfp4
 from app.checkpoint.names import EMBED, FINAL_NORM, LM_HEAD, TensorSpec, expected_tensors, layer_specs
 from app.checkpoint.safetensors_io import PlannedTensor, f32_to_bf16_bits, write_safetensors
 from app.checkpoint.weights import CONFIG_FILE, INDEX_FILE
@@ -47,10 +52,14 @@ PRESETS: dict[str, GptOssConfig] = {
     ),
     # gpt-oss-20b's real widths with two layers (one sliding, one full): for benchmarks and memory checks.
     "20b-layers": GptOssConfig().with_changes(num_hidden_layers=2),
+    # gpt-oss-20b itself, random: all 24 layers, 13.8 GB, sharded as the Hub shards it (see PRESET_SHARDS).
+    "20b": GptOssConfig(),
 }
+# Presets written in the Hub's shard layout: this many files of about equal size, named model-0000i-of-0000{n-1}
+# as openai/gpt-oss-20b names its three. The others get one shard per layer (several shards even for `tiny`).
+PRESET_SHARDS: dict[str, int] = {"20b": 3}
 
 _CHUNK_ELEMENTS = 1 << 23  # 8 Mi values per generated chunk: 32 MB of float32 scratch
-_E2M1_RMS = float(np.sqrt(np.mean(FP4_VALUES.astype(np.float64) ** 2)))  # 2.93 for uniform random codes
 
 
 @dataclass(frozen=True)
@@ -102,9 +111,11 @@ class WeightScales:
         )
 
 
-def write_test_model(folder: Path, config: GptOssConfig, *, seed: int = 0, with_tokenizer: bool = True) -> Path:
+def write_test_model(folder: Path, config: GptOssConfig, *, seed: int = 0, with_tokenizer: bool = True,
+                     shards: int | None = None) -> Path:
     """Writes a random checkpoint for `config` into `folder` (must be empty or absent) and returns it.
 
+    `shards`: None for one shard per layer (plus the embedding and the head), or a count for the Hub's layout.
     Files go to a temporary folder beside it that is renamed at the end, so a failure (disk full) never leaves
     something that looks like a checkpoint.
     """
@@ -115,7 +126,7 @@ def write_test_model(folder: Path, config: GptOssConfig, *, seed: int = 0, with_
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.partial-", dir=folder.parent))
     staging.chmod(0o755)  # mkdtemp makes it private; a model folder is an ordinary folder
     try:
-        _write_files(staging, config, seed, with_tokenizer)
+        _write_files(staging, config, seed, with_tokenizer, shards)
         if folder.exists():
             folder.rmdir()
         staging.rename(folder)
@@ -125,16 +136,22 @@ def write_test_model(folder: Path, config: GptOssConfig, *, seed: int = 0, with_
     return folder
 
 
-def _write_files(folder: Path, config: GptOssConfig, seed: int, with_tokenizer: bool) -> None:
+def _write_files(folder: Path, config: GptOssConfig, seed: int, with_tokenizer: bool, shard_count: int | None) -> None:
     scales = WeightScales.for_config(config)
     specs = expected_tensors(config)
-    shards = _shard_plan(config, specs)
+    if shard_count is None:
+        shards = _shard_plan(config, specs)
+        file_names = [f"model-{n:05d}-of-{len(shards):05d}.safetensors" for n in range(1, len(shards) + 1)]
+    else:
+        shards = _equal_shards(specs, shard_count)
+        file_names = [f"model-{n:05d}-of-{len(shards) - 1:05d}.safetensors" for n in range(len(shards))]
     weight_map: dict[str, str] = {}
     total = 0
-    for number, names in enumerate(shards, start=1):
-        file_name = f"model-{number:05d}-of-{len(shards):05d}.safetensors"
+    pending_scales: dict[str, list[np.ndarray]] = {}  # MXFP4 scales made with their blocks, written next
+    for file_name, names in zip(file_names, shards):
         plan = [PlannedTensor(name, specs[name].dtype, specs[name].shape) for name in names]
-        chunks = (chunk for name in names for chunk in _generate(name, specs[name], config, scales, seed))
+        chunks = (chunk for name in names
+                  for chunk in _generate(name, specs[name], config, scales, seed, pending_scales))
         total += write_safetensors(folder / file_name, plan, chunks)
         weight_map.update({name: file_name for name in names})
     index = {"metadata": {"total_size": total}, "weight_map": weight_map}
@@ -161,6 +178,30 @@ def _write_json(path: Path, data: object) -> None:
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
+def _tensor_bytes(spec: TensorSpec) -> int:
+    return int(np.prod(spec.shape, dtype=np.int64)) * (2 if spec.dtype == "BF16" else 1)
+
+
+def checkpoint_bytes(config: GptOssConfig) -> int:
+    """Bytes of tensor data a checkpoint for `config` holds (the shard headers add a few KB)."""
+    return sum(_tensor_bytes(spec) for spec in expected_tensors(config).values())
+
+
+def _equal_shards(specs: dict[str, TensorSpec], count: int) -> list[list[str]]:
+    """The tensors in model order, cut into `count` consecutive groups of about equal bytes (an MXFP4
+    projection's blocks and scales stay together)."""
+    sizes = {name: _tensor_bytes(spec) for name, spec in specs.items()}
+    target = sum(sizes.values()) / count
+    shards: list[list[str]] = [[]]
+    filled = 0
+    for name in specs:
+        if filled >= target * len(shards) and len(shards) < count and not name.endswith("_scales"):
+            shards.append([])
+        shards[-1].append(name)
+        filled += sizes[name]
+    return shards
+
+
 def _shard_plan(config: GptOssConfig, specs: dict[str, TensorSpec]) -> list[list[str]]:
     """Embeddings alone, one shard per layer, then final norm + lm_head: several shards even for `tiny`."""
     shards = [[EMBED]]
@@ -175,18 +216,27 @@ def _rng(seed: int, name: str) -> np.random.Generator:
     return np.random.default_rng([seed, zlib.crc32(name.encode("utf-8"))])
 
 
-def _generate(name: str, spec: TensorSpec, config: GptOssConfig, scales: WeightScales, seed: int) -> Iterator[np.ndarray]:
-    """Yields the raw bytes of one tensor in row chunks (bf16 bit patterns or MXFP4 uint8)."""
-    rng = _rng(seed, name)
+def _generate(name: str, spec: TensorSpec, config: GptOssConfig, scales: WeightScales, seed: int,
+              pending_scales: dict[str, list[np.ndarray]]) -> Iterator[np.ndarray]:
+    """Yields the raw bytes of one tensor in row chunks (bf16 bit patterns or MXFP4 uint8).
+
+    An MXFP4 projection's `*_blocks` and `*_scales` come from one quantisation: the scales made with the
+    blocks wait in `pending_scales` until their own tensor is written (the name map orders it right after)."""
+    if name.endswith("_scales"):
+        yield from pending_scales.pop(name)
+        return
+    rng = _rng(seed, name.removesuffix("_blocks"))
     rows = spec.shape[0]
-    per_row = int(np.prod(spec.shape[1:], dtype=np.int64))
+    per_row = int(np.prod(spec.shape[1:], dtype=np.int64)) * (2 if name.endswith("_blocks") else 1)
     step = max(1, _CHUNK_ELEMENTS // max(per_row, 1))
     for r0 in range(0, rows, step):
         shape = (min(step, rows - r0),) + spec.shape[1:]
         if name.endswith("_blocks"):
-            yield rng.integers(0, 256, size=shape, dtype=np.uint8)  # two uniform E2M1 codes per byte
-        elif name.endswith("_scales"):
-            yield _mxfp4_exponents(rng, shape, _mxfp4_std(name, scales))
+            # Gaussian weights [experts, N, K] quantised as training does (app.checkpoint.mxfp4.encode).
+            weights = rng.standard_normal(size=shape[:2] + (shape[2] * mxfp4.BLOCK,), dtype=np.float32)
+            blocks, block_scales = mxfp4.encode(weights * np.float32(_mxfp4_std(name, scales)))
+            pending_scales.setdefault(name.removesuffix("_blocks") + "_scales", []).append(block_scales)
+            yield blocks
         else:
             values = _float_values(rng, name, shape, config, scales)
             _shape_edge_head(name, r0, values, config, scales)
@@ -195,16 +245,6 @@ def _generate(name: str, spec: TensorSpec, config: GptOssConfig, scales: WeightS
 
 def _mxfp4_std(name: str, scales: WeightScales) -> float:
     return scales.gate_up if ".gate_up_proj_" in name else scales.down
-
-
-def _mxfp4_exponents(rng: np.random.Generator, shape: tuple[int, ...], std: float) -> np.ndarray:
-    """E8M0 exponents around the one that gives weights of the wanted std; ±1 jitter varies block scales.
-
-    The jitter's mean square factor is (1/4 + 1 + 4)/3, so the centre is lowered by half its log2.
-    """
-    centre = 127 + math.log2(std / _E2M1_RMS) - 0.5 * math.log2(1.75)
-    jitter = rng.integers(-1, 2, size=shape)
-    return np.clip(np.round(centre) + jitter, 1, 254).astype(np.uint8)
 
 
 def _float_values(rng: np.random.Generator, name: str, shape: tuple[int, ...], config: GptOssConfig,

@@ -98,3 +98,44 @@ def test_mismatched_shapes_are_rejected() -> None:
         mxfp4.decode(np.zeros((2, 16), np.uint8), np.zeros((3,), np.uint8))
     with pytest.raises(ValueError, match="uint8"):
         mxfp4.decode(np.zeros((2, 16), np.int8), np.zeros((2,), np.uint8))
+
+
+# --- encode: floats -> MXFP4, the way gpt-oss's training kernels round ----------------------------------------
+def test_encode_rounds_the_block_scale_up_so_the_largest_value_fits() -> None:
+    # max |v| = 5 -> 5/6 < 1 = 2^0, so the scale is 2^0 (byte 127) and 5 rounds to 4 (a tie between 4 and 6).
+    values = np.zeros(32, dtype=np.float32)
+    values[:4] = [5.0, -0.3, 1.75, 0.75]
+    blocks, scales = mxfp4.encode(values)
+    assert scales.tolist() == [127]
+    decoded = mxfp4.decode(blocks, scales)
+    # 0.3 -> 0.5 (nearest); 1.75 ties between 1.5 (code 3) and 2 (code 4): the even code wins; 0.75 -> 1.
+    assert decoded[:4].tolist() == [4.0, -0.5, 2.0, 1.0]
+    # max 6.5 needs 2^1: then 6.5/2 = 3.25 -> 3 -> 6.
+    blocks, scales = mxfp4.encode(np.full(32, 6.5, dtype=np.float32))
+    assert scales.tolist() == [128] and mxfp4.decode(blocks, scales).tolist() == [6.0] * 32
+
+
+def test_encode_of_decoded_values_gives_the_same_values() -> None:
+    rng = np.random.default_rng(0)
+    blocks = rng.integers(0, 256, size=(6, 4, 16), dtype=np.uint8)
+    scales = rng.integers(100, 150, size=(6, 4), dtype=np.uint8)
+    values = mxfp4.decode(blocks, scales)
+    np.testing.assert_array_equal(mxfp4.decode(*mxfp4.encode(values)), values)
+
+
+def test_encode_picks_the_nearest_e2m1_value_for_gaussian_weights() -> None:
+    rng = np.random.default_rng(1)
+    values = rng.standard_normal((64, 256)).astype(np.float32)
+    blocks, scales = mxfp4.encode(values)
+    decoded = mxfp4.decode(blocks, scales)
+    scale = np.repeat(np.ldexp(1.0, scales.astype(int) - 127), 32, axis=1)
+    grid = np.array([0, 0.5, 1, 1.5, 2, 3, 4, 6])
+    best = np.abs(np.abs(values / scale)[..., None] - grid).min(axis=-1)  # brute force over the grid
+    np.testing.assert_allclose(np.abs(np.abs(decoded) - np.abs(values)) / scale, best, atol=1e-6)
+    assert np.all(np.sign(decoded) * np.sign(values) >= 0)
+    assert 0.08 < np.sqrt(np.mean((decoded - values) ** 2)) < 0.15  # ~12% RMS error for N(0, 1) weights
+
+
+def test_encode_gives_all_zero_blocks_exponent_zero() -> None:
+    blocks, scales = mxfp4.encode(np.zeros((2, 32), dtype=np.float32))
+    assert scales.tolist() == [[0], [0]] and not blocks.any()

@@ -1,0 +1,145 @@
+"""Every checkpoint form transformers writes exports right, for every target: parity against transformers'
+own GptOssForCausalLM on the very folder that was exported.
+
+Forms (tests/support/transformers_checkpoints.py): the Hub's MXFP4 files; the same weights with transformers 5's
+config.json (rope_parameters holding rope_theta); a fine-tune saved by transformers with floating-point
+experts (bf16 in one model.safetensors, bf16 sharded with an index, fp16, fp32). Targets cpu, cpu-int4 and dml
+run on ONNX Runtime's CPU provider; cuda cannot run here, so its structure and its MXFP4 codes are checked.
+
+Measure: the 200-token prompt's last position and 20 single-token decode steps (tests/export/conftest.py);
+per position the RMS error over the vocabulary in σ of transformers' logits there (app.reference.compare), the
+worst position must stay under the target's bound, and top-1 must mostly agree. The bounds (TOLERANCE) are
+set from measurements on this machine (printed with -s; see the table in each entry's comment) with margin.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+
+from app.checkpoint import mxfp4
+from app.checkpoint.weights import Checkpoint
+from app.reference.compare import LogitAgreement, compare_logits
+from tests.export.conftest import DECODE_LEN, PROMPT_LEN, export_tiny
+from tests.support.ort_runner import PackageRunner
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+# target -> (worst per-position RMS error in σ, least top-1 agreement of the 21 positions)
+TOLERANCE: dict[str, tuple[float, int]] = {
+    "cpu": (0.05, 19),
+    "cpu-int4": (0.5, 12),
+    "dml": (0.01, 21),
+}
+
+FORMS = ("hub-mxfp4", "transformers5-config", "bf16", "bf16-sharded", "fp16", "fp32")
+CASES = [("hub-mxfp4", t) for t in ("cpu-int4",)] + [
+    ("transformers5-config", "cpu"), ("transformers5-config", "cpu-int4"), ("transformers5-config", "dml"),
+    ("bf16", "cpu"), ("bf16", "cpu-int4"), ("bf16", "dml"),
+    ("bf16-sharded", "cpu"), ("fp16", "cpu"), ("fp32", "dml"),
+]
+
+
+@pytest.fixture(scope="module")
+def form_folder(request: pytest.FixtureRequest, tiny_checkpoint: Path):  # noqa: ANN201
+    def folder(form: str) -> Path:
+        if form == "hub-mxfp4":
+            return tiny_checkpoint
+        if form == "transformers5-config":
+            return request.getfixturevalue("transformers_config_checkpoint")
+        make = request.getfixturevalue("finetune_checkpoint")
+        return make({"bf16": "bfloat16", "bf16-sharded": "bfloat16", "fp16": "float16", "fp32": "float32"}[form],
+                    sharded=form == "bf16-sharded")
+
+    return folder
+
+
+@pytest.fixture(scope="module")
+def transformers_logits(reference):  # noqa: ANN001, ANN201 - the shared prompt
+    import torch
+
+    from tests.support.test_models import load_reference_model
+
+    cache: dict[Path, np.ndarray] = {}
+
+    def logits(folder: Path) -> np.ndarray:
+        if folder not in cache:
+            model = load_reference_model(folder)
+            with torch.no_grad():
+                cache[folder] = model(torch.tensor([reference.ids])).logits[0, PROMPT_LEN - 1:].float().numpy()
+        return cache[folder]
+
+    return logits
+
+
+def _agreement(package: Path, ids: list[int], expected: np.ndarray) -> LogitAgreement:
+    runner = PackageRunner(package, max_length=PROMPT_LEN + DECODE_LEN + 8)
+    outputs = runner.prefill_and_decode(ids[:PROMPT_LEN], ids[PROMPT_LEN:])
+    return compare_logits(np.stack(outputs), expected)
+
+
+def test_the_forms_are_what_they_claim(form_folder) -> None:  # noqa: ANN001
+    """The fixtures really are transformers' forms: rope_parameters without a top-level rope_theta, and
+    floating-point experts in the dtype asked for, with and without an index."""
+    import json
+
+    config = json.loads((form_folder("transformers5-config") / "config.json").read_text())
+    assert "rope_parameters" in config and "rope_theta" in config["rope_parameters"] and "rope_theta" not in config
+    for form, dtype, index in (("bf16", "BF16", False), ("bf16-sharded", "BF16", True), ("fp16", "F16", False),
+                               ("fp32", "F32", False)):
+        folder = form_folder(form)
+        checkpoint = Checkpoint.open(folder)
+        assert not checkpoint.experts_are_mxfp4
+        assert checkpoint.tensor_dtype("model.layers.0.mlp.experts.gate_up_proj") == dtype
+        assert (folder / "model.safetensors.index.json").is_file() == index
+        assert "quantization_config" not in json.loads((folder / "config.json").read_text())
+
+
+@pytest.mark.parametrize(("form", "target"), CASES, ids=[f"{f}-{t}" for f, t in CASES])
+def test_package_matches_transformers(form: str, target: str, form_folder, transformers_logits, reference,  # noqa: ANN001
+                                      tmp_path: Path) -> None:
+    folder = form_folder(form)
+    package = export_tiny(folder, tmp_path / "pkg", target)
+    agreement = _agreement(package, reference.ids, transformers_logits(folder))
+    print(f"{form} {target}: {agreement.summary()}")
+    worst, top1 = TOLERANCE[target]
+    assert agreement.worst < worst and agreement.top1_agreement >= top1, agreement.summary()
+
+
+def test_cuda_package_from_floating_point_experts_holds_their_mxfp4_codes(form_folder, tmp_path: Path) -> None:  # noqa: ANN001
+    """cuda cannot run here: its QMoE weights, decoded by hand, must be app.checkpoint.mxfp4.encode of the
+    fine-tune's bf16 experts (an exact comparison), and within MXFP4's rounding of them."""
+    folder = form_folder("bf16")
+    package = export_tiny(folder, tmp_path / "cuda", "cuda")
+    model = onnx.load(str(package / "model.onnx"), load_external_data=False)
+    checkpoint = Checkpoint.open(folder)
+    cfg = checkpoint.config
+    qmoe = [n for n in model.graph.node if n.op_type == "QMoE"]
+    inits = {t.name: t for t in model.graph.initializer}
+    e, h, i = cfg.num_local_experts, cfg.hidden_size, cfg.intermediate_size
+    for layer, node in enumerate(qmoe):
+        for proj, (w_in, s_in), (n, k) in (("gate_up", (2, 3), (2 * i, h)), ("down", (5, 6), (h, i))):
+            packed = _external(package, inits[node.input[w_in]]).reshape(e, k, n // 2)
+            scales = _external(package, inits[node.input[s_in]]).reshape(e, n, k // 32)
+            codes = np.empty((e, k, n), dtype=np.uint8)
+            codes[..., 0::2], codes[..., 1::2] = packed & 0x0F, packed >> 4
+            blocks = mxfp4.pack_nibbles(codes.transpose(0, 2, 1))
+            values = checkpoint.experts_f32(layer, proj)
+            expected_blocks, expected_scales = mxfp4.encode(values)
+            np.testing.assert_array_equal(blocks, expected_blocks)
+            np.testing.assert_array_equal(scales, expected_scales)
+            decoded = mxfp4.decode(blocks, scales)
+            assert np.sqrt(np.mean((decoded - values) ** 2)) < 0.1 * values.std()
+
+
+def _external(package: Path, tensor: onnx.TensorProto) -> np.ndarray:
+    if tensor.raw_data:
+        return np.frombuffer(tensor.raw_data, np.uint8)
+    info = {e.key: e.value for e in tensor.external_data}
+    with open(package / info["location"], "rb") as handle:
+        handle.seek(int(info["offset"]))
+        return np.frombuffer(handle.read(int(info["length"])), np.uint8)
