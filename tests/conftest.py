@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 
 import app  # noqa: F401 - app/offline_env.py switches ONNX Runtime's telemetry off before any test imports it
 
@@ -14,13 +17,14 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # The model library (downloads, imports, verification records) of the whole test session lives in a temporary
 # folder, never in the user's data folder; tests that need their own set ENCLAVE_LIBRARY or a HOME of their own.
 if "ENCLAVE_LIBRARY" not in os.environ:
-    import atexit
-    import shutil
-    import tempfile
-
     _library = tempfile.mkdtemp(prefix="enclave-test-library-")
     os.environ["ENCLAVE_LIBRARY"] = _library
     atexit.register(shutil.rmtree, _library, True)
+# Nothing a test does may land in the real user's data folder (an export records its checkpoint's folder there;
+# the app keeps its packages and history there). Removed when the session ends.
+_DATA_HOME = tempfile.mkdtemp(prefix="enclave-test-data-")
+os.environ["XDG_DATA_HOME"] = _DATA_HOME
+atexit.register(shutil.rmtree, _DATA_HOME, ignore_errors=True)
 
 # Shared fixture modules are imported as `tests.support.*`; make that work for a bare `pytest` too.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

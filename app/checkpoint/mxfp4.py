@@ -100,24 +100,45 @@ _E2M1_MAX = 6.0
 
 def encode(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Quantises float values [..., K] (K a multiple of 32) to MXFP4 blocks [..., K/32, 16] and E8M0 scales
-    [..., K/32], as gpt-oss's training kernels do (triton_kernels' downcast_to_mxfp with its default
-    DequantScaleRoundingMode.ROUND_UP): each block's scale is the power of two 2^e with e = ceil(log2(max|v| /
-    6)), so the largest value fits E2M1's ±6 without clipping, and each value rounds to the nearest E2M1 value
-    (ties to the even code). An all-zero block gets exponent byte 0.
+    [..., K/32]: per block of 32, a power-of-two scale, and each value rounded to the nearest E2M1 value times
+    it (ties to the even code), as microscaling quantisers do.
+
+    The scale is the better (least squared error) of two: 2^e with e = ceil(log2(max|v| / 6)), the smallest
+    that holds the block's largest value (triton_kernels' default for gpt-oss, "round up"), and 2^(e-1), which
+    clips that value to ±6 but halves every step. The second matters for fine-tunes: weights that moved a
+    little off the MXFP4 grid would otherwise lose their block's scale whenever the largest value moved up.
+    An all-zero block gets exponent byte 0.
     """
     values = np.asarray(values, dtype=np.float32)
     if values.shape[-1] % BLOCK:
         raise ValueError(f"the last axis ({values.shape[-1]}) must be a multiple of {BLOCK}")
     grouped = values.reshape(values.shape[:-1] + (values.shape[-1] // BLOCK, BLOCK))
-    amax = np.abs(grouped).max(axis=-1)
+    magnitude = np.abs(grouped)
+    amax = magnitude.max(axis=-1)
     # ceil(log2(amax / 6)) exactly: frexp gives amax/6 = m·2^x with m in [0.5, 1); a power of two has m = 0.5.
     mantissa, exponent = np.frexp(amax / np.float32(_E2M1_MAX))
-    e = np.where(mantissa == 0.5, exponent - 1, exponent).astype(np.int32)
-    e = np.where(amax > 0, np.clip(e, -_SCALE_BIAS, 254 - _SCALE_BIAS), -_SCALE_BIAS)
-    scaled = np.abs(np.ldexp(grouped, -e[..., None]))  # in [0, 6]
-    # E2M1 magnitudes step by 0.5 below 2 (codes 0-4), by 1 up to 4 (codes 4-6), by 2 up to 6 (codes 6-7): map
-    # each stretch linearly onto its codes and round; np.rint rounds halves to even, the even code at every tie.
+    up = np.where(mantissa == 0.5, exponent - 1, exponent).astype(np.int32)
+    best_codes, best_exponent, best_error = None, up, None
+    for e in (up, up - 1):
+        e = np.clip(e, -_SCALE_BIAS, 254 - _SCALE_BIAS)
+        codes = _nearest_codes(np.ldexp(magnitude, -e[..., None]))
+        error = np.square(np.ldexp(FP4_VALUES[codes], e[..., None]) - magnitude).sum(axis=-1)
+        if best_codes is None:
+            best_codes, best_exponent, best_error = codes, e, error
+        else:
+            better = error < best_error
+            best_codes = np.where(better[..., None], codes, best_codes)
+            best_exponent = np.where(better, e, best_exponent)
+    best_exponent = np.where(amax > 0, best_exponent, -_SCALE_BIAS)
+    best_codes |= ((grouped < 0) & (best_codes > 0)).astype(np.uint8) << 3
+    return pack_nibbles(best_codes.reshape(values.shape)), (best_exponent + _SCALE_BIAS).astype(np.uint8)
+
+
+def _nearest_codes(scaled: np.ndarray) -> np.ndarray:
+    """E2M1 magnitude codes 0..7 nearest to non-negative values in units of the block scale (clipped at 6).
+
+    The magnitudes step by 0.5 below 2 (codes 0-4), by 1 up to 4 (codes 4-6), by 2 up to 6 (codes 6-7): each
+    stretch maps linearly onto its codes and rounds; np.rint rounds halves to even, the even code at every tie."""
+    scaled = np.minimum(scaled, np.float32(_E2M1_MAX))
     position = np.where(scaled < 2, scaled * 2, np.where(scaled < 4, scaled + 2, scaled * np.float32(0.5) + 4))
-    codes = np.rint(position).astype(np.uint8)
-    codes |= ((grouped < 0) & (codes > 0)).astype(np.uint8) << 3
-    return pack_nibbles(codes.reshape(values.shape)), (e + _SCALE_BIAS).astype(np.uint8)
+    return np.rint(position).astype(np.uint8)

@@ -19,6 +19,7 @@ SANDBOX_FLAG = "--enclave-document-sandbox"  # app.documents.sandbox.SANDBOX_FLA
 SUBCOMMANDS: dict[str, str] = {
     "make-test-model": "app.cli.make_test_model",
     "export": "app.cli.export",
+    "verify": "app.cli.verify",
     "chat": "app.cli.chat",
     "serve": "app.cli.serve",
     "bench": "app.cli.bench",

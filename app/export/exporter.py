@@ -40,6 +40,7 @@ from app.package.manifest import (
     SourceModel,
     write_manifest,
 )
+from app.package.source_record import remember_source
 
 EXPORTER_VERSION = __version__
 ProgressCallback = Callable[[LoadProgress], None]
@@ -192,6 +193,7 @@ def export_model(
         if out.exists():  # created by someone else while we worked: never replace it
             raise ExportError(f"{out}: appeared while exporting; the new package was discarded")
         os.rename(tmp, out)
+        remember_source(manifest, src)  # where the checkpoint is on this computer, outside the package
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         raise ExportError(_os_error_sentence(exc, writing, tmp, out)) from exc
@@ -288,10 +290,11 @@ def _eos_ids(src: Path, checkpoint: Checkpoint) -> list[int]:
 
 
 def _source_model(src: Path) -> SourceModel:
-    """Name and revision: a Hugging Face cache snapshot (models--org--name/snapshots/<commit>) gives both."""
+    """Name and revision, never the path: a Hugging Face cache snapshot (models--org--name/snapshots/<commit>)
+    gives both, another folder its own name."""
     resolved = src.resolve()
     parent = resolved.parent
     if parent.name == "snapshots" and parent.parent.name.startswith("models--"):
         name = parent.parent.name[len("models--"):].replace("--", "/")
-        return SourceModel(name=name, folder=str(resolved), revision=resolved.name)
-    return SourceModel(name=resolved.name, folder=str(resolved), revision=None)
+        return SourceModel(name=name, revision=resolved.name)
+    return SourceModel(name=resolved.name, revision=None)

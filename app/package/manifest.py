@@ -15,7 +15,10 @@ from typing import Any
 from app.package.integrity import sha256_file
 
 FORMAT_NAME = "enclave-gpt-oss-onnx"
-FORMAT_VERSION = 1
+# 2: the source is named by name and revision only (no folder: packages travel between machines). Version 1
+# manifests (Enclave 0.1) are still read: their source.folder is kept as a hint for `enclave verify` only.
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 MANIFEST_FILE = "manifest.json"
 MODEL_FILE = "model.onnx"
 DATA_FILE = "model.onnx.data"
@@ -47,8 +50,10 @@ class FileEntry:
 @dataclass(frozen=True)
 class SourceModel:
     name: str  # e.g. "openai/gpt-oss-20b" or the folder name
-    folder: str
     revision: str | None = None  # the Hugging Face commit when the folder is a hub snapshot
+    # Only in format-1 manifests (an absolute path on the exporting machine); never written any more. Where the
+    # checkpoint is on this computer is kept outside the package (app.package.source_record).
+    legacy_folder: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +79,7 @@ class Manifest:
 
     def to_json(self) -> str:
         data = asdict(self)
+        data["source"] = {"name": self.source.name, "revision": self.source.revision}
         data["inputs"] = [asdict(f) for f in self.inputs]
         data["files"] = [asdict(f) for f in self.files]
         data["notes"] = list(self.notes)
@@ -85,9 +91,9 @@ class Manifest:
         if data.get("format") != FORMAT_NAME:
             raise PackageError(f"{where}: format is {data.get('format')!r}, expected {FORMAT_NAME!r}")
         version = data.get("format_version")
-        if version != FORMAT_VERSION:
+        if version not in READABLE_VERSIONS:
             raise PackageError(f"{where}: format_version {version!r} is not supported (this Enclave reads "
-                               f"{FORMAT_VERSION}); re-export the model")
+                               f"{' and '.join(map(str, READABLE_VERSIONS))}); re-export the model")
         try:
             target = str(data["target"])
             if target not in TARGETS:
@@ -95,7 +101,7 @@ class Manifest:
             return cls(
                 target=target,
                 exporter_version=str(data["exporter_version"]),
-                source=SourceModel(**data["source"]),
+                source=_source(data["source"]),
                 inputs=tuple(FileEntry(**f) for f in data["inputs"]),
                 files=tuple(FileEntry(**f) for f in data["files"]),
                 dtypes=dict(data["dtypes"]),
@@ -104,6 +110,7 @@ class Manifest:
                 io=dict(data["io"]),
                 created_utc=str(data.get("created_utc", "")),
                 notes=tuple(data.get("notes", ())),
+                format_version=int(version),
             )
         except KeyError as exc:
             raise PackageError(f"{where}: the field {exc.args[0]!r} is missing") from exc
@@ -111,6 +118,11 @@ class Manifest:
             if isinstance(exc, PackageError):
                 raise
             raise PackageError(f"{where}: a field has the wrong type ({exc})") from exc
+
+
+def _source(data: dict[str, Any]) -> SourceModel:
+    return SourceModel(name=str(data["name"]), revision=None if data.get("revision") is None else str(data["revision"]),
+                       legacy_folder=None if data.get("folder") is None else str(data["folder"]))
 
 
 def write_manifest(folder: Path, manifest: Manifest) -> Path:

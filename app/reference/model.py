@@ -31,6 +31,12 @@ from app.reference.experts import ExpertReader
 LM_HEAD_ROWS = 16384  # vocabulary rows of the lm_head widened to float32 at a time (190 MB at 20b widths)
 
 
+def linear(x: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """x [T, in] @ weight.T for a weight stored [out, in]. Written as (weight @ x.T).T because OpenBLAS runs
+    that orientation 1.5-5x faster when x has few rows (decode-sized inputs, one expert's tokens)."""
+    return (weight @ x.T).T
+
+
 def rms_norm(x: np.ndarray, weight: np.ndarray, eps: float) -> np.ndarray:
     return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + np.float32(eps)) * weight
 
@@ -99,13 +105,13 @@ def attention(config: GptOssConfig, checkpoint: Checkpoint, layer: int, x: np.nd
     """One layer's attention block on the normalised input x [T, hidden] (the residual add is the caller's)."""
     n, f32 = layer_names(layer), checkpoint.tensor_f32
     heads, kv_heads, d = config.num_attention_heads, config.num_key_value_heads, config.head_dim
-    q = (x @ f32(n["q_weight"]).T + f32(n["q_bias"])).reshape(-1, kv_heads, heads // kv_heads, d)
-    k = (x @ f32(n["k_weight"]).T + f32(n["k_bias"])).reshape(-1, kv_heads, d)
-    v = (x @ f32(n["v_weight"]).T + f32(n["v_bias"])).reshape(-1, kv_heads, d)
+    q = (linear(x, f32(n["q_weight"])) + f32(n["q_bias"])).reshape(-1, kv_heads, heads // kv_heads, d)
+    k = (linear(x, f32(n["k_weight"])) + f32(n["k_bias"])).reshape(-1, kv_heads, d)
+    v = (linear(x, f32(n["v_weight"])) + f32(n["v_bias"])).reshape(-1, kv_heads, d)
     q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
     window = config.sliding_window if config.is_sliding(layer) else 0
     out = sdpa(q, k, v, f32(n["sinks"]), window)
-    return out @ f32(n["o_weight"]).T + f32(n["o_bias"])
+    return linear(out, f32(n["o_weight"])) + f32(n["o_bias"])
 
 
 # --- mixture of experts -----------------------------------------------------------------------------------------
@@ -130,7 +136,7 @@ def mlp(config: GptOssConfig, checkpoint: Checkpoint, experts: ExpertReader, lay
     """One layer's MoE block on the normalised input x [T, hidden]; each expert is read (and dequantised) once,
     for all the tokens routed to it, and never when no token is."""
     n, f32 = layer_names(layer), checkpoint.tensor_f32
-    chosen, weights = route(x @ f32(n["router_weight"]).T + f32(n["router_bias"]), config.num_experts_per_tok)
+    chosen, weights = route(linear(x, f32(n["router_weight"])) + f32(n["router_bias"]), config.num_experts_per_tok)
     gate_up_bias, down_bias = f32(n["gate_up_bias"]), f32(n["down_bias"])
     out = np.zeros_like(x)
     for expert in np.unique(chosen):
@@ -181,5 +187,5 @@ class Transformer:
         logits = np.empty((hidden.shape[0], vocab), dtype=np.float32)
         for r in range(0, vocab, LM_HEAD_ROWS):
             rows = slice(r, min(r + LM_HEAD_ROWS, vocab))
-            logits[:, rows] = hidden @ self.checkpoint.tensor_f32(name, rows=rows).T
+            logits[:, rows] = linear(hidden, self.checkpoint.tensor_f32(name, rows=rows))
         return logits

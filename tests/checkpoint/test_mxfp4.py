@@ -101,8 +101,9 @@ def test_mismatched_shapes_are_rejected() -> None:
 
 
 # --- encode: floats -> MXFP4, the way gpt-oss's training kernels round ----------------------------------------
-def test_encode_rounds_the_block_scale_up_so_the_largest_value_fits() -> None:
-    # max |v| = 5 -> 5/6 < 1 = 2^0, so the scale is 2^0 (byte 127) and 5 rounds to 4 (a tie between 4 and 6).
+def test_encode_picks_the_block_scale_with_the_smaller_error() -> None:
+    # max |v| = 5 -> 2^0 holds it (5/6 < 1); 2^-1 would clip it to 3 (error 4 against 1): the scale is 2^0 (byte 127)
+    # and 5 rounds to 4 (a tie between 4 and 6).
     values = np.zeros(32, dtype=np.float32)
     values[:4] = [5.0, -0.3, 1.75, 0.75]
     blocks, scales = mxfp4.encode(values)
@@ -110,9 +111,18 @@ def test_encode_rounds_the_block_scale_up_so_the_largest_value_fits() -> None:
     decoded = mxfp4.decode(blocks, scales)
     # 0.3 -> 0.5 (nearest); 1.75 ties between 1.5 (code 3) and 2 (code 4): the even code wins; 0.75 -> 1.
     assert decoded[:4].tolist() == [4.0, -0.5, 2.0, 1.0]
-    # max 6.5 needs 2^1: then 6.5/2 = 3.25 -> 3 -> 6.
+    # All 6.5: 2^1 gives 3.25 -> 3 -> 6, and so does 2^0 with clipping at 6; the tie keeps the larger scale.
     blocks, scales = mxfp4.encode(np.full(32, 6.5, dtype=np.float32))
     assert scales.tolist() == [128] and mxfp4.decode(blocks, scales).tolist() == [6.0] * 32
+
+
+def test_a_value_nudged_past_the_grid_keeps_its_blocks_scale() -> None:
+    """A fine-tune moves MXFP4 weights a little: the block's largest value 6 becomes 6.05. Rounding the scale up
+    would double every step of the block; clipping that one value costs far less."""
+    values = np.array([6.05, 0.5, -1.5, 3.0] * 8, dtype=np.float32)
+    blocks, scales = mxfp4.encode(values)
+    assert scales.tolist() == [127]
+    assert mxfp4.decode(blocks, scales).tolist() == [6.0, 0.5, -1.5, 3.0] * 8
 
 
 def test_encode_of_decoded_values_gives_the_same_values() -> None:

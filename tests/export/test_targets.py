@@ -184,7 +184,7 @@ def test_manifest_records_sources_and_checksums(cpu_package: Path, tiny_checkpoi
     assert manifest.exporter_version == importlib.metadata.version("enclave")
     assert manifest.context_length == raw["context_length"] == CONTEXT
     assert manifest.dtypes["experts"].startswith("int8") and manifest.dtypes["attention"] == "float32"
-    assert manifest.source.folder == str(tiny_checkpoint.resolve()) and manifest.source.revision is None
+    assert (manifest.source.name, manifest.source.revision) == (tiny_checkpoint.name, None)
     shards = {p.name for p in tiny_checkpoint.glob("*.safetensors")}
     assert {f.path for f in manifest.inputs} >= {"config.json", "tokenizer.json", "model.safetensors.index.json",
                                                   "generation_config.json"} | shards
@@ -194,6 +194,25 @@ def test_manifest_records_sources_and_checksums(cpu_package: Path, tiny_checkpoi
     assert {f.path for f in manifest.files} == {p.name for p in cpu_package.iterdir()} - {"manifest.json"}
     for entry in manifest.files:
         assert entry.sha256 == _sha256(cpu_package / entry.path), entry.path
+
+
+def test_no_machine_path_is_in_the_package(cpu_package: Path, tiny_checkpoint: Path) -> None:
+    """Packages are copied between machines by IT: no file of one may name a folder of the exporting machine
+    (the checkpoint's path holds the user's home folder name). Where the checkpoint is stays on this computer,
+    in the record outside the package, for `enclave verify`."""
+    from app.package.source_record import recall_sources
+
+    folders = {str(tiny_checkpoint.resolve()), str(tiny_checkpoint), str(tiny_checkpoint.resolve().parent),
+               str(Path.home())}
+    for path in cpu_package.iterdir():
+        content = path.read_bytes()
+        for folder in folders:
+            assert folder.encode() not in content, f"{path.name} holds {folder}"
+    raw = json.loads((cpu_package / "manifest.json").read_text())
+    assert raw["format_version"] == 2 and set(raw["source"]) == {"name", "revision"}
+    records = recall_sources(read_package(cpu_package).manifest)
+    assert any(r.folder == tiny_checkpoint.resolve() and r.unchanged(read_package(cpu_package).manifest)
+               for r in records)
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="symlinks need privileges on Windows")

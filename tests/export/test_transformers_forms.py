@@ -8,8 +8,21 @@ run on ONNX Runtime's CPU provider; cuda cannot run here, so its structure and i
 
 Measure: the 200-token prompt's last position and 20 single-token decode steps (tests/export/conftest.py);
 per position the RMS error over the vocabulary in σ of transformers' logits there (app.reference.compare), the
-worst position must stay under the target's bound, and top-1 must mostly agree. The bounds (TOLERANCE) are
-set from measurements on this machine (printed with -s; see the table in each entry's comment) with margin.
+worst position must stay under the bound, and top-1 must mostly agree. Bounds (TOLERANCE) sit above what was
+measured on this machine (printed with -s), which is, as worst σ / median σ / top-1 of 21:
+
+    hub-mxfp4 cpu-int4              0.219 / 0.160 / 11     (uniform codes gave the same worst; see test_parity)
+    transformers5-config cpu        0.024 / 0.013 / 21     (ignoring rope_parameters gave 1.12 σ, 2 of 121)
+    transformers5-config cpu-int4   0.219 / 0.160 / 11
+    transformers5-config dml        < 0.001
+    bf16 cpu / bf16-sharded cpu     0.026 / 0.019 / 21     (int8 block-32 experts from bf16)
+    bf16 cpu-int4                   0.244 / 0.163 / 13
+    bf16 dml                        0.112 / 0.073 / 18     (experts re-quantised to MXFP4: the fine-tune's 3 %
+    fp32 dml                        0.112 / 0.072 / 18      moves are mostly below MXFP4's steps)
+    fp16 cpu                        0.096 / 0.018 / 20     (one position where a router choice flips)
+
+The tiny model's logits are flat (std ~3 over 201088 tokens), so top-1 flips at small errors; at 20b widths see
+the verify measurements in tests/reference/test_verify.py.
 """
 
 from __future__ import annotations
@@ -29,15 +42,18 @@ from tests.support.ort_runner import PackageRunner
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-# target -> (worst per-position RMS error in σ, least top-1 agreement of the 21 positions)
-TOLERANCE: dict[str, tuple[float, int]] = {
-    "cpu": (0.05, 19),
-    "cpu-int4": (0.5, 12),
-    "dml": (0.01, 21),
+# (target, experts of the source) -> (worst per-position RMS error in σ, least top-1 agreement of 21 positions)
+TOLERANCE: dict[tuple[str, str], tuple[float, int]] = {
+    ("cpu", "mxfp4"): (0.06, 19),
+    ("cpu", "float"): (0.15, 18),
+    ("cpu-int4", "mxfp4"): (0.35, 8),
+    ("cpu-int4", "float"): (0.35, 8),
+    ("dml", "mxfp4"): (0.001, 21),
+    ("dml", "float"): (0.18, 15),
 }
 
 FORMS = ("hub-mxfp4", "transformers5-config", "bf16", "bf16-sharded", "fp16", "fp32")
-CASES = [("hub-mxfp4", t) for t in ("cpu-int4",)] + [
+CASES = [("hub-mxfp4", "cpu-int4")] + [
     ("transformers5-config", "cpu"), ("transformers5-config", "cpu-int4"), ("transformers5-config", "dml"),
     ("bf16", "cpu"), ("bf16", "cpu-int4"), ("bf16", "dml"),
     ("bf16-sharded", "cpu"), ("fp16", "cpu"), ("fp32", "dml"),
@@ -106,7 +122,7 @@ def test_package_matches_transformers(form: str, target: str, form_folder, trans
     package = export_tiny(folder, tmp_path / "pkg", target)
     agreement = _agreement(package, reference.ids, transformers_logits(folder))
     print(f"{form} {target}: {agreement.summary()}")
-    worst, top1 = TOLERANCE[target]
+    worst, top1 = TOLERANCE[(target, "mxfp4" if Checkpoint.open(folder).experts_are_mxfp4 else "float")]
     assert agreement.worst < worst and agreement.top1_agreement >= top1, agreement.summary()
 
 

@@ -20,7 +20,7 @@ def _make_package(folder: Path) -> Path:
         (folder / name).write_bytes(content)
     config = GptOssConfig(num_hidden_layers=2)
     manifest = Manifest(
-        target="cpu", exporter_version="test", source=SourceModel(name="m", folder="/src"),
+        target="cpu", exporter_version="test", source=SourceModel(name="m"),
         inputs=(FileEntry("config.json", 10, "0" * 64),),
         files=tuple(FileEntry.of(folder, folder / n) for n in REQUIRED_FILES),
         dtypes={"activations": "float32"}, context_length=4096, config=config.as_dict(),
@@ -105,3 +105,20 @@ def test_manifest_that_is_not_json(tmp_path: Path) -> None:
     folder = _make_package(tmp_path / "pkg")
     (folder / "manifest.json").write_text("{not json")
     assert "cannot be read as JSON" in _error(folder)
+
+
+def test_a_format_1_manifest_from_enclave_0_1_still_opens(tmp_path: Path) -> None:
+    """Packages written by the first exporter recorded an absolute source folder (format 1); they open, and the
+    folder is kept only as a hint for verify (legacy_folder), never written again."""
+    folder = _make_package(tmp_path / "pkg")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["format_version"] = 1
+    manifest["source"] = {"name": "gpt-oss-20b", "folder": "/home/someone/models/gpt-oss-20b", "revision": None}
+    config = manifest["config"]
+    config["eos_token_id"] = config.pop("eos_token_ids")[0]  # 0.1 recorded one id
+    config.pop("experts_quantization")
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    package = read_package(folder)
+    assert package.manifest.source.legacy_folder == "/home/someone/models/gpt-oss-20b"
+    assert package.config == GptOssConfig(num_hidden_layers=2)
+    assert "someone" not in package.manifest.to_json()

@@ -1,0 +1,117 @@
+"""Where, on this computer, each package's checkpoint lives: a record kept outside the packages.
+
+Packages are copied between machines, so a manifest names its source only by name, revision and the hashes of
+its files, never by a path (which would carry the user's home folder name to wherever the package goes). The
+exporter writes this record instead, in the user's data folder: for each package, the checkpoint folder and
+the size and modification time of each of its input files at export time. `enclave verify` uses it to find
+the checkpoint without being told, and to skip re-hashing 13-65 GB when no file changed since the export
+(the exporter hashed exactly those files into the manifest).
+
+A package is identified by the SHA-256 of its weights file, which the manifest records: the same package
+copied elsewhere keeps its record. Exporting the same checkpoint twice gives the same bytes, so one package may
+have several recorded folders (copies of the checkpoint); the newest comes first.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from app.package.integrity import resolve_entry
+from app.package.manifest import DATA_FILE, Manifest
+
+RECORD_FILE = "package-sources.json"
+MAX_FOLDERS = 4  # recorded checkpoint folders per package
+
+
+def default_record_path() -> Path:
+    return Path(platformdirs.user_data_dir("Enclave", "Enclave")) / RECORD_FILE
+
+
+def package_key(manifest: Manifest) -> str:
+    entry = manifest.file(DATA_FILE)
+    if entry is None:
+        raise ValueError(f"the manifest lists no {DATA_FILE}")
+    return entry.sha256
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    """The checkpoint folder a package was exported from, and its input files' (size, mtime_ns) then."""
+
+    folder: Path
+    files: dict[str, tuple[int, int]]
+
+    def unchanged(self, manifest: Manifest) -> bool:
+        """True when every input the manifest lists is still in the folder with the size and modification time
+        it had at export time (so its recorded hash still describes it)."""
+        if {entry.path for entry in manifest.inputs} != set(self.files):
+            return False
+        for entry in manifest.inputs:
+            try:
+                stat = resolve_entry(self.folder, entry.path).stat()
+            except (OSError, ValueError):
+                return False
+            if (stat.st_size, stat.st_mtime_ns) != tuple(self.files[entry.path]) or stat.st_size != entry.size:
+                return False
+        return True
+
+
+def remember_source(manifest: Manifest, folder: Path, *, path: Path | None = None) -> bool:
+    """Records where `manifest`'s checkpoint is. Called by the exporter; best effort, returning False when the
+    record cannot be written (a read-only data folder must not fail an export: verify then needs --against)."""
+    folder = Path(folder).resolve()
+    target = path or default_record_path()
+    try:
+        files = {}
+        for entry in manifest.inputs:
+            stat = (folder / entry.path).stat()
+            files[entry.path] = (stat.st_size, stat.st_mtime_ns)
+        records = _load(target)
+        key = package_key(manifest)
+        earlier = [e for e in _entries(records.get(key)) if e.get("folder") != str(folder)]
+        records[key] = [{"folder": str(folder), "files": files}, *earlier][:MAX_FOLDERS]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, tmp = tempfile.mkstemp(prefix=".sources-", dir=target.parent)
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(records, out, indent=1)
+        os.replace(tmp, target)
+    except OSError:
+        return False
+    return True
+
+
+def recall_sources(manifest: Manifest, *, path: Path | None = None) -> list[SourceRecord]:
+    """The recorded checkpoint folders of this package on this computer, newest first (maybe none)."""
+    try:
+        entries = _entries(_load(path or default_record_path()).get(package_key(manifest)))
+    except ValueError:
+        return []
+    found = []
+    for entry in entries:
+        try:
+            files = {str(k): (int(v[0]), int(v[1])) for k, v in dict(entry["files"]).items()}
+            found.append(SourceRecord(Path(str(entry["folder"])), files))
+        except (ValueError, KeyError, TypeError, IndexError):
+            continue
+    return found
+
+
+def _entries(value: object) -> list[dict]:
+    return [e for e in value if isinstance(e, dict)] if isinstance(value, list) else []
+
+
+def _load(path: Path) -> dict[str, object]:
+    """The whole record (an unreadable or foreign file reads as empty: it is a cache of facts, not data)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}

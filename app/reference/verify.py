@@ -1,0 +1,275 @@
+"""`verify_package`: does a package compute what its checkpoint means, on the provider it will run on?
+
+1. Its files against the manifest's sizes and SHA-256 (app.package.integrity): bit rot, a bad copy, an edit.
+2. Its checkpoint: `against`, or the folder this computer exported it from (app.package.source_record), or a
+   format-1 manifest's folder. It must be the checkpoint the manifest names: its files' SHA-256 are compared
+   with the manifest's, except when the record shows them unchanged (size and mtime) since the export hashed them.
+3. The probe: a fixed English text in the package's own tokenizer, as a prompt one sliding window plus 8 tokens
+   long (so every sliding layer must drop keys, and the window edge, sinks and rope positions all matter), then
+   DECODE_STEPS more tokens fed one at a time (the decode kernels, a different path from prefill).
+4. The package runs through the engine on the provider it will use (ONNX Runtime's CUDA, DirectML or CPU); the
+   project's own NumPy gpt-oss (app.reference.model) computes the same positions from the checkpoint.
+5. It passes when, at every compared position, the RMS error is within the target's tolerance (TOLERANCES, in
+   σ of the reference logits) and top-1 agrees often enough. Checksums cannot catch a package that is
+   consistently wrong (a sliding window changed in model.onnx and the manifest rehashed); this step does.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from app.checkpoint.weights import Checkpoint, CheckpointError
+from app.engine.events import LoadProgress
+from app.package.integrity import IntegrityError, check_files
+from app.package.manifest import PackageError
+from app.package.reader import Package, read_package
+from app.package.source_record import recall_sources
+from app.reference.compare import LogitAgreement, compare_logits
+from app.reference.model import Transformer
+
+DECODE_STEPS = 4
+PROMPT_EXTRA = 8  # prompt tokens beyond the sliding window
+ProgressCallback = Callable[[LoadProgress], None]
+
+# The probe: plain prose, tokenised by the package's tokenizer and repeated if it is too short.
+PROBE_TEXT = (
+    "The committee met on a grey Tuesday morning to review the quarterly figures. Revenue had risen by four "
+    "percent, but costs had grown faster, driven mostly by the new warehouse and the delayed software project. "
+    "Maria, who chaired the meeting, asked each department to explain its numbers in plain words. The logistics "
+    "team described how fuel prices and a late shipment from the coast had pushed their budget over the limit. "
+    "Finance suggested a careful plan: pause two hiring rounds, renegotiate the cleaning contract, and move the "
+    "archive to cheaper storage. Nobody liked every part of it, yet by noon they agreed to try it for three "
+    "months and to meet again in April, when the spring orders would show whether the plan was working. After "
+    "the meeting, Maria wrote a short summary for the staff, thanking them for their patience and promising that "
+    "the changes would be reviewed openly, with every number published on the shared board for anyone to check."
+)
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How far a target's package may be from the reference, in σ of the reference logits per position.
+
+    The median over the compared positions is what a consistent mistake moves (a window, sink, rope or expert
+    error shifts every position past the window); the worst position bounds the rest, loosely, because a good
+    quantised package can flip one token's router choice and be far off at that one position. Packages from
+    floating-point experts are quantised by every target, so their median bound is wider."""
+
+    median_mxfp4: float
+    median_float: float
+    worst: float
+    top1: float  # share of positions whose top token must agree
+    why: str
+
+    def median(self, mxfp4_source: bool) -> float:
+        return self.median_mxfp4 if mxfp4_source else self.median_float
+
+
+# One row per export target. Measured on this project's test models (good packages, median / worst σ):
+#   cpu      tiny 0.012 / 0.015, 20b widths 0.011 / 0.155; from bf16 experts tiny 0.019 / 0.026
+#   cpu-int4 tiny 0.181 / 0.188, 20b widths 0.150 / 0.215
+#   dml      0.000 / 0.000 from MXFP4; from floating-point experts (quantised to MXFP4) tiny 0.072 / 0.112
+#   cuda     cannot run here: bounds from its design (float16 activations and cache, MXFP4 weights as cpu's)
+# and the smallest consistent mistake (window 129) moves the median to 0.182 at 20b widths (cpu), 0.44 on tiny.
+# cpu-int4's own int4 error hides mistakes that small; it still catches rope, expert order, nibble order and
+# window-1 (tiny: 0.55). See tests/reference/test_verify.py.
+TOLERANCES: dict[str, Tolerance] = {
+    "cpu": Tolerance(0.08, 0.08, 0.4, 0.6, "lossless int8 experts; ORT's CPU QMoE quantises activations to int8"),
+    "cpu-int4": Tolerance(0.35, 0.35, 0.8, 0.4, "experts re-quantised to int4 and an int8 lm_head"),
+    "cuda": Tolerance(0.1, 0.2, 0.5, 0.6, "float16 activations and KV cache, MXFP4 experts"),
+    "dml": Tolerance(0.02, 0.2, 0.4, 0.6, "float32 activations, MXFP4 experts decoded exactly in the graph"),
+}
+
+
+class VerifyError(RuntimeError):
+    """The check could not be made (a damaged package, no checkpoint to compare with); one sentence."""
+
+
+class VerifyCancelled(Exception):
+    """The caller set the cancel event."""
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    package: Path
+    target: str
+    provider: str
+    checkpoint: Path
+    source_check: str  # how the checkpoint was identified ("unchanged since the export", "hashes match")
+    agreement: LogitAgreement
+    tolerance: Tolerance
+    mxfp4_source: bool
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def allowed_median(self) -> float:
+        return self.tolerance.median(self.mxfp4_source)
+
+    @property
+    def needed_top1(self) -> int:
+        return int(np.ceil(self.tolerance.top1 * self.agreement.positions))
+
+    @property
+    def passed(self) -> bool:
+        a = self.agreement
+        return a.median <= self.allowed_median and a.worst <= self.tolerance.worst and a.top1_agreement >= self.needed_top1
+
+    def sentence(self) -> str:
+        """One sentence for the user: what was measured against what, and what to do if it failed."""
+        a = self.agreement
+        measured = (f"median error {a.median:.3f} σ (allowed {self.allowed_median:g}), worst {a.worst:.3f} σ "
+                    f"(allowed {self.tolerance.worst:g}), top-1 agreement {a.top1_agreement} of {a.positions} "
+                    f"(needed {self.needed_top1})")
+        provider = self.provider.removesuffix("ExecutionProvider")
+        if self.passed:
+            return f"The {self.target} package computes what its checkpoint means on {provider}: {measured}."
+        return (f"The {self.target} package does not compute what its checkpoint means on {provider} ({measured}); "
+                "do not use it: export it again from the checkpoint, or pick another target.")
+
+
+def probe_tokens(package: Package, length: int) -> list[int]:
+    """`length` token ids of PROBE_TEXT in the package's tokenizer (repeated as needed)."""
+    from tokenizers import Tokenizer
+
+    ids = Tokenizer.from_file(str(package.tokenizer_path)).encode(PROBE_TEXT, add_special_tokens=False).ids
+    if not ids:
+        raise VerifyError(f"{package.tokenizer_path}: the tokenizer turns the probe text into no tokens")
+    return (ids * (length // len(ids) + 1))[:length]
+
+
+def find_checkpoint(package: Package, against: Path | None, on_progress: ProgressCallback,
+                    cancel: threading.Event | None) -> tuple[Path, str]:
+    """(checkpoint folder, how it was identified); raises VerifyError when none can be found or it is not
+    the one the manifest names.
+
+    Candidates: `against` alone when given; else the folders this computer exported the package from (newest
+    first), then a format-1 manifest's folder. A recorded folder whose files are unchanged since the export
+    is taken as it is; otherwise the first candidate whose files hash to the manifest's inputs."""
+    manifest = package.manifest
+    records = {r.folder: r for r in recall_sources(manifest)}
+    if against is not None:
+        if not Path(against).is_dir():
+            raise VerifyError(f"{against}: no such checkpoint folder")
+        candidates = [Path(against)]
+    else:
+        candidates = [folder for folder in records if folder.is_dir()]
+        legacy = manifest.source.legacy_folder
+        if legacy and Path(legacy).is_dir() and Path(legacy).resolve() not in records:
+            candidates.append(Path(legacy))
+        if not candidates:
+            raise VerifyError(f"{package.folder}: this computer has no record of the checkpoint the package was "
+                              f"exported from ({manifest.source.name}); pass it with --against CHECKPOINT")
+    for folder in candidates:
+        record = records.get(folder.resolve())
+        if record is not None and record.unchanged(manifest):
+            return folder, "unchanged since the export hashed it"
+
+    def progress(done: int, total: int) -> None:
+        _check(cancel)
+        on_progress(LoadProgress("Checking the checkpoint's files", 0.1 + 0.1 * done / max(total, 1)))
+
+    first_problem: IntegrityError | None = None
+    for folder in candidates:
+        try:
+            check_files(folder, manifest.inputs, on_progress=progress,
+                        record="the package's record of its checkpoint")
+        except IntegrityError as exc:
+            first_problem = first_problem or exc
+            continue
+        return folder, "its files' SHA-256 match the package's record"
+    raise VerifyError(f"{candidates[0]} is not the checkpoint this package was exported from ({first_problem})")
+
+
+def verify_package(
+    package_folder: Path,
+    *,
+    against: Path | None = None,
+    provider: str | None = None,
+    model: object | None = None,
+    threads: int | None = None,
+    on_progress: ProgressCallback = lambda _p: None,
+    cancel: threading.Event | None = None,
+) -> VerifyResult:
+    """Runs the whole check (see the module docstring). `model` is an already loaded app.engine.session
+    LoadedModel of this package (the app passes the one it is about to chat with); otherwise the package is
+    loaded here on `provider` (None: the engine's own choice) and closed afterwards.
+
+    Raises VerifyError (the check cannot be made), VerifyCancelled; a package that fails is a VerifyResult
+    with passed False, not an exception."""
+    from app.engine.generator import Generator
+    from app.engine.session import LoadError, load_model
+
+    started = time.perf_counter()
+    seconds: dict[str, float] = {}
+    package_folder = Path(package_folder)
+    on_progress(LoadProgress("Checking the package's files", 0.0))
+    try:
+        package = read_package(package_folder)
+        check_files(package_folder, package.manifest.files,
+                    on_progress=lambda done, total: (_check(cancel), on_progress(
+                        LoadProgress("Checking the package's files", 0.1 * done / max(total, 1)))))
+    except (PackageError, IntegrityError) as exc:
+        raise VerifyError(str(exc)) from exc
+    seconds["package hashes"] = time.perf_counter() - started
+
+    mark = time.perf_counter()
+    checkpoint_folder, source_check = find_checkpoint(package, against, on_progress, cancel)
+    try:
+        checkpoint = Checkpoint.open(checkpoint_folder)
+    except CheckpointError as exc:
+        raise VerifyError(str(exc)) from exc
+    seconds["checkpoint check"] = time.perf_counter() - mark
+
+    config = package.config
+    window = config.sliding_window if any(config.is_sliding(i) for i in range(config.num_hidden_layers)) else 128
+    prompt_length = window + PROMPT_EXTRA
+    tokens = probe_tokens(package, prompt_length + DECODE_STEPS)
+    if prompt_length + DECODE_STEPS > package.context_length:
+        raise VerifyError(f"{package_folder}: the package's context ({package.context_length} tokens) is shorter "
+                          f"than the probe ({prompt_length + DECODE_STEPS})")
+    positions = list(range(prompt_length - 1, prompt_length + DECODE_STEPS))
+
+    mark = time.perf_counter()
+    on_progress(LoadProgress("Running the package", 0.2))
+    owned = model is None
+    try:
+        loaded = model if model is not None else load_model(package_folder, provider=provider, threads=threads,
+                                                             max_length=prompt_length + DECODE_STEPS)
+    except LoadError as exc:
+        raise VerifyError(str(exc)) from exc
+    try:
+        generator = Generator(loaded, max_length=prompt_length + DECODE_STEPS)  # type: ignore[arg-type]
+        rows = [np.array(generator.forward(tokens[:prompt_length]), dtype=np.float32)]
+        for token in tokens[prompt_length:]:
+            _check(cancel)
+            rows.append(np.array(generator.forward([token]), dtype=np.float32))
+        used_provider = loaded.provider.provider  # type: ignore[attr-defined]
+    finally:
+        if owned:
+            loaded.close()  # type: ignore[attr-defined]
+    seconds["package run"] = time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    layers = config.num_hidden_layers
+
+    def layer_done(layer: int) -> None:
+        _check(cancel)
+        on_progress(LoadProgress(f"Reference forward: layer {layer + 1} of {layers}", 0.4 + 0.6 * (layer + 1) / layers))
+
+    expected = Transformer(checkpoint).forward(tokens, positions, on_layer=layer_done)
+    seconds["reference"] = time.perf_counter() - mark
+    seconds["total"] = time.perf_counter() - started
+    return VerifyResult(package=package_folder, target=package.target, provider=used_provider,
+                        checkpoint=checkpoint_folder, source_check=source_check,
+                        agreement=compare_logits(np.stack(rows), expected), tolerance=TOLERANCES[package.target],
+                        mxfp4_source=checkpoint.experts_are_mxfp4, seconds=seconds)
+
+
+def _check(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise VerifyCancelled("verification cancelled")

@@ -1,0 +1,83 @@
+"""Heavy measurement, not part of the suite: `enclave verify` at gpt-oss-20b widths on this machine.
+
+    .venv/bin/python -m tests.reference.measure_verify --preset 20b-layers --work /tmp/verify-20b
+    .venv/bin/python -m tests.reference.measure_verify --preset 20b --targets cpu-int4 --no-sabotage
+
+Writes the random checkpoint (make-test-model's preset), exports each target, verifies the good package and
+(unless --no-sabotage) cpu packages sabotaged with matching checksums, and prints per case the median / worst
+error in σ, top-1 agreement, pass/fail and where the time went, with the machine's load. Deletes what it wrote
+unless --keep (a 20b checkpoint is 13.8 GB, its packages 16-28 GB: check `df -h` first).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import time
+from pathlib import Path
+
+SABOTAGE = ("window 127", "window 129", "sinks dropped", "plain rope", "experts 0 and 1 swapped")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", default="20b-layers")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/enclave-measure-verify"))
+    parser.add_argument("--targets", default="cpu,cpu-int4,dml")
+    parser.add_argument("--no-sabotage", action="store_true")
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+    os.environ.setdefault("XDG_DATA_HOME", str(args.work / "data"))  # the export's record stays in the work folder
+
+    from app.checkpoint.random_checkpoint import PRESET_SHARDS, PRESETS, write_test_model
+    from app.export.context import ExportOptions
+    from app.export.exporter import export_model
+    from app.reference.verify import verify_package
+    from tests.reference.test_verify import SABOTAGE as EDITS
+    from tests.support import sabotage
+
+    args.work.mkdir(parents=True, exist_ok=True)
+    checkpoint = args.work / f"checkpoint-{args.preset}"
+    made = []
+    try:
+        if not checkpoint.exists():
+            start = time.perf_counter()
+            write_test_model(checkpoint, PRESETS[args.preset], shards=PRESET_SHARDS.get(args.preset))
+            made.append(checkpoint)
+            print(f"checkpoint {args.preset}: {time.perf_counter() - start:.0f} s", flush=True)
+        for target in args.targets.split(","):
+            package = args.work / f"{args.preset}-{target}"
+            if not package.exists():
+                start = time.perf_counter()
+                export_model(checkpoint, package, target, options=ExportOptions(context_length=1024))
+                made.append(package)
+                print(f"export {target}: {time.perf_counter() - start:.0f} s", flush=True)
+            _report(f"{target} good", verify_package(package, against=checkpoint))
+            if target != "cpu" or args.no_sabotage:
+                continue
+            for name in SABOTAGE:
+                broken = sabotage.copy_package(package, args.work / "sabotaged")
+                try:
+                    EDITS[name](broken)
+                    _report(f"cpu {name}", verify_package(broken, against=checkpoint))
+                finally:
+                    shutil.rmtree(broken, ignore_errors=True)
+    finally:
+        if not args.keep:
+            for path in made:
+                shutil.rmtree(path, ignore_errors=True)
+    print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} on "
+          f"{os.cpu_count()} cores")
+    return 0
+
+
+def _report(case: str, result) -> None:  # noqa: ANN001 - a VerifyResult
+    a = result.agreement
+    times = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
+    print(f"{case:28s} median {a.median:.3f} σ  worst {a.worst:.3f} σ  top-1 {a.top1_agreement}/{a.positions}  "
+          f"{'PASS' if result.passed else 'FAIL'}  ({times})", flush=True)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

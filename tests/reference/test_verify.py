@@ -1,0 +1,158 @@
+"""`enclave verify`: good packages of every target pass on this machine's provider (ONNX Runtime CPU), and
+packages that are wrong while every checksum matches fail: window, sinks, rope and expert order edited in a
+real package whose manifest was then rehashed (tests/support/sabotage.py), and the exporter's own deliberate
+mistakes for the targets whose graphs are built differently.
+
+Measured with the tiny model (5 compared positions: the 136-token prompt's last and 4 decode steps), median
+per-position RMS error in σ of the reference logits:
+
+    good:      cpu 0.012   cpu-int4 0.181   dml 0.000
+    mistakes:  window 127 0.570, window 129 0.436, sinks dropped 0.336, plain rope 0.661, experts 0 and 1
+               swapped 0.403 (the exporter's own mistakes: the same on every target, 0.33-0.99)
+
+so the smallest mistake is 4x cpu's tolerance (0.08 σ) and 1.9x cpu-int4's own error. At gpt-oss-20b widths
+(`python -m tests.reference.measure_verify`) good cpu measures 0.011 and window 129 0.182.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from app.cli.main import main
+from app.export.context import ExportOptions
+from app.export.exporter import export_model
+from app.package.source_record import default_record_path
+from app.reference.verify import VerifyError, verify_package
+from tests.support import sabotage
+
+CONTEXT = 512
+
+
+@pytest.fixture(scope="module")
+def packages(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("verify")
+    return {target: export_model(tiny_checkpoint, folder / target, target,
+                                 options=ExportOptions(context_length=CONTEXT)).folder
+            for target in ("cpu", "cpu-int4", "dml", "cuda")}
+
+
+@pytest.mark.parametrize("target", ["cpu", "cpu-int4", "dml"])
+def test_good_packages_pass(target: str, packages: dict[str, Path], tiny_checkpoint: Path) -> None:
+    result = verify_package(packages[target], provider="cpu")
+    print(f"{target}: {result.agreement.summary()} in {result.seconds['total']:.1f} s")
+    assert result.passed, result.sentence()
+    assert result.checkpoint.resolve() == tiny_checkpoint.resolve()  # found through this computer's record
+    assert result.source_check == "unchanged since the export hashed it"
+    assert result.agreement.positions == 5
+
+
+SABOTAGE = {
+    "window 127": lambda p: sabotage.change_window(p, 127),
+    "window 129": lambda p: sabotage.change_window(p, 129),
+    "sinks dropped": sabotage.drop_sinks,
+    "plain rope": sabotage.plain_rope,
+    "experts 0 and 1 swapped": sabotage.swap_experts,
+}
+
+
+@pytest.mark.parametrize("name", list(SABOTAGE))
+def test_sabotaged_package_with_matching_checksums_fails(name: str, packages: dict[str, Path], tiny_checkpoint: Path,
+                                                         tmp_path: Path) -> None:
+    package = sabotage.copy_package(packages["cpu"], tmp_path / "pkg")
+    SABOTAGE[name](package)
+    result = verify_package(package, against=tiny_checkpoint, provider="cpu")  # every hash matches ...
+    print(f"{name}: {result.agreement.summary()}")
+    assert not result.passed, result.sentence()  # ... and the logits do not
+    assert result.agreement.median > 2 * result.allowed_median
+    assert "export it again" in result.sentence()
+
+
+@pytest.mark.parametrize(("target", "mistake"), [
+    ("dml", {"debug_window_offset": 1}), ("dml", {"debug_swap_experts": True}), ("dml", {"debug_drop_sinks": True}),
+    ("cpu-int4", {"debug_window_offset": -1}), ("cpu-int4", {"debug_no_yarn": True}),
+], ids=["dml window+1", "dml experts swapped", "dml no sinks", "cpu-int4 window-1", "cpu-int4 no yarn"])
+def test_packages_with_the_exporters_mistakes_fail(target: str, mistake: dict[str, object], tiny_checkpoint: Path,
+                                                   tmp_path: Path) -> None:
+    package = export_model(tiny_checkpoint, tmp_path / "pkg", target,
+                           options=ExportOptions(context_length=CONTEXT, **mistake)).folder
+    result = verify_package(package, provider="cpu")
+    print(f"{target} {mistake}: {result.agreement.summary()}")
+    assert not result.passed
+
+
+def test_a_changed_file_is_refused_before_anything_runs(packages: dict[str, Path], tmp_path: Path) -> None:
+    package = sabotage.copy_package(packages["cpu"], tmp_path / "pkg")
+    data = package / "model.onnx.data"
+    with open(data, "r+b") as handle:
+        handle.seek(data.stat().st_size // 2)
+        handle.write(b"\xff" * 16)
+    with pytest.raises(VerifyError, match="model.onnx.data: SHA-256 does not match the manifest"):
+        verify_package(package, provider="cpu")
+
+
+def test_another_checkpoint_is_refused(packages: dict[str, Path], tiny_checkpoint: Path, tmp_path: Path) -> None:
+    from app.checkpoint.random_checkpoint import PRESETS, write_test_model
+
+    other = write_test_model(tmp_path / "other", PRESETS["tiny"], seed=1)
+    with pytest.raises(VerifyError) as info:
+        verify_package(packages["cpu"], against=other, provider="cpu")
+    message = str(info.value)
+    assert "is not the checkpoint this package was exported from" in message and "\n" not in message
+
+
+def test_a_copied_package_without_a_record_asks_for_the_checkpoint(packages: dict[str, Path], tiny_checkpoint: Path,
+                                                                   tmp_path: Path) -> None:
+    """On another computer (no record), verify says how to go on; given the checkpoint it hashes it."""
+    package = sabotage.copy_package(packages["cpu"], tmp_path / "pkg")
+    record = default_record_path()
+    saved = record.read_bytes()
+    try:
+        record.write_text("{}")
+        with pytest.raises(VerifyError, match="pass it with --against CHECKPOINT"):
+            verify_package(package, provider="cpu")
+        result = verify_package(package, against=tiny_checkpoint, provider="cpu")
+        assert result.passed and result.source_check == "its files' SHA-256 match the package's record"
+    finally:
+        record.write_bytes(saved)
+
+
+def test_a_checkpoint_touched_since_the_export_is_hashed_again(packages: dict[str, Path], tiny_checkpoint: Path,
+                                                               tmp_path: Path) -> None:
+    from tests.support.test_models import copy_checkpoint
+
+    source = copy_checkpoint(tiny_checkpoint, tmp_path / "src")
+    # Another context length than the shared packages: other bytes, so this package has a record of its own.
+    package = export_model(source, tmp_path / "pkg", "cpu", options=ExportOptions(context_length=320)).folder
+    config = source / "config.json"
+    os.utime(config, ns=(time.time_ns(), config.stat().st_mtime_ns + 10**9))  # same bytes, new time
+    assert verify_package(package, provider="cpu").source_check == "its files' SHA-256 match the package's record"
+    config.write_text(config.read_text().replace('"rms_norm_eps": 1e-05', '"rms_norm_eps": 1e-06'))
+    with pytest.raises(VerifyError, match="config.json"):
+        verify_package(package, provider="cpu")
+
+
+def test_a_cuda_package_cannot_be_run_here_and_says_so(packages: dict[str, Path]) -> None:
+    with pytest.raises(VerifyError) as info:
+        verify_package(packages["cuda"])
+    assert "CUDA" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_cli_exit_codes(packages: dict[str, Path], tiny_checkpoint: Path, tmp_path: Path,
+                        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["verify", str(packages["cpu"]), "--quiet", "--provider", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "PASSED" in out and "worst" in out and "top-1" in out
+    broken = sabotage.copy_package(packages["cpu"], tmp_path / "broken")
+    sabotage.change_window(broken, 127)
+    assert main(["verify", str(broken), "--against", str(tiny_checkpoint), "--quiet", "--provider", "cpu"]) == 1
+    assert "FAILED" in capsys.readouterr().out
+    assert main(["verify", str(tmp_path / "nowhere"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("enclave verify: ") and len(err.strip().splitlines()) == 1
+    manifest = json.loads((broken / "manifest.json").read_text())
+    assert manifest["files"], "the sabotaged package still lists its files"
