@@ -98,17 +98,23 @@ def mxfp4_to_int8_blocks(blocks: np.ndarray, scales: np.ndarray) -> tuple[np.nda
 _E2M1_MAX = 6.0
 
 
-def encode(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+ROUND_UP = "round-up"
+BEST = "best"
+
+
+def encode(values: np.ndarray, *, scale: str = BEST) -> tuple[np.ndarray, np.ndarray]:
     """Quantises float values [..., K] (K a multiple of 32) to MXFP4 blocks [..., K/32, 16] and E8M0 scales
     [..., K/32]: per block of 32, a power-of-two scale, and each value rounded to the nearest E2M1 value times
     it (ties to the even code), as microscaling quantisers do.
 
-    The scale is the better (least squared error) of two: 2^e with e = ceil(log2(max|v| / 6)), the smallest
-    that holds the block's largest value (triton_kernels' default for gpt-oss, "round up"), and 2^(e-1), which
-    clips that value to ±6 but halves every step. The second matters for fine-tunes: weights that moved a
-    little off the MXFP4 grid would otherwise lose their block's scale whenever the largest value moved up.
-    An all-zero block gets exponent byte 0.
+    scale=ROUND_UP takes 2^e with e = ceil(log2(max|v| / 6)), the smallest that holds the block's largest
+    value: triton_kernels' default, the rule gpt-oss's own weights were quantised with. scale=BEST (the
+    exporter's) takes the better, by squared error, of that and 2^(e-1), which clips the largest value to ±6
+    but halves every step: weights a fine-tune moved a little off the MXFP4 grid would otherwise lose their
+    block's scale whenever the largest value moved up. An all-zero block gets exponent byte 0.
     """
+    if scale not in (ROUND_UP, BEST):
+        raise ValueError(f"scale must be {ROUND_UP!r} or {BEST!r}, not {scale!r}")
     values = np.asarray(values, dtype=np.float32)
     if values.shape[-1] % BLOCK:
         raise ValueError(f"the last axis ({values.shape[-1]}) must be a multiple of {BLOCK}")
@@ -119,7 +125,7 @@ def encode(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mantissa, exponent = np.frexp(amax / np.float32(_E2M1_MAX))
     up = np.where(mantissa == 0.5, exponent - 1, exponent).astype(np.int32)
     best_codes, best_exponent, best_error = None, up, None
-    for e in (up, up - 1):
+    for e in (up, up - 1) if scale == BEST else (up,):
         e = np.clip(e, -_SCALE_BIAS, 254 - _SCALE_BIAS)
         codes = _nearest_codes(np.ldexp(magnitude, -e[..., None]))
         error = np.square(np.ldexp(FP4_VALUES[codes], e[..., None]) - magnitude).sum(axis=-1)

@@ -6,8 +6,8 @@ smaller and random (the `20b` preset: not smaller, the real 13.8 GB in the Hub's
 one tensor (in row chunks) at a time, so even the `20b` preset is written with a few hundred MB of memory.
 
 Expert codes are made the way training makes them: Gaussian weights of the designed standard deviation,
-quantised by app.checkpoint.mxfp4.encode (a power-of-two scale per block of 32, each value rounded to the
-nearest E2M1 value). Uniformly random codes would be the worst case for any 4-bit re-quantisation and make
+quantised by app.checkpoint.mxfp4.encode with the training kernels' rule (the smallest power-of-two scale per
+block of 32 that holds its largest value, each value rounded to the nearest E2M1 value). Uniformly random codes would be the worst case for any 4-bit re-quantisation and make
 the cpu-int4 target look far worse than it is on real weights.
 
 Weight scales are the point of this module. With the usual std-0.02 init the residual stream dominates and
@@ -234,7 +234,7 @@ def _generate(name: str, spec: TensorSpec, config: GptOssConfig, scales: WeightS
         if name.endswith("_blocks"):
             # Gaussian weights [experts, N, K] quantised as training does (app.checkpoint.mxfp4.encode).
             weights = rng.standard_normal(size=shape[:2] + (shape[2] * mxfp4.BLOCK,), dtype=np.float32)
-            blocks, block_scales = mxfp4.encode(weights * np.float32(_mxfp4_std(name, scales)))
+            blocks, block_scales = mxfp4.encode(weights * np.float32(_mxfp4_std(name, scales)), scale=mxfp4.ROUND_UP)
             pending_scales.setdefault(name.removesuffix("_blocks") + "_scales", []).append(block_scales)
             yield blocks
         else:

@@ -149,3 +149,13 @@ def test_encode_picks_the_nearest_e2m1_value_for_gaussian_weights() -> None:
 def test_encode_gives_all_zero_blocks_exponent_zero() -> None:
     blocks, scales = mxfp4.encode(np.zeros((2, 32), dtype=np.float32))
     assert scales.tolist() == [[0], [0]] and not blocks.any()
+
+
+def test_round_up_is_the_training_rule() -> None:
+    """With the training kernels' rule the largest value is never clipped, even when clipping would cost less."""
+    values = np.array([6.05, 0.5, -1.5, 3.0] * 8, dtype=np.float32)
+    blocks, scales = mxfp4.encode(values, scale=mxfp4.ROUND_UP)
+    assert scales.tolist() == [128]  # 6.05 needs 2^1; then 0.5/2 = 0.25 ties to 0
+    assert mxfp4.decode(blocks, scales).tolist() == [6.0, 0.0, -2.0, 3.0] * 8  # -0.75 and 0.25 tie to even
+    with pytest.raises(ValueError, match="scale must be"):
+        mxfp4.encode(values, scale="nearest")
