@@ -88,3 +88,4 @@ class ModelInfo:
     target: str  # export target of the package: cpu, cpu-int4, cuda, dml
     load_seconds: float
     peak_rss_bytes: int | None = None
+    verification: str = ""  # what `enclave verify` found for this package on this provider (app.reference.verify)

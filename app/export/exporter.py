@@ -40,7 +40,7 @@ from app.package.manifest import (
     SourceModel,
     write_manifest,
 )
-from app.package.source_record import remember_source
+from app.package.local_record import remember_source
 
 EXPORTER_VERSION = __version__
 ProgressCallback = Callable[[LoadProgress], None]

@@ -52,7 +52,7 @@ class SourceModel:
     name: str  # e.g. "openai/gpt-oss-20b" or the folder name
     revision: str | None = None  # the Hugging Face commit when the folder is a hub snapshot
     # Only in format-1 manifests (an absolute path on the exporting machine); never written any more. Where the
-    # checkpoint is on this computer is kept outside the package (app.package.source_record).
+    # checkpoint is on this computer is kept outside the package (app.package.local_record).
     legacy_folder: str | None = None
 
 

@@ -1,7 +1,7 @@
 """`verify_package`: does a package compute what its checkpoint means, on the provider it will run on?
 
 1. Its files against the manifest's sizes and SHA-256 (app.package.integrity): bit rot, a bad copy, an edit.
-2. Its checkpoint: `against`, or the folder this computer exported it from (app.package.source_record), or a
+2. Its checkpoint: `against`, or the folder this computer exported it from (app.package.local_record), or a
    format-1 manifest's folder. It must be the checkpoint the manifest names: its files' SHA-256 are compared
    with the manifest's, except when the record shows them unchanged (size and mtime) since the export hashed them.
 3. The probe: a fixed English text in the package's own tokenizer, as a prompt one sliding window plus 8 tokens
@@ -9,8 +9,8 @@
    DECODE_STEPS more tokens fed one at a time (the decode kernels, a different path from prefill).
 4. The package runs through the engine on the provider it will use (ONNX Runtime's CUDA, DirectML or CPU); the
    project's own NumPy gpt-oss (app.reference.model) computes the same positions from the checkpoint.
-5. It passes when, at every compared position, the RMS error is within the target's tolerance (TOLERANCES, in
-   σ of the reference logits) and top-1 agrees often enough. Checksums cannot catch a package that is
+5. It passes when the per-position RMS error (in σ of the reference logits) has its median and its worst within
+   the target's tolerance (TOLERANCES) and top-1 agrees often enough. Checksums cannot catch a package that is
    consistently wrong (a sliding window changed in model.onnx and the manifest rehashed); this step does.
 """
 
@@ -28,8 +28,8 @@ from app.checkpoint.weights import Checkpoint, CheckpointError
 from app.engine.events import LoadProgress
 from app.package.integrity import IntegrityError, check_files
 from app.package.manifest import PackageError
+from app.package.local_record import recall_sources
 from app.package.reader import Package, read_package
-from app.package.source_record import recall_sources
 from app.reference.compare import LogitAgreement, compare_logits
 from app.reference.model import Transformer
 
@@ -87,7 +87,15 @@ TOLERANCES: dict[str, Tolerance] = {
 
 
 class VerifyError(RuntimeError):
-    """The check could not be made (a damaged package, no checkpoint to compare with); one sentence."""
+    """The check could not be made; one sentence."""
+
+
+class PackageDamaged(VerifyError):
+    """A package file is missing, truncated or has another SHA-256 than its manifest records."""
+
+
+class NoCheckpoint(VerifyError):
+    """The checkpoint to compare with is not here, or is not the one the package was exported from."""
 
 
 class VerifyCancelled(Exception):
@@ -154,7 +162,7 @@ def find_checkpoint(package: Package, against: Path | None, on_progress: Progres
     records = {r.folder: r for r in recall_sources(manifest)}
     if against is not None:
         if not Path(against).is_dir():
-            raise VerifyError(f"{against}: no such checkpoint folder")
+            raise NoCheckpoint(f"{against}: no such checkpoint folder")
         candidates = [Path(against)]
     else:
         candidates = [folder for folder in records if folder.is_dir()]
@@ -162,7 +170,7 @@ def find_checkpoint(package: Package, against: Path | None, on_progress: Progres
         if legacy and Path(legacy).is_dir() and Path(legacy).resolve() not in records:
             candidates.append(Path(legacy))
         if not candidates:
-            raise VerifyError(f"{package.folder}: this computer has no record of the checkpoint the package was "
+            raise NoCheckpoint(f"{package.folder}: this computer has no record of the checkpoint the package was "
                               f"exported from ({manifest.source.name}); pass it with --against CHECKPOINT")
     for folder in candidates:
         record = records.get(folder.resolve())
@@ -182,7 +190,7 @@ def find_checkpoint(package: Package, against: Path | None, on_progress: Progres
             first_problem = first_problem or exc
             continue
         return folder, "its files' SHA-256 match the package's record"
-    raise VerifyError(f"{candidates[0]} is not the checkpoint this package was exported from ({first_problem})")
+    raise NoCheckpoint(f"{candidates[0]} is not the checkpoint this package was exported from ({first_problem})")
 
 
 def verify_package(
@@ -214,7 +222,7 @@ def verify_package(
                     on_progress=lambda done, total: (_check(cancel), on_progress(
                         LoadProgress("Checking the package's files", 0.1 * done / max(total, 1)))))
     except (PackageError, IntegrityError) as exc:
-        raise VerifyError(str(exc)) from exc
+        raise PackageDamaged(str(exc)) from exc
     seconds["package hashes"] = time.perf_counter() - started
 
     mark = time.perf_counter()
@@ -222,7 +230,7 @@ def verify_package(
     try:
         checkpoint = Checkpoint.open(checkpoint_folder)
     except CheckpointError as exc:
-        raise VerifyError(str(exc)) from exc
+        raise NoCheckpoint(str(exc)) from exc
     seconds["checkpoint check"] = time.perf_counter() - mark
 
     config = package.config
@@ -268,6 +276,57 @@ def verify_package(
                         checkpoint=checkpoint_folder, source_check=source_check,
                         agreement=compare_logits(np.stack(rows), expected), tolerance=TOLERANCES[package.target],
                         mxfp4_source=checkpoint.experts_are_mxfp4, seconds=seconds)
+
+
+# --- when the app verifies ---------------------------------------------------------------------------------------
+PASSED, FAILED, UNVERIFIED = "passed", "failed", "not verified"
+
+
+@dataclass(frozen=True)
+class OpenVerdict:
+    """What the app tells the user about the package it is opening (status PASSED, FAILED or UNVERIFIED)."""
+
+    status: str
+    sentence: str
+
+
+def verify_on_open(package_folder: Path, model: object, on_progress: ProgressCallback = lambda _p: None,
+                   cancel: threading.Event | None = None) -> OpenVerdict:
+    """The app's rule, run each time it opens a package (with the model it has just loaded):
+
+    - a verdict recorded for this package and provider is reused (a failed one is never retried: the bytes are
+      the same, so the result would be);
+    - otherwise the package is verified when it was converted on this computer (right after the conversion)
+      or runs on a GPU provider (the first time: those kernels never ran in Enclave's tests), and the verdict
+      is recorded;
+    - a package copied from elsewhere, on the CPU, is not verified on open (ONNX Runtime's CPU kernels are
+      the ones the project's tests check), and one whose checkpoint is not on this computer cannot be: both
+      open with a sentence saying so. A damaged package fails.
+    """
+    from app.engine.providers import CPU
+    from app.package.local_record import recall_verdict, remember_verdict
+
+    package_folder = Path(package_folder)
+    try:
+        package = read_package(package_folder)
+    except PackageError as exc:
+        return OpenVerdict(FAILED, f"{exc}; the package is damaged: copy or export it again.")
+    provider = model.provider.provider  # type: ignore[attr-defined]
+    short = provider.removesuffix("ExecutionProvider")
+    known = recall_verdict(package.manifest, provider)
+    if known is not None:
+        return OpenVerdict(PASSED if known.passed else FAILED, known.sentence)
+    if provider == CPU and not recall_sources(package.manifest):
+        return OpenVerdict(UNVERIFIED, f"Not verified on this computer: the package was not converted here "
+                                       f"(enclave verify {package_folder} --against CHECKPOINT checks it).")
+    try:
+        result = verify_package(package_folder, model=model, on_progress=on_progress, cancel=cancel)
+    except PackageDamaged as exc:  # about the bytes on disk now, not the package: not remembered
+        return OpenVerdict(FAILED, f"{exc}; the package is damaged: copy or export it again.")
+    except VerifyError as exc:
+        return OpenVerdict(UNVERIFIED, f"Not verified on {short}: {exc}.")
+    remember_verdict(package.manifest, provider, result.passed, result.sentence())
+    return OpenVerdict(PASSED if result.passed else FAILED, result.sentence())
 
 
 def _check(cancel: threading.Event | None) -> None:

@@ -6,6 +6,7 @@ The chat itself is app.engine.assistant.Assistant, the same use case `enclave ch
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -37,13 +38,29 @@ def prepare_model(path: Path, progress: Callable[[LoadProgress], None]) -> Path:
     return decision.loadable
 
 
+class PackageRefused(RuntimeError):
+    """The package failed verification on this computer; the message says why and what to do."""
+
+
 def open_backend(path: Path, progress: Callable[[LoadProgress], None]) -> Assistant:
+    """Loads the package and, the first time it runs here after a conversion or on a GPU, proves it against
+    its checkpoint (app.reference.verify.verify_on_open); a package that fails is closed and refused."""
+    from app.engine.session import read_package_facts
+    from app.reference.verify import FAILED, verify_on_open
+
     # One core stays free for the window: ORT's pool busy-waits between kernels, and a UI thread that
     # competes with it for every core stutters while the reply streams.
     threads = max(1, (os.cpu_count() or 2) - 1)
     provider, max_length = load_choices(path)
-    return Assistant(load_model(path, progress=progress, threads=threads, provider=provider,
-                                max_length=max_length))
+    model = load_model(path, progress=progress, threads=threads, provider=provider, max_length=max_length)
+    if read_package_facts(path).target is None:  # an onnxruntime-genai folder: no manifest, no checkpoint
+        return Assistant(model)
+    verdict = verify_on_open(path, model, progress)
+    if verdict.status == FAILED:
+        model.close()
+        raise PackageRefused(f"Enclave will not chat with {Path(path).name}: {verdict.sentence}")
+    model.info = dataclasses.replace(model.info, verification=f"{verdict.status}: {verdict.sentence}")
+    return Assistant(model)
 
 
 # On the CPU the KV buffers are zero-filled on demand, so a long context costs memory only as it is used;

@@ -200,7 +200,7 @@ def test_no_machine_path_is_in_the_package(cpu_package: Path, tiny_checkpoint: P
     """Packages are copied between machines by IT: no file of one may name a folder of the exporting machine
     (the checkpoint's path holds the user's home folder name). Where the checkpoint is stays on this computer,
     in the record outside the package, for `enclave verify`."""
-    from app.package.source_record import recall_sources
+    from app.package.local_record import recall_sources
 
     folders = {str(tiny_checkpoint.resolve()), str(tiny_checkpoint), str(tiny_checkpoint.resolve().parent)}
     for path in cpu_package.iterdir():

@@ -26,7 +26,7 @@ import pytest
 from app.cli.main import main
 from app.export.context import ExportOptions
 from app.export.exporter import export_model
-from app.package.source_record import default_record_path
+from app.package.local_record import default_record_path
 from app.reference.verify import VerifyError, verify_package
 from tests.support import sabotage
 

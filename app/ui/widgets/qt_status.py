@@ -13,6 +13,7 @@ class QtStatus(QStatusBar):
         super().__init__(parent)
         self.model_label = PlainLabel("No model")  # the name comes from the package's manifest
         self.provider_label = PlainLabel("")
+        self.verified_label = PlainLabel("")  # what verifying the package on this computer found
         self.speed_label = PlainLabel("")
         self.ttft_label = PlainLabel("")
         self.server_label = PlainLabel("")  # "API on 127.0.0.1:8484" while the local API server runs
@@ -22,7 +23,8 @@ class QtStatus(QStatusBar):
         self.context_bar.setFormat("Context %p%")
         self.context_bar.setValue(0)
         self.context_bar.setToolTip("How much of the model's context window this conversation uses")
-        for widget in (self.model_label, self.provider_label, self.speed_label, self.ttft_label, self.server_label):
+        for widget in (self.model_label, self.provider_label, self.verified_label, self.speed_label, self.ttft_label,
+                       self.server_label):
             self.addPermanentWidget(widget)
         self.addPermanentWidget(self.context_bar)
         self._context_length = 0
@@ -31,6 +33,7 @@ class QtStatus(QStatusBar):
         if info is None:
             self.model_label.setText("No model")
             self.provider_label.setText("")
+            self.verified_label.setText("")
             self._context_length = 0
             self.show_speed(None, None)
             self.context_bar.setValue(0)
@@ -38,6 +41,9 @@ class QtStatus(QStatusBar):
         self.model_label.setText(info.name)
         self.provider_label.setText(info.provider.replace("ExecutionProvider", ""))
         self.provider_label.setToolTip(plain_tooltip(info.provider_reason))
+        status, _, sentence = info.verification.partition(": ")
+        self.verified_label.setText({"passed": "Verified", "not verified": "Not verified"}.get(status, ""))
+        self.verified_label.setToolTip(plain_tooltip(sentence))
         self._context_length = info.context_length
 
     def show_server(self, text: str, tooltip: str = "") -> None:
