@@ -182,3 +182,32 @@ def test_cli_rejects_bad_numbers(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["make-test-model", str(tmp_path / "m"), "--layers", "0"]) == 2
     assert "--layers" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
+
+
+def test_the_hubs_shard_layout(tmp_path: Path) -> None:
+    """`--preset 20b` writes the Hub's layout: three shards of about equal size named model-0000i-of-00002 (as
+    openai/gpt-oss-20b names them) and an index; here with a small config, the same code path."""
+    folder = write_test_model(tmp_path / "m", TOY, with_tokenizer=False, shards=3)
+    shards = sorted(p.name for p in folder.glob("*.safetensors"))
+    assert shards == [f"model-0000{i}-of-00002.safetensors" for i in range(3)]
+    sizes = [(folder / s).stat().st_size for s in shards]
+    assert max(sizes) < 2.5 * min(sizes)
+    index = json.loads((folder / INDEX_FILE).read_text())
+    assert set(index["weight_map"].values()) == set(shards)
+    checkpoint = Checkpoint.open(folder)
+    for name in checkpoint.names:
+        if name.endswith("_scales"):  # an MXFP4 projection's blocks and scales share a shard
+            assert index["weight_map"][name] == index["weight_map"][name.replace("_scales", "_blocks")]
+
+
+def test_cli_refuses_a_model_the_disk_cannot_hold(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda _path: usage(20 * 10**9, 19 * 10**9, 10**9))  # 1 GB free
+    assert main(["make-test-model", str(tmp_path / "big"), "--preset", "20b"]) == 1
+    err = capsys.readouterr().err
+    assert "needs 13.8 GB but only 1.0 GB is free" in err and len(err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
