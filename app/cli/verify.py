@@ -33,6 +33,9 @@ def _run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"{progress.fraction * 100:5.1f}% {progress.message}", file=sys.stderr, flush=True)
 
+    if args.threads is not None and args.threads < 1:
+        print(f"enclave verify: --threads must be at least 1, got {args.threads}", file=sys.stderr)
+        return 2
     try:
         result = verify_package(args.package, against=args.against, provider=args.provider, threads=args.threads,
                                 on_progress=show)

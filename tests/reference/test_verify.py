@@ -151,8 +151,11 @@ def test_cli_exit_codes(packages: dict[str, Path], tiny_checkpoint: Path, tmp_pa
     sabotage.change_window(broken, 127)
     assert main(["verify", str(broken), "--against", str(tiny_checkpoint), "--quiet", "--provider", "cpu"]) == 1
     assert "FAILED" in capsys.readouterr().out
-    assert main(["verify", str(tmp_path / "nowhere"), "--quiet"]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("enclave verify: ") and len(err.strip().splitlines()) == 1
+    for bad in (["verify", str(tmp_path / "nowhere"), "--quiet"],
+                ["verify", str(packages["cpu"]), "--quiet", "--provider", "tpu"],
+                ["verify", str(packages["cpu"]), "--quiet", "--threads", "0"]):
+        assert main(bad) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("enclave verify: ") and len(err.strip().splitlines()) == 1, err
     manifest = json.loads((broken / "manifest.json").read_text())
     assert manifest["files"], "the sabotaged package still lists its files"
