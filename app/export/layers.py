@@ -13,7 +13,6 @@ from collections.abc import Iterator
 import numpy as np
 from onnx import TensorProto
 
-from app.checkpoint import mxfp4
 from app.checkpoint.names import layer_names
 from app.export import experts
 from app.export.builder import MS_DOMAIN, GraphBuilder, onnx_dtype
