@@ -251,15 +251,13 @@ def verify_package(
     except LoadError as exc:
         raise VerifyError(str(exc)) from exc
     try:
-        generator = Generator(loaded, max_length=prompt_length + DECODE_STEPS)  # type: ignore[arg-type]
-        rows = [np.array(generator.forward(tokens[:prompt_length]), dtype=np.float32)]
-        for token in tokens[prompt_length:]:
-            _check(cancel)
-            rows.append(np.array(generator.forward([token]), dtype=np.float32))
+        rows = _run_package(Generator(loaded, max_length=prompt_length + DECODE_STEPS), tokens,  # type: ignore[arg-type]
+                            prompt_length, cancel)
         used_provider = loaded.provider.provider  # type: ignore[attr-defined]
     finally:
-        if owned:
+        if owned:  # before the reference runs: the session (and its IO binding) hold the package in memory
             loaded.close()  # type: ignore[attr-defined]
+            del loaded
     seconds["package run"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
@@ -276,6 +274,17 @@ def verify_package(
                         checkpoint=checkpoint_folder, source_check=source_check,
                         agreement=compare_logits(np.stack(rows), expected), tolerance=TOLERANCES[package.target],
                         mxfp4_source=checkpoint.experts_are_mxfp4, seconds=seconds)
+
+
+def _run_package(generator, tokens: list[int], prompt_length: int,  # noqa: ANN001 - an engine Generator
+                 cancel: threading.Event | None) -> list[np.ndarray]:
+    """The package's logits after the prompt and after each further token fed alone (copies: the generator
+    reuses its buffer)."""
+    rows = [np.array(generator.forward(tokens[:prompt_length]), dtype=np.float32)]
+    for token in tokens[prompt_length:]:
+        _check(cancel)
+        rows.append(np.array(generator.forward([token]), dtype=np.float32))
+    return rows
 
 
 # --- when the app verifies ---------------------------------------------------------------------------------------
