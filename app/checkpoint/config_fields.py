@@ -101,7 +101,8 @@ FIELDS: tuple[ConfigField, ...] = (
                 "experts (gate_up_proj/down_proj in bf16, fp16 or fp32); any other method is refused"),
     # --- tokens ------------------------------------------------------------------------------------------------
     ConfigField("eos_token_id", READ, "end-of-generation ids when generation_config.json has none",
-                "integer or non-empty list of integers (required)"),
+                "integer or non-empty list of integers; absent/null: generation_config.json must name them, else "
+                "the export is refused"),
     ConfigField("pad_token_id", READ, "padding id (recorded; the engine never pads)", "integer or null"),
     ConfigField("bos_token_id", READ, "beginning-of-sequence id (gpt-oss prompts do not use one)",
                 "integer or null"),
