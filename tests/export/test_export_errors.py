@@ -83,6 +83,22 @@ def test_config_the_graph_cannot_reproduce_is_refused(tiny_checkpoint: Path, tmp
     assert _leftovers(tmp_path) == ["src"]
 
 
+def test_a_checkpoint_that_names_no_end_token_is_refused(tiny_checkpoint: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    for item in tiny_checkpoint.iterdir():
+        if item.name not in ("config.json", "generation_config.json"):
+            (src / item.name).symlink_to(item)
+    config = json.loads((tiny_checkpoint / "config.json").read_text())
+    del config["eos_token_id"]
+    (src / "config.json").write_text(json.dumps(config))
+    rc, err = _export_cli(capsys, src, tmp_path / "out")
+    line = _one_sentence(err)
+    assert rc == 1 and "end-of-generation token (eos_token_id)" in line and str(src) in line
+    assert _leftovers(tmp_path) == ["src"]
+
+
 def test_missing_shard_is_named(tiny_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = copy_checkpoint(tiny_checkpoint, tmp_path / "src")
     shard = sorted(src.glob("model-*.safetensors"))[1]
