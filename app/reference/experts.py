@@ -51,6 +51,16 @@ class ExpertReader:
         scales = self.checkpoint.tensor_raw(names[f"{proj}_scales"])[expert]
         return (self.decode(blocks, scales) @ x.T).T
 
+    def rows(self, layer: int, proj: str, expert: int, rows: np.ndarray) -> np.ndarray:
+        """float32 [len(rows), K]: some output rows of one expert's weight (for comparing weights)."""
+        names = layer_names(layer)
+        if not self.mxfp4:
+            weight = self.checkpoint.tensor_f32(names[f"{proj}_proj"], rows=slice(expert, expert + 1))[0]
+            return np.ascontiguousarray(weight[:, rows].T)
+        blocks = np.asarray(self.checkpoint.tensor_raw(names[f"{proj}_blocks"])[expert][rows])
+        scales = np.asarray(self.checkpoint.tensor_raw(names[f"{proj}_scales"])[expert][rows])
+        return self.decode(blocks, scales).copy()
+
     def decode(self, blocks: np.ndarray, scales: np.ndarray) -> np.ndarray:
         """float32 [N, G * 32] from blocks uint8 [N, G, 16] and scales uint8 [N, G]. The result lives in a
         buffer that the next decode of the same shape overwrites."""

@@ -131,7 +131,7 @@ def route(logits: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return chosen, weights / weights.sum(axis=-1, keepdims=True)
 
 
-def mlp(config: GptOssConfig, checkpoint: Checkpoint, experts: ExpertReader, layer: int,
+def mlp(config: GptOssConfig, checkpoint: Checkpoint, experts: ExpertReader, layer: int,  # or PackageExperts
         x: np.ndarray) -> np.ndarray:
     """One layer's MoE block on the normalised input x [T, hidden]; each expert is read (and dequantised) once,
     for all the tokens routed to it, and never when no token is."""
@@ -149,12 +149,15 @@ def mlp(config: GptOssConfig, checkpoint: Checkpoint, experts: ExpertReader, lay
 
 # --- the model ------------------------------------------------------------------------------------------------------
 class Transformer:
-    """The reference model over an opened checkpoint (weights are read from it layer by layer, not kept)."""
+    """The reference model over an opened checkpoint (weights are read from it layer by layer, not kept).
 
-    def __init__(self, checkpoint: Checkpoint) -> None:
+    `experts` replaces where the expert weights come from (anything with ExpertReader's `matmul`): verify runs a
+    cpu-int4 package's own int4 experts through it (app.reference.package_experts)."""
+
+    def __init__(self, checkpoint: Checkpoint, experts: object | None = None) -> None:
         self.checkpoint = checkpoint
         self.config = checkpoint.config
-        self.experts = ExpertReader(checkpoint)
+        self.experts = experts if experts is not None else ExpertReader(checkpoint)
 
     def embed(self, tokens: Sequence[int]) -> np.ndarray:
         raw = self.checkpoint.tensor_raw(EMBED)
