@@ -2,6 +2,7 @@
 
     .venv/bin/python -m tests.reference.measure_verify --preset 20b-layers --work /tmp/verify-20b
     .venv/bin/python -m tests.reference.measure_verify --preset 20b --targets cpu-int4 --no-sabotage
+    .venv/bin/python -m tests.reference.measure_verify --preset tiny --layers 24 --no-sabotage
 
 Writes the random checkpoint (make-test-model's preset), exports each target, verifies the good package and
 (unless --no-sabotage) cpu packages sabotaged with matching checksums, and prints per case the median / worst
@@ -23,6 +24,7 @@ SABOTAGE = ("window 127", "window 129", "sinks dropped", "plain rope", "experts 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="20b-layers")
+    parser.add_argument("--layers", type=int, default=None, help="the preset with this many layers")
     parser.add_argument("--work", type=Path, default=Path("/tmp/enclave-measure-verify"))
     parser.add_argument("--targets", default="cpu,cpu-int4,dml")
     parser.add_argument("--no-sabotage", action="store_true")
@@ -38,29 +40,33 @@ def main() -> int:
     from tests.support import sabotage
 
     args.work.mkdir(parents=True, exist_ok=True)
-    checkpoint = args.work / f"checkpoint-{args.preset}"
+    config = PRESETS[args.preset]
+    if args.layers is not None:
+        config = config.with_changes(num_hidden_layers=args.layers)
+    name = f"{args.preset}-{config.num_hidden_layers}"
+    checkpoint = args.work / f"checkpoint-{name}"
     made = []
     try:
         if not checkpoint.exists():
             start = time.perf_counter()
-            write_test_model(checkpoint, PRESETS[args.preset], shards=PRESET_SHARDS.get(args.preset))
+            write_test_model(checkpoint, config, shards=PRESET_SHARDS.get(args.preset))
             made.append(checkpoint)
             print(f"checkpoint {args.preset}: {time.perf_counter() - start:.0f} s", flush=True)
         for target in args.targets.split(","):
-            package = args.work / f"{args.preset}-{target}"
+            package = args.work / f"{name}-{target}"
             if not package.exists():
                 start = time.perf_counter()
                 export_model(checkpoint, package, target, options=ExportOptions(context_length=1024))
                 made.append(package)
                 print(f"export {target}: {time.perf_counter() - start:.0f} s", flush=True)
             _report(f"{target} good", verify_package(package, against=checkpoint))
-            if target != "cpu" or args.no_sabotage:
+            if target not in ("cpu", "cpu-int4") or args.no_sabotage:
                 continue
-            for name in SABOTAGE:
+            for edit in SABOTAGE:
                 broken = sabotage.copy_package(package, args.work / "sabotaged")
                 try:
-                    EDITS[name](broken)
-                    _report(f"cpu {name}", verify_package(broken, against=checkpoint))
+                    EDITS[edit](broken)
+                    _report(f"{target} {edit}", verify_package(broken, against=checkpoint))
                 finally:
                     shutil.rmtree(broken, ignore_errors=True)
     finally:
@@ -75,7 +81,8 @@ def main() -> int:
 def _report(case: str, result) -> None:  # noqa: ANN001 - a VerifyResult
     a = result.agreement
     times = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
-    print(f"{case:28s} median {a.median:.3f} σ  worst {a.worst:.3f} σ  top-1 {a.top1_agreement}/{a.positions}  "
+    weights = "" if result.weights_error is None else f"  weights {result.weights_error:.1%}"
+    print(f"{case:28s} median {a.median:.3f} σ  worst {a.worst:.3f} σ  top-1 {a.top1_agreement}/{a.positions}{weights}  "
           f"{'PASS' if result.passed else 'FAIL'}  ({times})", flush=True)
 
 
