@@ -225,12 +225,15 @@ def verify_package(
     provider: str | None = None,
     model: object | None = None,
     threads: int | None = None,
+    hash_files: bool = True,
     on_progress: ProgressCallback = lambda _p: None,
     cancel: threading.Event | None = None,
 ) -> VerifyResult:
     """Runs the whole check (see the module docstring). `model` is an already loaded app.engine.session
     LoadedModel of this package (the app passes the one it is about to chat with); otherwise the package is
-    loaded here on `provider` (None: the engine's own choice) and closed afterwards.
+    loaded here on `provider` (None: the engine's own choice) and closed afterwards. `hash_files=False` skips
+    step 1's SHA-256 (sizes are still compared) for a caller that has just checked them: the app, whose
+    opening is verifying (app.library.opening).
 
     Raises VerifyError (the check cannot be made), VerifyCancelled; a package that fails is a VerifyResult
     with passed False, not an exception."""
@@ -243,7 +246,7 @@ def verify_package(
     on_progress(LoadProgress("Checking the package's files", 0.0))
     try:
         package = read_package(package_folder)
-        check_files(package_folder, package.manifest.files,
+        check_files(package_folder, package.manifest.files, hashes=hash_files,
                     on_progress=lambda done, total: (_check(cancel), on_progress(
                         LoadProgress("Checking the package's files", 0.1 * done / max(total, 1)))))
     except (PackageError, IntegrityError) as exc:
@@ -363,7 +366,9 @@ def verify_on_open(package_folder: Path, model: object, on_progress: ProgressCal
         return OpenVerdict(UNVERIFIED, f"Not verified on this computer: the package was not converted here "
                                        f"(enclave verify {package_folder} --against CHECKPOINT checks it).")
     try:
-        result = verify_package(package_folder, model=model, on_progress=on_progress, cancel=cancel)
+        # The app's opening already hashed the package's files (app.library.opening): not again here.
+        result = verify_package(package_folder, model=model, hash_files=False, on_progress=on_progress,
+                                cancel=cancel)
     except PackageDamaged as exc:  # about the bytes on disk now, not the package: not remembered
         return OpenVerdict(FAILED, f"{exc}; the package is damaged: copy or export it again.")
     except VerifyError as exc:
