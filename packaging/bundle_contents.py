@@ -43,9 +43,16 @@ EXCLUDES: tuple[str, ...] = (
     "PySide6.QtWebEngineCore", "PySide6.QtWebEngineWidgets", "PySide6.QtWebEngineQuick", "PySide6.QtQuick",
     "PySide6.QtQml", "PySide6.Qt3DCore", "PySide6.QtMultimedia", "PySide6.QtCharts", "PySide6.QtDataVisualization",
     "PySide6.QtPdf", "PySide6.QtDesigner", "PySide6.QtSql", "PySide6.QtTest", "PySide6.QtNetwork",
-    "yaml",  # only numpy.__config__.show() asks for it, inside a try
     "xlsxwriter",  # python-pptx writes chart workbooks with it; reading a deck never does
     "lxml.objectify", "lxml.html.diff", "lxml.html.clean",  # bs4 and python-docx use lxml.etree only
+    # huggingface_hub imports these only inside functions the app never calls: hf_xet (11 MiB) for Xet-protocol
+    # transfers (app.library downloads over plain HTTPS with its own Range/SHA-256 handling; the Hub serves
+    # Xet-backed files over /resolve too), pydantic (5.6 MiB) for webhook payloads and an availability probe.
+    "hf_xet", "pydantic", "pydantic_core",
+    "yaml._yaml",  # PyYAML's libyaml accelerator (2.7 MiB): huggingface_hub imports yaml at start, the pure-Python one serves
+    "jinja2", "fsspec",  # huggingface_hub's model-card templates and HfFileSystem, neither used by app.library
+    "readline",  # only pdb/cmd/code ask for it (with libreadline and libtinfo): no interactive prompt in the app
+    "setuptools", "pkg_resources", "_distutils_hack", "distutils",  # build tools, collected by a hook, never imported
 )
 
 # Files that PyInstaller's hooks collect but the app never loads, as (glob on the bundle-relative path, why).
@@ -66,7 +73,7 @@ BUNDLE_DROPS: tuple[tuple[str, str], ...] = (
     ("PySide6/*plugins/networkinformation/*", "QtNetwork reachability: the app makes no Qt network calls"),
     ("PySide6/*plugins/tls/*", "QtNetwork TLS backends: the app makes no Qt network calls"),
     *((f"PySide6/*plugins/imageformats/*q{fmt}.*", f"{fmt} image reader: the app shows only its own PNG/SVG/ICO "
-       "icons and renders no images from replies or documents") for fmt in ("webp", "tiff", "tga", "wbmp", "icns")),
+       "icons and renders no images from replies or documents") for fmt in ("webp", "tiff", "tga", "wbmp", "icns", "jpeg", "gif")),
     ("PIL/_avif.*", "Pillow's AVIF codec (with libavif): documents are read as text, images are never decoded"),
     ("PIL/_webp.*", "Pillow's WebP codec: images are never decoded"),
     ("PIL/_imagingtk.*", "Pillow's Tk bridge: no Tk in the app"),
@@ -82,6 +89,8 @@ BUNDLE_DROPS: tuple[tuple[str, str], ...] = (
 STRIP_GLOBS: tuple[str, ...] = (
     "libpython3*.so*", "python3*/lib-dynload/*.so", "cryptography/hazmat/bindings/_rust*.so",
     "tokenizers/tokenizers*.so",
+    "numpy/_core/*.so", "numpy/random/*.so", "numpy/linalg/*.so", "numpy/fft/*.so",  # numpy's own modules, not numpy.libs
+    "PIL/_imaging*.so",  # Pillow's extension modules ship unstripped (3.3 MB -> 0.8 MB); its bundled libraries stay as they are
 )
 
 # Never dropped, whatever a glob says: ONNX Runtime's execution providers are loaded by name at run time

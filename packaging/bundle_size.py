@@ -4,8 +4,11 @@
 
 Sizes are apparent sizes in MiB (what a download or an installer carries), the folder measured as it is. The
 budget is per platform and only set where a build was measured: Linux 331 MiB before leaving out what the
-app never loads (packaging/bundle_contents.py: BUNDLE_DROPS, STRIP_GLOBS), 249 MiB after. Windows and
-macOS bundles are reported, not judged, until a release run has measured them.
+app never loads (packaging/bundle_contents.py: BUNDLE_DROPS, STRIP_GLOBS), 249 MiB after; 273 MiB once
+huggingface_hub 2's optional hf_xet and pydantic were swept in, 250 MiB after leaving them and other modules the
+app never imports out. The budget leaves 6 MiB for growth, so a few hundred KiB of new code pass and a new large
+dependency (or a hook sweeping one in) fails the build. Windows and macOS bundles are reported, not judged, until
+a release run has measured them.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import json
 import sys
 from pathlib import Path
 
-BUDGET_MIB: dict[str, float] = {"linux": 250.0}
+BUDGET_MIB: dict[str, float] = {"linux": 256.0}
 MIB = 1024 * 1024
 
 

@@ -7,9 +7,10 @@ windowed one. Steps: `--version`; `make-test-model` and `export` of a tiny rando
 attached document, which the document sandbox reads in a child process that re-executes the frozen program
 (a frozen build has no `python -m`); `gui --smoke` on the real window (offscreen). With --trace-execve (Linux,
 needs strace) the chat runs under strace and the child's command line is checked to be the frozen program
-with the sandbox flag. HOME and the XDG folders point into a scratch folder (on Windows the known folders
+with the sandbox flag. Where the checkout's test support imports (CI), `models download` of that model from a Hub
+on 127.0.0.1 runs too. HOME and the XDG folders point into a scratch folder (on Windows the known folders
 cannot be moved this way; CI runners there are throwaway). Prints one line per step; exit 1 with one
-sentence at the first failure. Standard library only.
+sentence at the first failure. Standard library only (plus the checkout's tests/support/hub_server.py when present).
 """
 
 from __future__ import annotations
@@ -53,6 +54,29 @@ def _sandbox_reexecuted(trace: Path, frozen: Path) -> bool:
     return False
 
 
+def _download_from_loopback_hub(cli: Path, env: dict[str, str], checkpoint: Path) -> None:
+    """`models download` from the test suite's Hub on 127.0.0.1 (tests/support/hub_server.py), serving the
+    checkpoint just written: the frozen app's whole download path (huggingface_hub and everything it imports at
+    start, which import analysis cannot judge). Skipped with a line where the checkout's test support is not
+    importable (a release runner's build Python without the app installed)."""
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root))
+    try:
+        from tests.support.hub_server import HubServer, repo_from_folder
+    except ImportError as exc:
+        print(f"skip models download (the test Hub cannot be imported here: {exc})", flush=True)
+        return
+    finally:
+        sys.path.remove(str(root))
+    repo_id, commit = "enclave-smoke/tiny-gpt-oss", "5" * 40
+    with HubServer([repo_from_folder(repo_id, checkpoint, commit)]) as hub:
+        _run([str(cli), "models", "download", repo_id, "--endpoint", hub.url, "--revision", commit,
+              "--target", "none", "--quiet"], env, "models download (loopback Hub)")
+    listed = _run([str(cli), "models", "list"], env, "models list").stdout
+    if repo_id not in listed:
+        raise SmokeFailure(f"models list does not show the downloaded {repo_id}: {listed[-300:]!r}")
+
+
 def smoke(cli: Path, gui: Path, version: str, trace_execve: bool, work: Path) -> None:
     env = dict(os.environ)
     home = work / "home"
@@ -64,6 +88,7 @@ def smoke(cli: Path, gui: Path, version: str, trace_execve: bool, work: Path) ->
         raise SmokeFailure(f"--version printed {out!r}, not 'enclave {version}'")
     checkpoint, package = work / "checkpoint", work / "package"
     _run([str(cli), "make-test-model", str(checkpoint), "--preset", "tiny"], env, "make-test-model")
+    _download_from_loopback_hub(cli, env, checkpoint)
     _run([str(cli), "export", str(checkpoint), str(package), "--target", "cpu"], env, "export --target cpu")
     shutil.rmtree(checkpoint)
     note = work / "note.txt"
