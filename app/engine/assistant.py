@@ -21,6 +21,7 @@ from app.engine.events import Channel, FinishReason, GenerationEvent, ModelInfo
 from app.engine.generator import GenerationConfig
 from app.engine.grounding import DocumentGrounder, document_cap
 from app.engine.harmony import Message
+from app.engine.sampling import make_sampler
 from app.engine.session import LoadedModel
 from app.engine.stop_text import StopText
 
@@ -49,7 +50,7 @@ class Assistant:
         if citations is not None:
             yield GenerationEvent(citations=citations)
         config = GenerationConfig(max_new_tokens=settings.max_new_tokens, ignore_eos=request.ignore_eos)
-        events = session.send(Message.user(user_text), settings.sampling, config, request.cancel)
+        events = session.send(Message.user(user_text), make_sampler(settings.sampling), config, request.cancel)
         yield from stop_at_strings(events, request.stop) if request.stop else events
 
     def _history_tokens(self) -> int:

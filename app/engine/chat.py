@@ -28,7 +28,7 @@ from app.engine.harmony import (
     SystemSettings,
     build_prompt,
 )
-from app.engine.sampling import Sampler, SamplingParams
+from app.engine.sampling import Sampler
 from app.engine.session import LoadedModel
 
 _NEVER = threading.Event()
@@ -63,14 +63,14 @@ class ChatSession:
     def send(
         self,
         message: Message | str,
-        params: SamplingParams | Sampler | None = None,
+        sampler: Sampler | None = None,
         config: GenerationConfig = GenerationConfig(),
         cancel: threading.Event = _NEVER,
     ) -> Iterator[GenerationEvent]:
         """Adds the user's message, streams the assistant's reply, and records it in the history.
 
         If the turn fails or is cancelled, the partial reply is still kept in the history (what the user saw
-        is what the model will see next turn)."""
+        is what the model will see next turn). `sampler`: see Generator.generate."""
         self.history.append(Message.user(message) if isinstance(message, str) else message)
         prompt = self.prompt_for(self.history)
         self.last_prompt = prompt
@@ -78,7 +78,7 @@ class ChatSession:
         harmony_config = replace(config, skip_special_text=True,
                                  stop_token_ids=config.stop_token_ids or STOP_TOKEN_IDS)
         try:
-            for event in self.generator.generate(prompt, params, harmony_config, cancel):
+            for event in self.generator.generate(prompt, sampler, harmony_config, cancel):
                 deltas = [d for t in event.token_ids for d in stream.feed(t)]
                 if event.finished:
                     deltas += stream.finish()

@@ -6,14 +6,17 @@
   logits land in a preallocated [1, 1, vocab] array. Nothing is allocated or copied per token except what
   ORT does inside the graph. (onnxruntime-genai's own exports return logits for every prompt position; for
   those, a multi-token prefill lets ORT allocate [1, n, vocab] and keeps the last row.)
-- `step()` yields `(token, logits)` pairs, sampling from the last logits and feeding each token back.
-- `generate()` turns steps into `GenerationEvent`s: text deltas from the incremental detokenizer, stop
-  reasons, cancellation (one `threading.Event`, checked before every forward), per-token timing.
+- `step()` is the decode loop, the one place that samples and runs the model (mlx-lm's `generate_step`): it
+  yields `(token, logits)` pairs, sampling from the last logits and feeding each token back.
+- `generate()` turns steps into `GenerationEvent`s (mlx-lm's `stream_generate`), with one sampler argument:
+  text deltas from the incremental detokenizer, stop reasons, cancellation (one `threading.Event`, checked
+  before every forward), per-token timing, model failures as one-sentence errors.
 - `complete()` joins the text.
 
 The generator keeps its cache between calls. A new prompt that starts with tokens already in the cache
 (the previous turns of a chat) is only prefilled from the first differing token: the cache is rewound to
-the longest common prefix, which for the shared-buffer layout costs nothing.
+the longest common prefix, which for the shared-buffer layout costs nothing. `make_cache` picks the cache
+class for the graph's KV layout (kv_cache.py).
 
 Per-token Python overhead (time per step outside `run_with_iobinding`) is reported in every event's
 `timing`; with greedy sampling it is an argmax over the vocabulary plus two pointer re-binds.
@@ -31,8 +34,8 @@ import onnxruntime as ort
 
 from app.engine.detokenizer import IncrementalDecoder
 from app.engine.events import FinishReason, GenerationEvent, TokenTiming
-from app.engine.kv_cache import KVCache, common_prefix_length
-from app.engine.sampling import SAMPLING_BOUNDS, Sampler, SamplingParams, make_sampler
+from app.engine.kv_cache import common_prefix_length, make_cache
+from app.engine.sampling import SAMPLING_BOUNDS, Sampler, argmax_sampler
 from app.engine.session import LoadedModel
 
 _NEVER = threading.Event()  # default cancel event: never set, so the loop needs no None checks
@@ -67,7 +70,7 @@ class Generator:
             prefill_scratch_bytes = PREFILL_SCRATCH_BYTES
         self.prefill_scratch_bytes = prefill_scratch_bytes  # None: the whole prompt in one run
         self.max_length = min(max_length or model.max_length, model.facts.context_length)
-        self.cache = KVCache(model.kv_spec, self.max_length, device=model.device)
+        self.cache = make_cache(model.kv_spec, self.max_length, device=model.device)
         self._binding = model.session.io_binding()
         # Preallocated inputs: ids/positions for the longest possible step and an all-ones mask for the
         # whole context; each run binds a prefix of them by pointer.
@@ -78,10 +81,10 @@ class Generator:
         self._ids_ptr = self._ids.ctypes.data
         self._mask_ptr = self._mask.ctypes.data
         self._positions_ptr = self._positions.ctypes.data
-        self._present_offset = 1  # logits is output 0, the presents follow (concat layout)
         self._bind_logits()
-        self.cache.bind(self._binding)
+        self.cache.bind(self._binding, present_offset=1)  # logits is output 0, the presents follow
         self.last_ort_seconds = 0.0
+        self.prefill_reused = 0  # prompt tokens the last step() found in the cache
 
     # --- layer 0: one forward pass -------------------------------------------------------------------------
     def forward(self, tokens: Sequence[int]) -> np.ndarray:
@@ -110,9 +113,7 @@ class Generator:
         if every_position:
             self._logits[0, 0] = b.get_outputs()[0].numpy()[0, -1]
             self._bind_logits()
-        self.cache.after_run(b, tokens, self._present_offset)
-        if self.cache.rebinds_each_step:
-            self.cache.bind(b)
+        self.cache.after_run(tokens)
         return self._logits[0, 0]
 
     def _bind_logits(self) -> None:
@@ -148,19 +149,22 @@ class Generator:
     def reset(self) -> None:
         """Forgets the cached conversation (the next prompt is prefilled from the start)."""
         self.cache.clear()
-        if self.cache.rebinds_each_step:
-            self.cache.bind(self._binding)
 
     # --- layer 1: tokens ----------------------------------------------------------------------------------
-    def step(self, prompt: Sequence[int], sampler: Sampler, *, max_new_tokens: int,
+    def step(self, prompt: Sequence[int], sampler: Sampler = argmax_sampler, *, max_new_tokens: int,
              cancel: threading.Event = _NEVER) -> Iterator[tuple[int, np.ndarray]]:
-        """Yields (token, logits it was sampled from) up to `max_new_tokens` times, stopping early when
-        `cancel` is set or the context is full. The caller may stop iterating at any time.
+        """The decode loop (the only place that samples and runs the model): prefills `prompt`, then yields
+        (token, logits it was sampled from) up to `max_new_tokens` times, stopping early when `cancel` is set
+        or the context is full.
 
-        `logits` is a view of the preallocated output buffer: the next step overwrites it (copy to keep)."""
+        The next forward runs only when the caller asks for the next pair, so a caller that stops iterating
+        (a stop token, a cancel it saw) costs no extra run. `logits` is a view of the preallocated output
+        buffer: the next step overwrites it (copy to keep). Model failures propagate (RuntimeError or ORT's
+        Fail) from the call that ran the model; `self.prefill_reused` says how many prompt tokens the cache
+        gave back."""
         if cancel.is_set():
             return
-        logits, _ = self.prefill(prompt)
+        logits, self.prefill_reused = self.prefill(prompt)
         history = list(prompt)
         for i in range(max_new_tokens):
             token = sampler(logits, history)
@@ -174,18 +178,19 @@ class Generator:
     def generate(
         self,
         prompt: Sequence[int],
-        params: SamplingParams | Sampler | None = None,
+        sampler: Sampler | None = None,
         config: GenerationConfig = GenerationConfig(),
         cancel: threading.Event = _NEVER,
     ) -> Iterator[GenerationEvent]:
-        """Streams one reply to `prompt` (token ids) as events; the last one has `finish_reason` set."""
+        """Streams one reply to `prompt` (token ids) as events; the last one has `finish_reason` set.
+
+        `sampler` picks each token (`make_sampler(SamplingParams(...))`; None: greedy). Events come from
+        `step()`: this layer adds text, stop reasons, timing and one-sentence errors."""
         started = time.perf_counter()
-        sampler = params if callable(params) else make_sampler(params or SamplingParams())
         stops = frozenset(() if config.ignore_eos else
                           (config.stop_token_ids if config.stop_token_ids is not None
                            else self.model.facts.stop_token_ids))
         decoder = IncrementalDecoder(self.model.tokenizer, skip_special=config.skip_special_text)
-        prompt = list(prompt)
         n_prompt = len(prompt)
         if cancel.is_set():
             yield GenerationEvent(prompt_tokens=n_prompt, finish_reason=FinishReason.CANCELLED)
@@ -195,68 +200,69 @@ class Generator:
                                   error=f"the prompt has {n_prompt} tokens but the context holds "
                                         f"{self.max_length}; start a new chat or shorten the messages")
             return
-        try:
-            logits, reused = self.prefill(prompt)
-        except (RuntimeError, ort.capi.onnxruntime_pybind11_state.Fail) as exc:  # type: ignore[attr-defined]
-            self.reset()
-            yield GenerationEvent(prompt_tokens=n_prompt, finish_reason=FinishReason.ERROR,
-                                  error=f"the model failed while reading the prompt: {exc}")
-            return
-        history = prompt
-        first_at = ttft = None
-        new = 0
+        steps = self.step(prompt, sampler or argmax_sampler, max_new_tokens=config.max_new_tokens, cancel=cancel)
+        first_at = ttft = rate = None
+        new = reused = 0
         step_started = started
-        ort_s = self.last_ort_seconds
-        while True:
-            token = sampler(logits, history)
-            history.append(token)
-            new += 1
-            now = time.perf_counter()
-            if first_at is None:
-                first_at = now
-                ttft = now - started
-            text = decoder.add(token)
-            reason = None
-            if token in stops:
-                reason = FinishReason.STOP
-            elif new >= config.max_new_tokens:
-                reason = FinishReason.LENGTH
-            elif cancel.is_set():
-                reason = FinishReason.CANCELLED
-            elif self.cache.free < 1:
-                reason = FinishReason.CONTEXT_FULL
-            if reason is not None:
-                text += decoder.flush()
-            rate = (new - 1) / (now - first_at) if new > 1 else None
-            yield GenerationEvent(
-                token_ids=(token,), text=text, prompt_tokens=n_prompt, new_tokens=new, cached_tokens=reused,
-                ttft_s=ttft, decode_tok_s=rate, timing=TokenTiming(now - step_started, ort_s),
-                finish_reason=reason,
-            )
-            if reason is not None:
-                return
-            if cancel.is_set():  # set by the consumer while handling this event: stop before computing more
-                yield GenerationEvent(prompt_tokens=n_prompt, new_tokens=new, cached_tokens=reused, ttft_s=ttft,
-                                      decode_tok_s=rate, finish_reason=FinishReason.CANCELLED)
-                return
-            step_started = time.perf_counter()
-            try:
-                logits = self.forward((token,))
-            except (RuntimeError, ort.capi.onnxruntime_pybind11_state.Fail) as exc:  # type: ignore[attr-defined]
-                self.reset()
-                yield GenerationEvent(prompt_tokens=n_prompt, new_tokens=new, cached_tokens=reused,
-                                      finish_reason=FinishReason.ERROR, error=f"the model failed: {exc}")
-                return
-            ort_s = self.last_ort_seconds
+        try:
+            while True:
+                try:
+                    token, _logits = next(steps)
+                except StopIteration:  # the loop saw `cancel` set between our check and its own
+                    yield GenerationEvent(prompt_tokens=n_prompt, new_tokens=new, cached_tokens=reused,
+                                          ttft_s=ttft, decode_tok_s=rate, finish_reason=FinishReason.CANCELLED)
+                    return
+                except (RuntimeError, ort.capi.onnxruntime_pybind11_state.Fail) as exc:  # type: ignore[attr-defined]
+                    self.reset()
+                    if new == 0:
+                        yield GenerationEvent(prompt_tokens=n_prompt, finish_reason=FinishReason.ERROR,
+                                              error=f"the model failed while reading the prompt: {exc}")
+                    else:
+                        yield GenerationEvent(prompt_tokens=n_prompt, new_tokens=new, cached_tokens=reused,
+                                              finish_reason=FinishReason.ERROR, error=f"the model failed: {exc}")
+                    return
+                new += 1
+                now = time.perf_counter()
+                if first_at is None:
+                    first_at = now
+                    ttft = now - started
+                    reused = self.prefill_reused
+                text = decoder.add(token)
+                reason = None
+                if token in stops:
+                    reason = FinishReason.STOP
+                elif new >= config.max_new_tokens:
+                    reason = FinishReason.LENGTH
+                elif cancel.is_set():
+                    reason = FinishReason.CANCELLED
+                elif self.cache.free < 1:
+                    reason = FinishReason.CONTEXT_FULL
+                if reason is not None:
+                    text += decoder.flush()
+                rate = (new - 1) / (now - first_at) if new > 1 else None
+                yield GenerationEvent(
+                    token_ids=(token,), text=text, prompt_tokens=n_prompt, new_tokens=new, cached_tokens=reused,
+                    ttft_s=ttft, decode_tok_s=rate, timing=TokenTiming(now - step_started, self.last_ort_seconds),
+                    finish_reason=reason,
+                )
+                if reason is not None:
+                    return
+                if cancel.is_set():  # set by the consumer while handling this event: stop before computing more
+                    yield GenerationEvent(prompt_tokens=n_prompt, new_tokens=new, cached_tokens=reused,
+                                          ttft_s=ttft, decode_tok_s=rate, finish_reason=FinishReason.CANCELLED)
+                    return
+                step_started = time.perf_counter()
+        finally:
+            steps.close()
 
     # --- layer 3: text ------------------------------------------------------------------------------------
-    def complete(self, prompt: Sequence[int], params: SamplingParams | Sampler | None = None,
+    def complete(self, prompt: Sequence[int], sampler: Sampler | None = None,
                  config: GenerationConfig = GenerationConfig(),
                  cancel: threading.Event = _NEVER) -> tuple[str, GenerationEvent]:
         """The whole reply as one string, with the final event (counts, rates, finish reason)."""
         parts: list[str] = []
         last = GenerationEvent()
-        for event in self.generate(prompt, params, config, cancel):
+        for event in self.generate(prompt, sampler, config, cancel):
             parts.append(event.text)
             last = event
         return "".join(parts), last

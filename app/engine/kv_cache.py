@@ -1,9 +1,12 @@
 """The conversation's KV cache: preallocated per-layer buffers that ONNX Runtime updates in place.
 
-Layout "shared-buffer" (onnxruntime-genai's past_present_share_buffer): each layer has one key and one value
-buffer of shape [1, kv_heads, max_length, head_dim], bound as BOTH the `past_key_values.{i}.*` input and the
-`present.{i}.*` output. GroupQueryAttention writes the new tokens' K/V at their absolute positions (taken from
-attention_mask / seqlens_k) and reads only the first `length` positions, so a step allocates and copies
+Two layouts, two classes with one interface (`KVCache`), picked by `make_cache` from the package's layout, as
+mlx-lm's `make_cache` picks a cache class per layer: the generator never asks which one it holds.
+
+`SharedKVCache`, layout "shared-buffer" (onnxruntime-genai's past_present_share_buffer): each layer has one key
+and one value buffer of shape [1, kv_heads, max_length, head_dim], bound as BOTH the `past_key_values.{i}.*`
+input and the `present.{i}.*` output. GroupQueryAttention writes the new tokens' K/V at their absolute positions
+(taken from attention_mask / seqlens_k) and reads only the first `length` positions, so a step allocates and copies
 nothing, and rewinding the conversation is just lowering `length`: stale entries past it are never read and
 are overwritten by the next tokens.
 
@@ -17,13 +20,18 @@ so second-turn latency would grow with the conversation. Full-length buffers cos
 they come from calloc'd NumPy arrays, so pages past the conversation's length are never touched and never
 become resident.
 
-Layout "concat" (used by DirectML graphs): present = past + new, so each step's present outputs become the
-next step's past inputs. Rewinding a concat cache means starting over (the device buffers cannot be
-truncated without a copy); the generator then re-prefills.
+`ConcatKVCache`, layout "concat" (used by DirectML graphs): present = past + new, so each step's present outputs
+become the next step's past inputs, which the cache binds itself after every run. Rewinding a concat cache means
+starting over (the device buffers cannot be truncated without a copy): it binds empty pasts again and the
+generator re-prefills.
+
+A cache is bound to one IOBinding (`bind`) and keeps it, so every change of what it holds (a run, a rewind, a
+clear) leaves the binding consistent with it.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -52,23 +60,18 @@ class KVSpec:
         return 2 * self.num_layers * self.kv_heads * self.head_dim * np.dtype(self.dtype).itemsize
 
 
-class KVCache:
-    """Owns the cache buffers and knows which tokens they hold (`tokens`, for prefix reuse)."""
+class KVCache(ABC):
+    """The interface the generator drives: which tokens the cache holds (`tokens`, for prefix reuse), binding
+    its buffers, recording a run, rewinding."""
 
     def __init__(self, spec: KVSpec, max_length: int, device: str = "cpu", device_id: int = 0) -> None:
-        if spec.layout not in (SHARED, CONCAT):
-            raise ValueError(f"unknown KV layout {spec.layout!r}; expected {SHARED!r} or {CONCAT!r}")
         self.spec = spec
         self.max_length = max_length
         self.device = device
         self.device_id = device_id
         self.tokens: list[int] = []  # token ids whose K/V are in the cache, in order
-        self._past: list[tuple[ort.OrtValue, ort.OrtValue]] = []
-        self._host: list[np.ndarray] = []  # keeps NumPy-backed buffers alive (CPU, shared layout)
-        if spec.layout == SHARED:
-            self._allocate_shared()
-        else:
-            self._reset_concat()
+        self._binding: ort.IOBinding | None = None
+        self._present_offset = 0
 
     @property
     def length(self) -> int:
@@ -78,70 +81,125 @@ class KVCache:
     def free(self) -> int:
         return self.max_length - self.length
 
-    def _allocate_shared(self) -> None:
-        shape = (1, self.spec.kv_heads, self.max_length, self.spec.head_dim)
-        for _ in range(self.spec.num_layers):
+    def bind(self, binding: ort.IOBinding, present_offset: int) -> None:
+        """Binds the cache's inputs and outputs into `binding` and keeps it for the runs to come.
+
+        `present_offset` is the index of the first present output among the binding's outputs (the outputs
+        bound before this call come first)."""
+        self._binding, self._present_offset = binding, present_offset
+        self._bind()
+
+    @abstractmethod
+    def _bind(self) -> None:
+        """(Re-)binds the past inputs and present outputs into the kept binding."""
+
+    @abstractmethod
+    def after_run(self, fed: Sequence[int]) -> None:
+        """Records the tokens just fed (and makes the binding ready for the next run)."""
+
+    @abstractmethod
+    def rewind(self, length: int) -> bool:
+        """Keeps only the first `length` tokens. Returns False when the cache had to be emptied instead, so
+        the caller knows to prefill from the start."""
+
+    @abstractmethod
+    def clear(self) -> None:
+        """Forgets every token."""
+
+    def _bind_pasts(self, pasts: Sequence[tuple[ort.OrtValue, ort.OrtValue]]) -> None:
+        s, b = self.spec, self._binding
+        assert b is not None, "bind() the cache before running"
+        for i, (key, value) in enumerate(pasts):
+            b.bind_ortvalue_input(s.past_key % i, key)
+            b.bind_ortvalue_input(s.past_value % i, value)
+
+
+class SharedKVCache(KVCache):
+    """Full-length buffers bound as both past and present: runs, rewinds and clears touch no buffer."""
+
+    def __init__(self, spec: KVSpec, max_length: int, device: str = "cpu", device_id: int = 0) -> None:
+        super().__init__(spec, max_length, device, device_id)
+        self._buffers: list[tuple[ort.OrtValue, ort.OrtValue]] = []
+        self._host: list[np.ndarray] = []  # keeps NumPy-backed buffers alive (CPU)
+        shape = (1, spec.kv_heads, max_length, spec.head_dim)
+        for _ in range(spec.num_layers):
             pair = []
             for _kv in range(2):
-                if self.device == "cpu":
+                if device == "cpu":
                     # np.zeros -> calloc: untouched pages cost no RAM until the conversation reaches them.
-                    host = np.zeros(shape, dtype=self.spec.dtype)
+                    host = np.zeros(shape, dtype=spec.dtype)
                     self._host.append(host)
                     pair.append(ort.OrtValue.ortvalue_from_numpy(host))
                 else:
-                    pair.append(ort.OrtValue.ortvalue_from_shape_and_type(shape, self.spec.dtype, self.device,
-                                                                          self.device_id))
-            self._past.append((pair[0], pair[1]))
+                    pair.append(ort.OrtValue.ortvalue_from_shape_and_type(shape, spec.dtype, device, device_id))
+            self._buffers.append((pair[0], pair[1]))
 
-    def _reset_concat(self) -> None:
-        empty = np.zeros((1, self.spec.kv_heads, 0, self.spec.head_dim), dtype=self.spec.dtype)
-        self._past = [(ort.OrtValue.ortvalue_from_numpy(empty), ort.OrtValue.ortvalue_from_numpy(empty))
-                      for _ in range(self.spec.num_layers)]
+    def _bind(self) -> None:
+        s, b = self.spec, self._binding
+        assert b is not None
+        self._bind_pasts(self._buffers)
+        for i, (key, value) in enumerate(self._buffers):
+            b.bind_ortvalue_output(s.present_key % i, key)
+            b.bind_ortvalue_output(s.present_value % i, value)
 
-    def bind(self, binding: ort.IOBinding) -> None:
-        """Binds the past inputs (and, for the shared layout, the same buffers as present outputs)."""
-        s = self.spec
-        for i, (key, value) in enumerate(self._past):
-            binding.bind_ortvalue_input(s.past_key % i, key)
-            binding.bind_ortvalue_input(s.past_value % i, value)
-            if s.layout == SHARED:
-                binding.bind_ortvalue_output(s.present_key % i, key)
-                binding.bind_ortvalue_output(s.present_value % i, value)
-            else:
-                binding.bind_output(s.present_key % i, self.device, self.device_id)
-                binding.bind_output(s.present_value % i, self.device, self.device_id)
-
-    @property
-    def rebinds_each_step(self) -> bool:
-        """Concat caches must be re-bound after every run (the presents are new buffers)."""
-        return self.spec.layout == CONCAT
-
-    def after_run(self, binding: ort.IOBinding, fed: Sequence[int], present_offset: int) -> None:
-        """Records the tokens just fed; for concat caches, adopts the presents as the next pasts.
-
-        `present_offset` is the index of the first present output in the binding's output list.
-        """
+    def after_run(self, fed: Sequence[int]) -> None:
         self.tokens.extend(fed)
-        if self.spec.layout == CONCAT:
-            outs = binding.get_outputs()
-            self._past = [(outs[present_offset + 2 * i], outs[present_offset + 2 * i + 1])
-                          for i in range(self.spec.num_layers)]
 
     def rewind(self, length: int) -> bool:
-        """Keeps only the first `length` tokens. Returns False when the cache had to be emptied instead
-        (concat layout), so the caller knows to prefill from the start."""
+        del self.tokens[length:]  # stale entries past `length` are never read and are overwritten next
+        return True
+
+    def clear(self) -> None:
+        self.tokens.clear()
+
+
+class ConcatKVCache(KVCache):
+    """Pasts that grow by one run's presents each run; a rewind starts over from empty pasts."""
+
+    def __init__(self, spec: KVSpec, max_length: int, device: str = "cpu", device_id: int = 0) -> None:
+        super().__init__(spec, max_length, device, device_id)
+        self._past = self._empty()
+
+    def _empty(self) -> list[tuple[ort.OrtValue, ort.OrtValue]]:
+        empty = np.zeros((1, self.spec.kv_heads, 0, self.spec.head_dim), dtype=self.spec.dtype)
+        return [(ort.OrtValue.ortvalue_from_numpy(empty), ort.OrtValue.ortvalue_from_numpy(empty))
+                for _ in range(self.spec.num_layers)]
+
+    def _bind(self) -> None:
+        s, b = self.spec, self._binding
+        assert b is not None
+        self._bind_pasts(self._past)
+        for i in range(s.num_layers):
+            b.bind_output(s.present_key % i, self.device, self.device_id)
+            b.bind_output(s.present_value % i, self.device, self.device_id)
+
+    def after_run(self, fed: Sequence[int]) -> None:
+        """Adopts the run's presents as the next run's pasts and binds them (the presents are new buffers)."""
+        self.tokens.extend(fed)
+        assert self._binding is not None
+        outs, first = self._binding.get_outputs(), self._present_offset
+        self._past = [(outs[first + 2 * i], outs[first + 2 * i + 1]) for i in range(self.spec.num_layers)]
+        self._bind()
+
+    def rewind(self, length: int) -> bool:
         if length >= self.length:
-            return True
-        if self.spec.layout == SHARED:
-            del self.tokens[length:]
             return True
         self.clear()
         return length == 0
 
     def clear(self) -> None:
         self.tokens.clear()
-        if self.spec.layout == CONCAT:
-            self._reset_concat()
+        self._past = self._empty()
+        if self._binding is not None:
+            self._bind()  # the binding must not keep the forgotten pasts
+
+
+def make_cache(spec: KVSpec, max_length: int, device: str = "cpu", device_id: int = 0) -> KVCache:
+    """The cache class for the graph's KV layout (the one place that reads `spec.layout`)."""
+    caches: dict[str, type[KVCache]] = {SHARED: SharedKVCache, CONCAT: ConcatKVCache}
+    if spec.layout not in caches:
+        raise ValueError(f"unknown KV layout {spec.layout!r}; expected {SHARED!r} or {CONCAT!r}")
+    return caches[spec.layout](spec, max_length, device, device_id)
 
 
 def common_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:

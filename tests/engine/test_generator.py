@@ -18,7 +18,7 @@ import pytest
 
 from app.engine.events import FinishReason
 from app.engine.generator import GenerationConfig, Generator
-from app.engine.sampling import SamplingParams
+from app.engine.sampling import SamplingParams, make_sampler
 from app.engine.session import LoadedModel, LoadError, load_model
 from app.tokenizer.special_tokens import CALL, NUM_MERGEABLE, RETURN, VOCAB_SIZE
 from tests.support.test_models import load_reference_model
@@ -124,10 +124,24 @@ def test_same_seed_same_tokens_different_seed_different(generator: Generator) ->
     def run(seed: int) -> list[int]:
         generator.reset()
         params = SamplingParams(temperature=1.0, top_p=0.95, top_k=200, seed=seed)
-        return [e.token_ids[0] for e in generator.generate(prompt, params, config) if e.token_ids]
+        return [e.token_ids[0] for e in generator.generate(prompt, make_sampler(params), config) if e.token_ids]
 
     assert run(11) == run(11)
     assert run(11) != run(12)
+
+
+def test_generate_streams_exactly_the_tokens_of_step(generator: Generator) -> None:
+    """generate() is step() plus events: a seeded sampler gives both the same tokens (and nothing else
+    samples or runs the model)."""
+    prompt = random_prompt(30, seed=9)
+    params = SamplingParams(temperature=1.0, top_k=50, seed=5)
+    generator.reset()
+    events = list(generator.generate(prompt, make_sampler(params), GenerationConfig(max_new_tokens=16,
+                                                                                     ignore_eos=True)))
+    generator.reset()
+    stepped = [token for token, _ in generator.step(prompt, make_sampler(params), max_new_tokens=16)]
+    assert [t for e in events for t in e.token_ids] == stepped and len(stepped) == 16
+    assert events[-1].finish_reason is FinishReason.LENGTH
 
 
 def test_stop_reasons(tiny_model: LoadedModel) -> None:

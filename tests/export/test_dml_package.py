@@ -120,9 +120,13 @@ def test_the_engine_runs_the_dml_package_on_cpu_when_asked(dml_package: Path, re
     assert np.max(np.abs(np.stack(rows) - reference.expected())) <= DML_TOL
 
     # A concat cache cannot be truncated: a turn that shares only a prefix re-prefills, and matches a cold start.
+    # Both turns after the forwards above share a prefix with the cache, so both rewind it (an emptied cache
+    # whose binding kept the old pasts made the first of them fail "while reading the prompt").
     config = GenerationConfig(max_new_tokens=6, ignore_eos=True)
-    list(generator.generate(reference.ids[:120], None, config))
+    first = list(generator.generate(reference.ids[:120], None, config))
+    assert first[-1].error is None and len(first) == 6
     second = reference.ids[:90] + reference.ids[150:180]
-    warm = [e.token_ids for e in generator.generate(second, None, config)]
-    cold = [e.token_ids for e in Generator(model).generate(second, None, config)]
-    assert warm == cold and len(warm) == 6
+    warm = list(generator.generate(second, None, config))
+    cold = list(Generator(model).generate(second, None, config))
+    assert warm[-1].error is None and warm[-1].cached_tokens == 0
+    assert [e.token_ids for e in warm] == [e.token_ids for e in cold] and len(warm) == 6
