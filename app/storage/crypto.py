@@ -1,4 +1,4 @@
-"""AES-256-GCM for single database values, and scrypt for turning a passphrase into a wrapping key.
+"""AES-256-GCM for single database values (the passphrase side lives in kdf.py).
 
 Every value gets a fresh random 96-bit nonce (random nonces are safe for far more than the 2**32 values
 one key will ever seal here). The associated data names where the value lives (table, column, row), so a
@@ -11,17 +11,10 @@ import os
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 KEY_BYTES = 32  # AES-256
 NONCE_BYTES = 12  # 96-bit GCM nonce
 FORMAT_V1 = b"\x01"  # leading byte so a later format can be told apart from this one
-
-# scrypt cost: n=2**15, r=8 uses 32 MiB and ~0.1 s on a laptop; slow enough to make guessing costly.
-SCRYPT_N = 2**15
-SCRYPT_R = 8
-SCRYPT_P = 1
-SALT_BYTES = 16
 
 
 class AuthenticationFailed(Exception):
@@ -48,8 +41,3 @@ def open_sealed(key: bytes, sealed: bytes, associated_data: bytes) -> bytes:
     except InvalidTag as exc:
         raise AuthenticationFailed("sealed value failed authentication") from exc
 
-
-def derive_wrapping_key(passphrase: str, salt: bytes, n: int = SCRYPT_N, r: int = SCRYPT_R,
-                        p: int = SCRYPT_P) -> bytes:
-    """scrypt(passphrase) -> 256-bit key that wraps (encrypts) the random data key."""
-    return Scrypt(salt=salt, length=KEY_BYTES, n=n, r=r, p=p).derive(passphrase.encode("utf-8"))

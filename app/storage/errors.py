@@ -46,6 +46,16 @@ class PassphraseRequiredError(KeyUnavailableError):
         )
 
 
+class KeyringRequiredError(KeyUnavailableError):
+    """The organisation's policy (RequireOsKeyring) forbids the passphrase fallback, and no keyring works."""
+
+    def __init__(self, path: Path, why: str) -> None:
+        self.path = path
+        super().__init__(
+            f"Your organization requires the history key to be kept in the OS keyring, and {why.rstrip('.')}, "
+            f"so Enclave keeps no history in {path} in this session.")
+
+
 class WrongKeyError(StorageError):
     """The passphrase or keyring key does not match the one the database was encrypted with."""
 

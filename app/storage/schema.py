@@ -10,13 +10,14 @@ handed to SQLite at all.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 from app.storage.errors import CorruptDatabaseError, ForeignDatabaseError, NewerSchemaError
 
 # PRAGMA application_id marks the file as Enclave's in the SQLite header (offset 68); "EnCv".
 APPLICATION_ID = int.from_bytes(b"EnCv", "big")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: messages.timings_json (plaintext, held citations' file names) became sealed `details`
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 SCHEMA_SQL = """
@@ -47,7 +48,7 @@ CREATE TABLE messages (
         CHECK (status IN ('complete', 'streaming', 'stopped', 'error', 'interrupted')),
     prompt_tokens INTEGER,
     completion_tokens INTEGER,
-    timings_json TEXT NOT NULL,
+    details BLOB NOT NULL,               -- sealed JSON: timings, citations (file names, headings)
     created REAL NOT NULL,
     updated REAL NOT NULL,
     UNIQUE (conversation_id, position)
@@ -67,6 +68,14 @@ CREATE TABLE attachments (
 );
 CREATE INDEX attachments_by_conversation ON attachments (conversation_id);
 """
+
+# Every sealed column, by table, with the column that holds its conversation id (part of the associated data).
+# Re-encryption under a new key (passphrase change, key moved, migration) walks exactly these.
+SEALED_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "conversations": ("id", ("title", "system_prompt")),
+    "messages": ("conversation_id", ("content", "reasoning", "error", "details")),
+    "attachments": ("conversation_id", ("file_name", "text", "metadata", "data")),
+}
 
 
 def inspect_database(path: Path) -> dict[str, object] | None:
@@ -168,3 +177,29 @@ def initialize(conn: sqlite3.Connection, path: Path, meta: dict[str, object]) ->
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def migrate(conn: sqlite3.Connection, version: int, seal: Callable[[str, str, int, int, bytes], bytes]) -> bool:
+    """Brings a database of an older schema up to SCHEMA_VERSION in one transaction; True if it changed anything.
+
+    Runs only after the key is verified (it seals values). `seal(table, column, conversation id, row id, value)`.
+    A crash mid-way rolls back to the old schema, which this version still reads and migrates next time.
+    """
+    if version >= SCHEMA_VERSION:
+        return False
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if version < 2:  # timings and citations were plaintext JSON
+            conn.execute("ALTER TABLE messages RENAME COLUMN timings_json TO details")
+            rows = conn.execute("SELECT id, conversation_id, details FROM messages").fetchall()
+            for mid, cid, details in rows:
+                plain = details if isinstance(details, bytes) else str(details).encode("utf-8")
+                conn.execute("UPDATE messages SET details = ? WHERE id = ?",
+                             (seal("messages", "details", cid, mid, plain), mid))
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return True

@@ -31,6 +31,7 @@ from app.storage import crypto, export
 from app.storage.attachments import AttachmentsMixin
 from app.storage.database import UNSET, _Unset
 from app.storage.errors import StorageError
+from app.storage.lifecycle import LifecycleMixin
 from app.storage.models import REASONING_EFFORTS, Conversation, Message, MessageStatus, Role, SearchHit
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ DEFAULT_TITLE = "New chat"
 _SNIPPET_CONTEXT = 40
 
 
-class HistoryStore(AttachmentsMixin):
+class HistoryStore(LifecycleMixin, AttachmentsMixin):
     """The conversation history. Open with `HistoryStore.open(path)` (default path: user data dir)."""
 
     # -- conversations ---------------------------------------------------------------------------------
@@ -154,7 +155,8 @@ class HistoryStore(AttachmentsMixin):
             if completion_tokens is not None:
                 sets["completion_tokens"] = completion_tokens
             if timings is not None:
-                sets["timings_json"] = json.dumps(timings)
+                sets["details"] = self._seal("messages", "details", row["conversation_id"], message_id,
+                                             json.dumps(timings))
             assignments = ", ".join(f"{column} = ?" for column in sets)
             conn.execute(f"UPDATE messages SET {assignments} WHERE id = ?", (*sets.values(), message_id))
             return self._message(conn, message_id, strict=True)
@@ -229,13 +231,13 @@ class HistoryStore(AttachmentsMixin):
                                 (cid,)).fetchone()[0]
         cur = conn.execute(
             "INSERT INTO messages (conversation_id, position, role, content, reasoning, status, prompt_tokens, "
-            "completion_tokens, timings_json, created, updated) VALUES (?, ?, ?, x'', x'', ?, ?, ?, ?, ?, ?)",
-            (cid, position, role.value, status.value, prompt_tokens, completion_tokens, json.dumps(timings),
-             now, now))
+            "completion_tokens, details, created, updated) VALUES (?, ?, ?, x'', x'', ?, ?, ?, x'', ?, ?)",
+            (cid, position, role.value, status.value, prompt_tokens, completion_tokens, now, now))
         mid = int(cur.lastrowid)  # type: ignore[arg-type]
-        conn.execute("UPDATE messages SET content = ?, reasoning = ? WHERE id = ?",
+        conn.execute("UPDATE messages SET content = ?, reasoning = ?, details = ? WHERE id = ?",
                      (self._seal("messages", "content", cid, mid, content),
-                      self._seal("messages", "reasoning", cid, mid, reasoning), mid))
+                      self._seal("messages", "reasoning", cid, mid, reasoning),
+                      self._seal("messages", "details", cid, mid, json.dumps(timings)), mid))
         self._touch(conn, cid, now)
         return mid
 
@@ -289,7 +291,7 @@ class HistoryStore(AttachmentsMixin):
 
     def _message_from_row(self, row: sqlite3.Row, strict: bool) -> Message:
         mid, cid = row["id"], row["conversation_id"]
-        texts: dict[str, str | None] = {"content": "", "reasoning": "", "error": None}
+        texts: dict[str, str | None] = {"content": "", "reasoning": "", "error": None, "details": "{}"}
         decrypt_error = None
         try:
             for column in texts:
@@ -299,12 +301,12 @@ class HistoryStore(AttachmentsMixin):
             tampered = self._tampered(f"Message {mid} of conversation {cid}", cid, mid)
             if strict:
                 raise tampered from exc
-            texts, decrypt_error = {"content": "", "reasoning": "", "error": None}, str(tampered)
+            texts, decrypt_error = {"content": "", "reasoning": "", "error": None, "details": "{}"}, str(tampered)
         return Message(id=mid, conversation_id=cid, position=row["position"], role=Role(row["role"]),
                        content=texts["content"] or "", reasoning=texts["reasoning"] or "",
                        status=MessageStatus(row["status"]), created=row["created"], updated=row["updated"],
                        prompt_tokens=row["prompt_tokens"], completion_tokens=row["completion_tokens"],
-                       timings=json.loads(row["timings_json"]), error=texts["error"], decrypt_error=decrypt_error)
+                       timings=json.loads(texts["details"] or "{}"), error=texts["error"], decrypt_error=decrypt_error)
 
     def _search_conversation(self, conn: sqlite3.Connection, conv: Conversation, needle: str) -> SearchHit | None:
         first: tuple[int | None, str] | None = None

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.storage import HistoryStore, Role, TamperedDataError
+from app.storage import HistoryStore, MessageStatus, Role, TamperedDataError
 
 SECRETS = {
     "title": "Merger with Globex Corporation",
@@ -20,6 +20,8 @@ SECRETS = {
     "doc": "Alice Anderson earns 123456 per year",
     "blob": "raw document bytes: Saffron Lighthouse",
     "meta": "Author: Bartholomew Kittering",
+    "cited_file": "osprey-acquisition-memo.docx",
+    "cited_heading": "Osprey Valuation Appendix",
 }
 MODEL_ID = "gpt-oss-20b-plainfield-model-id"  # stored in the clear on purpose: proves the scan sees the data
 
@@ -33,6 +35,9 @@ def _write_everything(store: HistoryStore) -> int:
     conv = store.create_conversation(SECRETS["title"], system_prompt=SECRETS["system"], model_id=MODEL_ID)
     user = store.add_message(conv.id, Role.USER, SECRETS["user"])
     store.add_message(conv.id, Role.ASSISTANT, SECRETS["answer"], reasoning=SECRETS["reasoning"])
+    cited = store.begin_assistant_message(conv.id)
+    store.finish_message(cited.id, MessageStatus.COMPLETE, content="See [1].", timings={
+        "ttft_s": 0.2, "citations": [{"file_name": SECRETS["cited_file"], "label": SECRETS["cited_heading"]}]})
     reply = store.begin_assistant_message(conv.id)
     store.update_streaming_content(reply.id, SECRETS["streamed"])
     store.add_attachment(conv.id, SECRETS["file"], "application/vnd.ms-excel", text=SECRETS["doc"],
@@ -58,7 +63,8 @@ def test_no_plaintext_in_database_or_wal(db_path: Path, store: HistoryStore) -> 
     with HistoryStore.open(db_path) as reopened:  # and it all decrypts again
         assert reopened.get_conversation(conv_id).title == SECRETS["title"]
         assert [m.content for m in reopened.get_messages(conv_id)] == [
-            SECRETS["user"], SECRETS["answer"], SECRETS["streamed"]]
+            SECRETS["user"], SECRETS["answer"], "See [1].", SECRETS["streamed"]]
+        assert reopened.get_messages(conv_id)[2].timings["citations"][0]["file_name"] == SECRETS["cited_file"]
 
 
 def test_same_text_twice_gives_different_ciphertexts(db_path: Path, store: HistoryStore) -> None:

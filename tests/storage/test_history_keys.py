@@ -76,7 +76,8 @@ def test_passphrase_fallback_is_warned_and_round_trips(db_path: Path, passphrase
         conv = store.create_conversation("Passphrase protected")
         store.add_message(conv.id, Role.USER, "hello")
     meta = _meta(db_path)
-    assert meta["key_mode"] == "passphrase" and meta["kdf"] == "scrypt" and len(meta["kdf_salt"]) == 16
+    assert meta["key_mode"] == "passphrase" and meta["kdf"] == "argon2id" and len(meta["kdf_salt"]) == 16
+    assert (meta["kdf_memory_kib"], meta["kdf_iterations"], meta["kdf_lanes"]) == (65536, 3, 4)  # RFC 9106 #2
     with HistoryStore.open(db_path) as store:
         assert store.get_messages(conv.id)[0].content == "hello"
 
@@ -125,8 +126,8 @@ def test_locked_keyring_for_keyring_database_is_a_clear_error(db_path: Path, mem
 
 
 def test_use_keyring_false_forces_passphrase_mode(db_path: Path, memory_keyring: MemoryKeyring) -> None:
-    with HistoryStore.open(db_path, passphrase="throwaway", use_keyring=False) as store:
+    with HistoryStore.open(db_path, passphrase="a throwaway session key", use_keyring=False) as store:
         assert store.key_mode is KeyMode.PASSPHRASE
     assert memory_keyring.secrets == {}  # nothing left in the user's keyring
-    with HistoryStore.open(db_path, passphrase="throwaway") as store:  # reopening follows the file's mode
+    with HistoryStore.open(db_path, passphrase="a throwaway session key") as store:  # reopening follows the file's mode
         assert store.key_mode is KeyMode.PASSPHRASE
