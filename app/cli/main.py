@@ -60,6 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.argv = [sys.argv[0], *args_list[1:]]
         sandbox_main()
         return 0
+    from app.tempdirs import sweep_stale
+
+    sweep_stale()  # temporary folders of an Enclave run that was killed (histories, parser scratch space)
     if not args_list:
         args_list = ["gui"]
     parser = build_parser(args_list)

@@ -37,11 +37,9 @@ import importlib
 import json
 import os
 import queue
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -143,15 +141,18 @@ def sandbox_command() -> list[str]:
     return [sys.executable, "-I", "-B", "-c", _BOOTSTRAP, app_root()]
 
 
-def sandbox_environment(home: str, environ: dict[str, str] | None = None) -> dict[str, str]:
+def sandbox_environment(home: str, environ: dict[str, str] | None = None, *,
+                        temp: str | None = None) -> dict[str, str]:
     """The child's whole environment: the few variables an interpreter needs, taken from `environ`, and HOME
-    set to `home` (its own empty folder: no library finds the user's dotfiles, and none looks the user up)."""
+    set to `home` (its own empty folder: no library finds the user's dotfiles, and none looks the user up).
+    `temp`: the temporary folder the child's libraries write to (removed with the folder after the call)."""
     from app.offline_env import OFFLINE_ENVIRONMENT
 
     environ = dict(os.environ if environ is None else environ)
     kept = {k: v for k, v in environ.items()
             if k.upper() in _KEPT_VARIABLES or (getattr(sys, "frozen", False) and k.startswith(_FROZEN_PREFIXES))}
-    return {**kept, "HOME": home, **OFFLINE_ENVIRONMENT}
+    scratch = {"TMPDIR": temp, "TEMP": temp, "TMP": temp} if temp else {}
+    return {**kept, "HOME": home, **scratch, **OFFLINE_ENVIRONMENT}
 
 
 def _pump_lines(stream: BinaryIO, lines: queue.Queue) -> None:
@@ -246,15 +247,19 @@ def run_isolated(target: str, args: list, *, name: str, limits: DocumentLimits,
     request = {"target": target, "args": args, "memory_mb": limits.memory_mb,
                "self_deadline_s": limits.timeout_s + CHILD_GRACE_S}
     deadline = time.monotonic() + limits.timeout_s
-    workdir = tempfile.mkdtemp(prefix="enclave-reader-")  # an empty working folder, removed afterwards
+    from app.tempdirs import private_temp_dir, remove_temp_dir
+
+    # an empty working folder, also the child's HOME and temp folder: removed afterwards, at exit, or (if the app
+    # was killed) at the next start
+    workdir = str(private_temp_dir("reader"))
     posix = os.name == "posix"
     flags = 0 if posix else subprocess.CREATE_NO_WINDOW | subprocess.CREATE_NEW_PROCESS_GROUP
     try:
         child = subprocess.Popen(sandbox_command(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, env=sandbox_environment(workdir), cwd=workdir,
+                                 stderr=subprocess.PIPE, env=sandbox_environment(workdir, temp=workdir), cwd=workdir,
                                  creationflags=flags, start_new_session=posix)
     except OSError as exc:
-        shutil.rmtree(workdir, ignore_errors=True)
+        remove_temp_dir(Path(workdir))
         raise ExtractionError(ErrorKind.CRASHED, f"The reader process for {name} could not start ({exc}).")
     tree = _Tree(child)
     lines: queue.Queue = queue.Queue()
@@ -315,7 +320,7 @@ def run_isolated(target: str, args: list, *, name: str, limits: DocumentLimits,
             child.stdin.close()
         except OSError:
             pass
-        shutil.rmtree(workdir, ignore_errors=True)
+        remove_temp_dir(Path(workdir))
 
 
 def extract_document(path: str | os.PathLike[str], limits: DocumentLimits = DocumentLimits(), *,

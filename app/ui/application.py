@@ -7,11 +7,9 @@ end to end (load, send, stream, screenshot) so CI and the packaging checks see w
 from __future__ import annotations
 
 import json
-import os
 from importlib import resources
 import secrets
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -106,27 +104,32 @@ class AppParts:
         self.threads.join()
 
 
-def make_store_factory(database: Path | None, *, use_keyring: bool = True) -> StoreFactory:
-    def factory(passphrase: str | None):
+def make_store_factory(database: Path | None, *, use_keyring: bool = True,
+                       passphrase: str | None = None) -> StoreFactory:
+    """`passphrase`: a fixed one for a throwaway history (smoke runs); else the one the user types, if any."""
+    def factory(typed: str | None):
         from app.storage.store import HistoryStore
 
-        return HistoryStore.open(database, passphrase=passphrase, use_keyring=use_keyring)
+        return HistoryStore.open(database, passphrase=typed or passphrase, use_keyring=use_keyring)
 
     return factory
 
 
 def open_ephemeral_store():
-    """A history in a fresh temporary folder under a random passphrase: gone when the app closes."""
+    """A history in a fresh private temporary folder under a random passphrase: removed when the app exits (or,
+    if it is killed, at the next start). Never kept in the keyring, even where the policy requires it."""
     from app.storage.store import HistoryStore
+    from app.tempdirs import private_temp_dir
 
-    folder = Path(tempfile.mkdtemp(prefix="enclave-session-"))
-    return HistoryStore.open(folder / "history.db", passphrase=secrets.token_urlsafe(24), use_keyring=False)
+    folder = private_temp_dir("session")
+    return HistoryStore.open(folder / "history.db", passphrase=secrets.token_urlsafe(24), use_keyring=False,
+                             require_keyring=False)
 
 
 def build_app(*, database: Path | None = None, settings_path: Path | None = None,
               open_model: OpenModel | None = None, export_model: ExportModel | None = None,
               prepare_model: PrepareModel | None = None, argv: list[str] | None = None,
-              use_keyring: bool = True) -> AppParts:
+              use_keyring: bool = True, history_passphrase: str | None = None) -> AppParts:
     app = QApplication.instance() or QApplication(argv or sys.argv[:1])
     app.setApplicationName("Enclave")
     app.setOrganizationName("Enclave")
@@ -150,8 +153,8 @@ def build_app(*, database: Path | None = None, settings_path: Path | None = None
     export_model = export_model or backend.export_checkpoint
     threads = WorkerThreads()
     engine_worker = Worker(EngineHost(open_model, export_model, prepare_model))
-    history_worker = Worker(HistoryHost(make_store_factory(database, use_keyring=use_keyring),
-                                        open_ephemeral_store))
+    history_worker = Worker(HistoryHost(make_store_factory(database, use_keyring=use_keyring,
+                                                           passphrase=history_passphrase), open_ephemeral_store))
     documents_worker = Worker(DocumentHost())
     engine, history = WorkerClient(engine_worker), HistoryClient(history_worker)
     documents = WorkerClient(documents_worker)
@@ -228,9 +231,11 @@ def open_start_model(parts: AppParts, model: str | None) -> bool:
 def run_smoke(package: str, prompt: str, screenshot: Path, *, timeout_s: float = 600.0,
               reasoning: str = "low", max_tokens: int = 256) -> int:
     """Real window, real model: load, send, wait for the streamed reply, screenshot, print one JSON line."""
-    data_dir = Path(tempfile.mkdtemp(prefix="enclave-smoke-"))
-    os.environ.setdefault("ENCLAVE_PASSPHRASE", secrets.token_urlsafe(16))  # throwaway history
-    parts = build_app(database=data_dir / "history.db", settings_path=data_dir / "settings.json", use_keyring=False)
+    from app.tempdirs import private_temp_dir
+
+    data_dir = private_temp_dir("smoke")  # throwaway history and settings, removed at exit
+    parts = build_app(database=data_dir / "history.db", settings_path=data_dir / "settings.json", use_keyring=False,
+                      history_passphrase=secrets.token_urlsafe(24))
     window = parts.window
     window.use_chat_settings(replace(parts.conversations.settings(), reasoning_effort=reasoning,
                                      sampling=SamplingParams(temperature=0.0), max_new_tokens=max_tokens))

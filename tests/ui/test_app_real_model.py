@@ -130,7 +130,9 @@ def test_hugging_face_checkpoint_is_exported_then_loaded(qtbot, make_app, tiny_c
 
 def test_smoke_mode_prints_reply_and_saves_screenshot(tiny_cpu_package, tmp_path) -> None:
     shot = tmp_path / "smoke.png"
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", ENCLAVE_PASSPHRASE="smoke-test")
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", TMPDIR=str(temp), TEMP=str(temp), TMP=str(temp))
     proc = subprocess.run(
         [sys.executable, "-m", "app", "gui", "--smoke", str(tiny_cpu_package), "--prompt", "Hello!",
          "--screenshot", str(shot), "--max-tokens", "24", "--timeout", "300"],
@@ -140,6 +142,9 @@ def test_smoke_mode_prints_reply_and_saves_screenshot(tiny_cpu_package, tmp_path
     assert result["ok"] and result["new_tokens"] > 0
     assert result["window_visible_s"] > 0 and result["load_s"] > 0
     assert shot.is_file() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 5000
+    assert "history_warning" not in result
+    # the throwaway history and its settings are gone at exit
+    assert [p.name for p in temp.iterdir() if p.name.startswith("enclave-")] == []
 
 
 def test_a_second_folder_that_fails_its_checks_never_unloads_the_model_in_use(qtbot, make_app, tiny_cpu_package,
