@@ -29,6 +29,7 @@ SUBCOMMANDS: dict[str, str] = {
     "gui": "app.cli.gui",
     "policy": "app.cli.policy",
     "models": "app.cli.models",
+    "doctor": "app.cli.doctor",
 }
 
 

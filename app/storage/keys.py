@@ -200,6 +200,17 @@ def delete_keyring_entry(meta: Mapping[str, object]) -> None:
                     exc)
 
 
+def describe_key(meta: Mapping[str, object]) -> dict[str, object]:
+    """Where a database's key is and how it is derived, from its meta rows alone (no secret), for `enclave doctor`."""
+    mode = meta.get("key_mode")
+    if mode == KeyMode.KEYRING.value:
+        return {"mode": "keyring", "entry": f"{meta.get('keyring_service')}/{meta.get('keyring_name')}"}
+    if mode == KeyMode.PASSPHRASE.value:
+        names = ("kdf", "kdf_memory_kib", "kdf_iterations", "kdf_lanes", "kdf_n", "kdf_r", "kdf_p")
+        return {"mode": "passphrase", **{n.removeprefix("kdf_"): meta[n] for n in names if n in meta}}
+    return {"mode": repr(mode)}
+
+
 def make_key_check(data_key: bytes, db_id: str) -> bytes:
     """A value sealed under the data key, so a wrong key is detected before any row is read."""
     return crypto.seal(data_key, _KEY_CHECK_PLAINTEXT, _check_ad(db_id))
