@@ -188,9 +188,11 @@ def _read_attachments(paths: list[Path]) -> list:
     """Reads each file in the sandbox; a file that can't be read is reported and left out, the chat goes on."""
     from app.documents.model import ExtractionError
     from app.documents.sandbox import extract_document
-    from app.storage.settings import AppSettings
+    from app.policy import current_policy
+    from app.storage.settings import AppSettings, document_limits_in_force
 
-    limits = AppSettings.load().document_limits if paths else None  # the limits the user set in the app
+    # the limits the user set in the app, with the organisation's largest document where its policy sets one
+    limits = document_limits_in_force(AppSettings.load(), current_policy()) if paths else None
     documents = []
     for path in paths:
         try:

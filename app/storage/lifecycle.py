@@ -73,6 +73,11 @@ class LifecycleMixin(Database):
                                       f"{self.path} stays protected by its passphrase.")
         self._replace_key(crypto.new_data_key(), lambda key: keys.keyring_meta(key, self.db_id))
 
+    def key_status(self) -> dict[str, object]:
+        """Where the key is now and which moves are possible, for the history settings (no secret in it)."""
+        return {**keys.describe_key(self._key_meta()), "keyring_usable": keys.keyring_usable(),
+                "keyring_required": self.require_keyring}
+
     def _require_mode(self, mode: KeyMode, action: str) -> None:
         if self.key_mode is not mode:
             raise StorageError(f"The history in {self.path} is protected by the "

@@ -19,7 +19,7 @@ import json
 import math
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ import platformdirs
 from app.documents.model import DocumentLimits
 from app.engine.chat_request import REASONING_EFFORTS, ChatSettings
 from app.engine.sampling import Bound
+from app.policy import Policy
 from app.storage.errors import StorageError
 
 SETTINGS_VERSION = 1
@@ -55,6 +56,7 @@ class AppSettings:
     hub_proxy: str = ""  # proxy for downloads; "" = the environment's (HTTPS_PROXY, ...)
     server_port: int = 8484  # the local API server's port on 127.0.0.1 (app.serve.server.DEFAULT_PORT)
     remote_engine: dict[str, str] = field(default_factory=dict)  # last remote engine: url, model, ca_bundle
+    history_retention_days: int | None = None  # delete conversations untouched this long; None = keep them
     path: Path = field(default_factory=default_settings_path, repr=False, compare=False)
     load_warning: str | None = field(default=None, repr=False, compare=False)  # for the UI to show once
     _unknown: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -84,7 +86,7 @@ class AppSettings:
                 "sampling": self.new_chat.sampling_json(),
                 "document_limits": asdict(self.document_limits), "hub_endpoint": self.hub_endpoint,
                 "hub_proxy": self.hub_proxy, "server_port": self.server_port,
-                "remote_engine": dict(self.remote_engine)}
+                "remote_engine": dict(self.remote_engine), "history_retention_days": self.history_retention_days}
         try:
             atomic_write_text(self.path, json.dumps(data, indent=2, sort_keys=True) + "\n")
         except OSError as exc:
@@ -124,7 +126,7 @@ def _set_aside(path: Path, exc: Exception) -> str:
 def _from_json(data: dict[str, Any], path: Path) -> AppSettings:
     problems: list[str] = []
     known = {"settings_version", "last_model", "theme", "reasoning_effort", "sampling", "document_limits",
-             "hub_endpoint", "hub_proxy", "server_port", "remote_engine"}
+             "hub_endpoint", "hub_proxy", "server_port", "remote_engine", "history_retention_days"}
     settings = AppSettings(path=path, _unknown={k: v for k, v in data.items() if k not in known})
     for name, allowed in (("last_model", None), ("theme", THEMES), ("hub_endpoint", None), ("hub_proxy", None)):
         if name in data:
@@ -145,6 +147,11 @@ def _from_json(data: dict[str, Any], path: Path) -> AppSettings:
         settings.remote_engine = dict(remote)
     else:
         problems.append("remote_engine")
+    retention = data.get("history_retention_days")
+    if retention is None or Bound(1, 36500, integer=True).contains(retention):
+        settings.history_retention_days = retention
+    else:
+        problems.append("history_retention_days")
     if problems:
         settings.load_warning = (f"Some settings in {path} were invalid and reset to their defaults: "
                                  f"{', '.join(problems)}.")
@@ -191,3 +198,17 @@ def _limits_from_json(data: object, problems: list[str]) -> DocumentLimits:
         else:
             problems.append(f"document_limits.{f.name}")
     return DocumentLimits(**values)
+
+
+def document_limits_in_force(settings: AppSettings, policy: Policy) -> DocumentLimits:
+    """The user's document limits, with the largest file set by the organisation where its policy says so."""
+    if policy.max_document_size_mb is None:
+        return settings.document_limits
+    return replace(settings.document_limits, max_file_bytes=policy.max_document_size_mb * 1024 * 1024)
+
+
+def retention_in_force(settings: AppSettings, policy: Policy) -> int | None:
+    """Days after which untouched conversations are deleted: the organisation's, else the user's choice."""
+    if policy.is_managed("history_retention_days"):
+        return policy.history_retention_days  # None when the policy's value could not be read: delete nothing
+    return settings.history_retention_days

@@ -20,13 +20,15 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from app.engine.sampling import SamplingParams
 from app.model_folder import ModelFolder
-from app.storage.settings import AppSettings
+from app.policy import current_policy
+from app.storage.settings import AppSettings, document_limits_in_force
 from app.ui.attachments import AttachmentsController
 from app.ui.chat_state import ChatMessage, MessageState
 from app.ui.conversations import ConversationsController
 from app.ui.document_host import DocumentHost
 from app.ui.engine_host import EngineHost, ExportModel, OpenModel, PrepareModel
 from app.ui.history_host import HistoryClient, HistoryHost, StoreFactory
+from app.ui.history_lifecycle import HistoryLifecycle
 from app.ui.history_opener import HistoryOpener
 from app.ui.library_controller import LibraryController, LibraryHost
 from app.ui.main_window import MainWindow
@@ -164,16 +166,20 @@ def build_app(*, database: Path | None = None, settings_path: Path | None = None
                          ("library", library_worker)):
         threads.start(name, worker)
 
+    policy = current_policy()
     models = ModelController(engine)
     from app.policy import current_policy
 
     server = ServerController(engine, models, current_policy())
     opener = HistoryOpener(history)
+    lifecycle = HistoryLifecycle(history)
     conversations = ConversationsController(history, settings.new_chat)
     attachments = AttachmentsController(history, documents, conversations.ensure_conversation,
-                                        settings.document_limits)
+                                        document_limits_in_force(settings, policy))
     replies = RepliesController(engine, history, conversations, attachments)
+    opener.replaced.connect(conversations.new_conversation)  # before the list of the history now open
     opener.opened.connect(lambda _warning: conversations.refresh())
+    opener.locked.connect(lambda _message: conversations.refresh())
     conversations.shown.connect(attachments.show_conversation)
     conversations.adopted.connect(attachments.adopt_conversation)
     models.loaded.connect(lambda info: conversations.use_model(info.name))
@@ -182,8 +188,9 @@ def build_app(*, database: Path | None = None, settings_path: Path | None = None
 
     parts: AppParts | None = None
     window = MainWindow(models=models, opener=opener, conversations=conversations, replies=replies,
-                        attachments=attachments, settings=settings, dark=dark, export_planner=plan_export,
-                        library=library, on_close=lambda: parts.shutdown() if parts else None, server=server)
+                        attachments=attachments, settings=settings, dark=dark, lifecycle=lifecycle, policy=policy,
+                        export_planner=plan_export, library=library,
+                        on_close=lambda: parts.shutdown() if parts else None, server=server)
     if database is not None:
         window.set_data_folder(database.parent)
     for client in (engine, history, documents):  # a failure no caller waits for still reaches the status bar

@@ -20,6 +20,8 @@ from app.ui.worker import Report, WorkerClient
 R = TypeVar("R")
 StoreFactory = Callable[[str | None], HistoryStore]  # passphrase (None: keyring or ENCLAVE_PASSPHRASE) -> store
 EphemeralFactory = Callable[[], HistoryStore]  # a throwaway store, used when the real history cannot be opened
+TEMPORARY_NOTE = ("Your history is locked, so this session's conversations are kept only until Enclave closes; "
+                  "unlock it from the status bar or the File menu.")
 
 
 class Opened(enum.Enum):
@@ -30,7 +32,8 @@ class Opened(enum.Enum):
     PASSPHRASE = "passphrase"  # no keyring: the user types the passphrase
     WRONG_PASSPHRASE = "wrong_passphrase"  # the passphrase given does not unlock the history: ask again
     EPHEMERAL = "ephemeral"  # the history could not be opened: a throwaway one keeps the chat working
-    FAILED = "failed"  # not even a throwaway history could be made
+    TEMPORARY = "temporary"  # the user left the history locked: a throwaway one until they unlock it
+    FAILED = "failed"  # not even a throwaway history could be made (or unlocking failed: the one in use stays)
 
 
 @dataclass(frozen=True)
@@ -50,16 +53,29 @@ class HistoryHost:
         self._store: HistoryStore | None = None
 
     def open(self, passphrase: str | None) -> OpenOutcome:
+        """Opens the real history; one already open (a throwaway one while it was locked, or one that was just
+        deleted) is closed once the new one is open, and kept if opening fails."""
         try:
-            self._store = self._factory(passphrase)
+            store = self._factory(passphrase)
         except PassphraseRequiredError as exc:
             new = bool(getattr(exc, "new_database", False))
             return OpenOutcome(Opened.NEW_PASSPHRASE if new else Opened.PASSPHRASE)
         except WrongPassphraseError as exc:
             return OpenOutcome(Opened.WRONG_PASSPHRASE, str(exc))
         except Exception as exc:  # noqa: BLE001 - reported to the user, never swallowed
+            if self._store is not None and self._store.is_open:
+                return OpenOutcome(Opened.FAILED, str(exc) or type(exc).__name__)
             return self._open_ephemeral(str(exc) or type(exc).__name__)
+        self.close()
+        self._store = store
         return OpenOutcome(Opened.OPEN, getattr(self._store, "key_warning", None))
+
+    def open_temporary(self) -> OpenOutcome:
+        """The user cancelled the passphrase prompt: a throwaway history until they unlock the real one."""
+        outcome = self._open_ephemeral("")
+        if outcome.opened is Opened.EPHEMERAL:
+            return OpenOutcome(Opened.TEMPORARY, TEMPORARY_NOTE)
+        return outcome
 
     def _open_ephemeral(self, why: str) -> OpenOutcome:
         """Chatting keeps working when the history file is damaged; the damaged file is left untouched."""
@@ -94,6 +110,9 @@ class HistoryClient(WorkerClient[HistoryHost]):
 
     def open(self, passphrase: str | None, finished: Callable[[OpenOutcome], None]) -> int:
         return self.submit(lambda host, _report: host.open(passphrase), finished=finished)
+
+    def open_temporary(self, finished: Callable[[OpenOutcome], None]) -> int:
+        return self.submit(lambda host, _report: host.open_temporary(), finished=finished)
 
     def close(self) -> int:
         return self.submit(lambda host, _report: host.close())

@@ -8,6 +8,7 @@ updates widgets in `_on_*` methods.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,8 +17,8 @@ from PySide6.QtGui import (
     QAction, QActionGroup, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence,
 )
 from PySide6.QtWidgets import (
-    QApplication, QComboBox, QFileDialog, QInputDialog, QLineEdit, QMainWindow, QMessageBox, QSplitter,
-    QStackedWidget, QVBoxLayout, QWidget,
+    QApplication, QComboBox, QDialog, QInputDialog, QMainWindow, QMessageBox, QSplitter, QStackedWidget,
+    QVBoxLayout, QWidget,
 )
 
 from app.documents.model import DocumentLimits
@@ -25,13 +26,17 @@ from app.engine.chat_request import ChatSettings
 from app.engine.events import LoadProgress, ModelInfo
 from app.remote.endpoint import REMOTE_TARGET
 from app.model_folder import NotAModelFolder, classify_model_folder
+from app.policy import Policy, current_policy
 from app.storage.database import default_database_path
-from app.ui.safe_text import ask_text, ask_yes_no, show_message
-from app.storage.settings import AppSettings, SettingsError
+from app.storage.settings import AppSettings, SettingsError, document_limits_in_force, retention_in_force
+from app.ui.safe_text import ask_yes_no, show_message
 from app.ui.attachments import AttachmentsController
 from app.ui.conversations import ConversationsController
+from app.ui.file_dialogs import choose_files, choose_folder, choose_save_path
+from app.ui.history_lifecycle import HistoryLifecycle
 from app.ui.history_opener import HistoryOpener
 from app.ui.library_controller import LibraryController
+from app.ui.network_indicator import NetworkIndicator
 from app.ui.model_controller import ModelController
 from app.ui.replies import RepliesController
 from app.ui.server_controller import ServerController, ServerState
@@ -41,7 +46,9 @@ from app.ui.widgets.qt_chat_view import QtChatView
 from app.ui.widgets.qt_composer import QtComposer
 from app.ui.widgets.qt_conversation_list import QtConversationList
 from app.ui.widgets.qt_first_run import QtFirstRun
+from app.ui.widgets.qt_history_settings import QtHistorySettings
 from app.ui.widgets.qt_passage import QtPassageDialog
+from app.ui.widgets.qt_passphrase import QtPassphraseDialog
 from app.ui.widgets.qt_preferences import QtPreferences
 from app.ui.widgets.qt_remote_dialog import QtRemoteDialog, RemoteChoice
 from app.ui.widgets.qt_server_dialog import QtServerDialog
@@ -53,7 +60,8 @@ class MainWindow(QMainWindow):
 
     def __init__(self, *, models: ModelController, opener: HistoryOpener, conversations: ConversationsController,
                  replies: RepliesController, attachments: AttachmentsController, settings: AppSettings, dark: bool,
-                 export_planner=None, library: LibraryController | None = None,
+                 lifecycle: HistoryLifecycle, policy: Policy | None = None, export_planner=None,
+                 library: LibraryController | None = None,
                  on_close: Callable[[], None] | None = None, server: ServerController | None = None) -> None:
         super().__init__()
         self._models = models
@@ -63,6 +71,12 @@ class MainWindow(QMainWindow):
         self.confirm: Callable[[str, str], bool] = self._confirm
         self.choose_import_mode: Callable[[Path], str | None] = self._choose_import_mode
         self._opener = opener
+        self._lifecycle = lifecycle
+        self.policy = policy or current_policy()
+        self._history_locked = False
+        self._choosing_passphrase = False  # what the passphrase prompt asks for: a new one (twice) or the one
+        self.passphrase_dialog: QtPassphraseDialog | None = None  # reachable while open (tests drive it)
+        self.history_dialog: QtHistorySettings | None = None
         self._conversations = conversations
         self._replies = replies
         self._attachments = attachments
@@ -110,6 +124,9 @@ class MainWindow(QMainWindow):
         self.chat_settings.setVisible(False)
         self.setCentralWidget(self.splitter)
         self.setAcceptDrops(True)
+        self.conversation_list.set_export_allowed(self.policy.chat_export_allowed)
+        self.network = NetworkIndicator(self)
+        self.status.show_network(self.network.current())
         self._build_menus()
         self._connect()
         self._warm_up_text_rendering(dark)
@@ -138,6 +155,13 @@ class MainWindow(QMainWindow):
         prefs_action = QAction("&Preferences…", self, shortcut=QKeySequence.StandardKey.Preferences)
         prefs_action.triggered.connect(self.edit_preferences)
         file_menu.addAction(prefs_action)
+        self.history_action = QAction("&History settings…", self)
+        self.history_action.triggered.connect(self.edit_history_settings)
+        file_menu.addAction(self.history_action)
+        self.unlock_action = QAction("&Unlock history…", self)
+        self.unlock_action.triggered.connect(self.unlock_history)
+        self.unlock_action.setVisible(False)
+        file_menu.addAction(self.unlock_action)
         file_menu.addSeparator()
         quit_action = QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
@@ -224,7 +248,15 @@ class MainWindow(QMainWindow):
         conversations.messageChanged.connect(self.chat_view.mark_dirty)
         conversations.settingsLoaded.connect(self._on_settings_loaded)
         self._opener.opened.connect(self._on_history_ready)
+        self._opener.locked.connect(self._on_history_locked)
         self._opener.failed.connect(lambda message: self._history_failed(message))
+        self._lifecycle.done.connect(lambda text: self.status.showMessage(text, 10000))
+        self._lifecycle.failed.connect(
+            lambda text: show_message(self, QMessageBox.Icon.Warning, "Conversation history", text))
+        self._lifecycle.retained.connect(self._on_retention_applied)
+        self._lifecycle.deletedAll.connect(self._on_deleted_all)
+        self.network.changed.connect(self.status.show_network)
+        self.status.history_button.clicked.connect(self.unlock_history)
         self._opener.passphraseNeeded.connect(self._on_passphrase_needed)
         self._opener.wrongPassphrase.connect(self._on_wrong_passphrase)
         conversations.exported.connect(self._on_exported)
@@ -262,7 +294,7 @@ class MainWindow(QMainWindow):
     # ================================================================== model opening
     def choose_model_folder(self) -> None:
         start = self.settings.last_model or str(Path.home())
-        folder = QFileDialog.getExistingDirectory(self, "Open model folder", start)
+        folder = choose_folder(self, "Open model folder", start)
         if folder:
             self.open_model_folder(folder)
 
@@ -456,7 +488,7 @@ class MainWindow(QMainWindow):
         if self._library is None:
             return
         if folder is None:
-            folder = QFileDialog.getExistingDirectory(self, "Import model folder", str(Path.home()))
+            folder = choose_folder(self, "Import model folder", str(Path.home()))
             if not folder:
                 return
         try:
@@ -688,10 +720,13 @@ class MainWindow(QMainWindow):
 
     def _export_dialog(self, suffix: str) -> str | None:
         filt = "Markdown (*.md)" if suffix == ".md" else "JSON (*.json)"
-        path, _ = QFileDialog.getSaveFileName(self, "Export conversation", str(Path.home() / f"chat{suffix}"), filt)
+        path = choose_save_path(self, "Export conversation", str(Path.home() / f"chat{suffix}"), filt)
         return path or None
 
     def _on_exported(self, fmt: str, content: object) -> None:
+        if not self.policy.chat_export_allowed:
+            self.status.showMessage("Your organization does not allow exporting conversations.", 10000)
+            return
         path = self._ask_export_path(".md" if fmt == "markdown" else ".json")
         if not path:
             return
@@ -704,7 +739,7 @@ class MainWindow(QMainWindow):
 
     # ================================================================== documents
     def _on_attach(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Attach documents", str(Path.home()))
+        paths = choose_files(self, "Attach documents", str(Path.home()))
         if paths:
             self._attachments.add_files(paths)
 
@@ -740,8 +775,73 @@ class MainWindow(QMainWindow):
 
     # ================================================================== history
     def _on_history_ready(self, warning: object) -> None:
+        self._set_history_locked(False)
         if warning:
             self.status.showMessage(str(warning), 20000)
+        self.apply_retention()
+
+    def _on_history_locked(self, message: str) -> None:
+        self._set_history_locked(True)
+        self.status.showMessage(message, 20000)
+
+    def _set_history_locked(self, locked: bool) -> None:
+        self._history_locked = locked
+        self.status.show_history_locked(locked)
+        self.unlock_action.setVisible(locked)
+
+    def unlock_history(self) -> None:
+        """Asks for the passphrase again after the prompt was cancelled (the history stays locked until then)."""
+        if self._replies.busy():
+            self.status.showMessage("Wait until the reply has finished, then unlock the history.", 10000)
+            return
+        self._opener.open()
+
+    def apply_retention(self) -> None:
+        """Deletes conversations older than the retention in force (the organisation's, else the user's)."""
+        days = retention_in_force(self.settings, self.policy)
+        if days is not None and not self._history_locked:
+            self._lifecycle.apply_retention(days)
+
+    def _on_retention_applied(self, deleted: int) -> None:
+        if deleted:
+            self.status.showMessage(f"Deleted {deleted} conversation{'s' if deleted != 1 else ''} not used for "
+                                    "longer than the retention period.", 10000)
+            self._conversations.refresh()
+
+    def edit_history_settings(self) -> None:
+        if self._history_locked:
+            self._show_history_settings(None)
+        else:
+            self._lifecycle.key_status(self._show_history_settings)
+
+    def _show_history_settings(self, key_status: dict[str, object] | None) -> None:
+        managed = self.policy.is_managed("history_retention_days")
+        dialog = QtHistorySettings(self, retention_days=retention_in_force(self.settings, self.policy),
+                                   retention_managed=managed, key_status=key_status)
+        dialog.changePassphrase.connect(self._lifecycle.change_passphrase)
+        dialog.usePassphrase.connect(self._lifecycle.use_passphrase)
+        dialog.useKeyring.connect(self._lifecycle.use_keyring)
+        dialog.deleteAll.connect(lambda: self.delete_all_history(dialog))
+        self.history_dialog = dialog
+        if dialog.exec() == QDialog.DialogCode.Accepted and not managed:
+            self.settings.history_retention_days = dialog.retention()
+            self._save_settings()
+            self.apply_retention()
+        self.history_dialog = None
+        dialog.deleteLater()
+
+    def delete_all_history(self, dialog: QDialog | None = None) -> None:
+        """Deletes the history file and its key; a new, empty history is opened at once."""
+        if self._replies.busy():
+            self.status.showMessage("Wait until the reply has finished, then delete the history.", 10000)
+            return
+        if dialog is not None:
+            dialog.reject()
+        self._lifecycle.delete_all()
+
+    def _on_deleted_all(self) -> None:
+        self.status.showMessage("All conversations and their key were deleted.", 10000)
+        self._opener.open()
 
     def report_history_failures(self, report: Callable[[str], None]) -> None:
         """Sends "the history could not be opened" to `report` instead of a modal dialog (headless runs)."""
@@ -756,21 +856,30 @@ class MainWindow(QMainWindow):
         self._on_passphrase_needed(False, f"{message}\n\nTry again:")
 
     def _on_passphrase_needed(self, new_database: bool, prompt: str = "") -> None:
-        prompt = prompt or ("No OS keyring is available. Choose a passphrase to encrypt your conversation history:"
-                            if new_database else "Enter the passphrase that protects your conversation history:")
+        prompt = prompt or ("No OS keyring is available. Choose a passphrase to encrypt your conversation history."
+                            if new_database else "Enter the passphrase that protects your conversation history.")
+        self._choosing_passphrase = new_database
         text = self._ask_passphrase(prompt)
         if text:
             self._opener.open(text)
-        else:
-            self._history_failed("No passphrase was given, so the history stays locked.")
+        elif self._history_locked:
+            self.status.showMessage("The history stays locked.", 10000)
+        else:  # chat in a throwaway history meanwhile; "Unlock" asks again
+            self._opener.use_temporary()
 
     def ask_passphrase_with(self, ask: Callable[[str], str | None]) -> None:
         """Asks for the history's passphrase with `ask(prompt)` instead of a modal dialog (headless runs)."""
         self._ask_passphrase = ask
 
     def _passphrase_dialog(self, prompt: str) -> str | None:
-        text, ok = ask_text(self, "History passphrase", prompt, QLineEdit.EchoMode.Password)
-        return text if ok and text else None
+        """Once to unlock; to choose a new one, twice and with a strength message (see QtPassphraseDialog)."""
+        dialog = QtPassphraseDialog(self, "History passphrase", prompt, choose=self._choosing_passphrase)
+        self.passphrase_dialog = dialog
+        accepted = dialog.exec() == QDialog.DialogCode.Accepted
+        text = dialog.passphrase()
+        self.passphrase_dialog = None
+        dialog.deleteLater()
+        return text if accepted and text else None
 
     # ================================================================== misc
     def _on_theme(self, choice: ThemeChoice) -> None:
@@ -780,15 +889,18 @@ class MainWindow(QMainWindow):
         self.chat_view.set_dark(dark)
 
     def edit_preferences(self) -> None:
-        from app.policy import current_policy
-
-        policy = current_policy()
-        managed = {key: str(getattr(policy, key)) for key in ("hub_endpoint", "proxy") if policy.is_managed(key)}
-        dialog = QtPreferences(self.settings.document_limits, self, hub_endpoint=self.settings.hub_endpoint,
-                               hub_proxy=self.settings.hub_proxy, managed=managed)
+        policy = self.policy
+        downloads_managed = {key: str(getattr(policy, key)) for key in ("hub_endpoint", "proxy")
+                             if policy.is_managed(key)}
+        managed = dict(downloads_managed)
+        if policy.is_managed("max_document_size_mb"):
+            managed["max_document_size_mb"] = str(policy.max_document_size_mb)
+        dialog = QtPreferences(document_limits_in_force(self.settings, policy), self,
+                               hub_endpoint=self.settings.hub_endpoint, hub_proxy=self.settings.hub_proxy,
+                               managed=managed)
         if dialog.exec() == QtPreferences.DialogCode.Accepted:
             self.apply_document_limits(dialog.limits())
-            if not managed:
+            if not downloads_managed:
                 self.apply_download_settings(dialog.hub_endpoint.text(), dialog.hub_proxy.text())
         dialog.deleteLater()
 
@@ -808,8 +920,10 @@ class MainWindow(QMainWindow):
         return True
 
     def apply_document_limits(self, limits: DocumentLimits) -> None:
+        if self.policy.is_managed("max_document_size_mb"):  # the user's own choice stays theirs, under the policy
+            limits = replace(limits, max_file_bytes=self.settings.document_limits.max_file_bytes)
         self.settings.document_limits = limits
-        self._attachments.set_limits(limits)
+        self._attachments.set_limits(document_limits_in_force(self.settings, self.policy))
         self._save_settings()
 
     def show_notice(self, text: str) -> None:
@@ -829,6 +943,7 @@ class MainWindow(QMainWindow):
                           "No cloud, no account, no telemetry.")
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self.network.close()
         if self._on_close is not None:
             self._on_close()
         super().closeEvent(event)

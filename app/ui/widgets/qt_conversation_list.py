@@ -44,6 +44,11 @@ class QtConversationList(QWidget):
         self.list.setAccessibleName("Conversations")
         layout.addWidget(self.list, 1)
         self._suppress = False
+        self._export_allowed = True
+
+    def set_export_allowed(self, allowed: bool) -> None:
+        """The organisation's policy (ChatExportAllowed) can forbid exports: the menu shows them locked."""
+        self._export_allowed = allowed
 
     def set_conversations(self, conversations: list[ConversationSummary], current: int | None) -> None:
         self._suppress = True
@@ -72,6 +77,10 @@ class QtConversationList(QWidget):
         rename = menu.addAction("Rename…")
         export_md = menu.addAction("Export as Markdown…")
         export_json = menu.addAction("Export as JSON…")
+        if not self._export_allowed:
+            for action in (export_md, export_json):
+                action.setEnabled(False)
+                action.setText(action.text().rstrip("…") + " (managed by your organization)")
         menu.addSeparator()
         delete = menu.addAction("Delete…")
         chosen = menu.exec(self.list.viewport().mapToGlobal(pos))

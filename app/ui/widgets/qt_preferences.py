@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.documents.model import DocumentLimits
+from app.ui.widgets.managed import MANAGED
 
 _MB = 1024 * 1024
 
@@ -21,9 +22,6 @@ def _spin(low: int, high: int, value: int, suffix: str, tip: str) -> QSpinBox:
     box.setSuffix(suffix)
     box.setToolTip(tip)
     return box
-
-
-MANAGED = "Managed by your organization"
 
 
 class QtPreferences(QDialog):
@@ -42,7 +40,13 @@ class QtPreferences(QDialog):
         self.max_pages = _spin(1, 100000, limits.max_pages, " pages", "Most pages, slides or sheets per document")
         self.timeout_s = _spin(5, 3600, int(limits.timeout_s), " s", "Longest time to read one document")
         self.memory_mb = _spin(128, 65536, limits.memory_mb, " MB", "Most memory the reading process may use")
-        form.addRow("Largest document", self.max_file_mb)
+        managed = managed or {}
+        self._managed_max_file = "max_document_size_mb" in managed  # the policy's MaxDocumentSizeMB
+        if self._managed_max_file:
+            self.max_file_mb.setEnabled(False)
+            self.max_file_mb.setToolTip(MANAGED)
+        form.addRow(f"Largest document ({MANAGED.lower()})" if self._managed_max_file else "Largest document",
+                    self.max_file_mb)
         form.addRow("Most pages", self.max_pages)
         form.addRow("Time per document", self.timeout_s)
         form.addRow("Memory for reading", self.memory_mb)
@@ -51,7 +55,6 @@ class QtPreferences(QDialog):
                            "fields use HF_ENDPOINT and HTTPS_PROXY, else huggingface.co directly.")
         downloads.setWordWrap(True)
         layout.addWidget(downloads)
-        managed = managed or {}
         self.hub_endpoint = QLineEdit(managed.get("hub_endpoint", hub_endpoint))
         self.hub_endpoint.setPlaceholderText("https://artifactory.example.com/api/huggingfaceml/huggingface")
         self.hub_proxy = QLineEdit(managed.get("proxy", hub_proxy))
@@ -77,7 +80,8 @@ class QtPreferences(QDialog):
 
     def _restore_defaults(self) -> None:
         d = DocumentLimits()
-        self.max_file_mb.setValue(d.max_file_bytes // _MB)
+        if not self._managed_max_file:
+            self.max_file_mb.setValue(d.max_file_bytes // _MB)
         self.max_pages.setValue(d.max_pages)
         self.timeout_s.setValue(int(d.timeout_s))
         self.memory_mb.setValue(d.memory_mb)

@@ -1,10 +1,12 @@
-"""Status bar: model, execution provider, speed, time to first token and how full the context is."""
+"""Status bar: model, execution provider, speed, time to first token, how full the context is, whether the app
+is offline, and whether the history is locked."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QProgressBar, QStatusBar, QWidget
+from PySide6.QtWidgets import QProgressBar, QStatusBar, QToolButton, QWidget
 
 from app.engine.events import ModelInfo
+from app.netguard import GuardState
 from app.ui.safe_text import PlainLabel, plain_tooltip
 
 
@@ -23,11 +25,35 @@ class QtStatus(QStatusBar):
         self.context_bar.setFormat("Context %p%")
         self.context_bar.setValue(0)
         self.context_bar.setToolTip("How much of the model's context window this conversation uses")
-        for widget in (self.model_label, self.provider_label, self.verified_label, self.speed_label, self.ttft_label,
-                       self.server_label):
+        self.history_button = QToolButton()
+        self.history_button.setObjectName("historyLocked")
+        self.history_button.setText("History locked: Unlock…")
+        self.history_button.setToolTip("This session's conversations are not kept until you unlock the history")
+        self.history_button.setVisible(False)
+        self.network_label = PlainLabel("")
+        self.network_label.setObjectName("networkState")
+        for widget in (self.history_button, self.model_label, self.provider_label, self.verified_label,
+                       self.speed_label, self.ttft_label, self.server_label):
             self.addPermanentWidget(widget)
         self.addPermanentWidget(self.context_bar)
+        self.addPermanentWidget(self.network_label)
         self._context_length = 0
+
+    def show_network(self, state: GuardState) -> None:
+        """"Offline" while no download or server the user started may use the network."""
+        self.network_label.setText(state.describe())
+        if state.offline:
+            tip = "Enclave refuses every network connection; nothing you type or attach leaves this computer."
+        elif state.installed:
+            tip = "Only what you started may use the network: " + "; ".join(state.scopes)  # reasons: our text
+        else:
+            tip = "The network guard is not running in this process."
+        if state.blocked:
+            tip += f" Refused so far: {state.blocked}."
+        self.network_label.setToolTip(plain_tooltip(tip))
+
+    def show_history_locked(self, locked: bool) -> None:
+        self.history_button.setVisible(locked)
 
     def show_model(self, info: ModelInfo | None) -> None:
         if info is None:
