@@ -131,6 +131,7 @@ class MainWindow(QMainWindow):
         self._connect()
         self._warm_up_text_rendering(dark)
         self._refresh_library()
+        self.status.show_policy_problems(self.policy.problems)  # applied at its strictest, and never silently
         self._on_settings_loaded(conversations.settings())
         self.composer.set_can_send(False, "Open a model first")
 

@@ -76,6 +76,7 @@ def test_status_bar_says_offline_and_follows_network_scopes(qtbot, make_app) -> 
     label = parts.window.status.network_label
     assert label.text() == "Offline"
     assert "refuses every network connection" in label.toolTip()
+    assert not parts.window.status.policy_label.isVisibleTo(parts.window)  # no policy, no problems shown
     with network_allowed(["127.0.0.1"], reason="Local API server"):
         qtbot.waitUntil(lambda: label.text() == "Online: Local API server", timeout=5000)
     qtbot.waitUntil(lambda: label.text() == "Offline", timeout=5000)
@@ -219,9 +220,12 @@ def test_managed_settings_are_locked(qtbot, make_app, enterprise_policy, tmp_pat
     from app.ui.widgets.qt_history_settings import QtHistorySettings
     from app.ui.widgets.qt_preferences import QtPreferences
 
-    enterprise_policy({"ChatExportAllowed": False, "MaxDocumentSizeMB": 5, "HistoryRetentionDays": 30})
+    enterprise_policy({"ChatExportAllowed": False, "MaxDocumentSizeMB": 5, "HistoryRetentionDays": 30,
+                       "Proxy": "proxy.corp.example"})
     parts = make_app(opener(ScriptedBackend([], ["ok"])))
     w, c, attachments = parts.window, parts.conversations, parts.attachments
+    assert w.status.policy_label.isVisibleTo(w) and w.status.policy_label.text() == "Organization policy: 1 problem"
+    assert w.status.policy_label.toolTip().startswith("Policy key Proxy in ")  # a malformed policy is not silent
     assert attachments.limits().max_file_bytes == 5 * 1024 * 1024
     seen: dict[str, object] = {}
 

@@ -32,10 +32,14 @@ class QtStatus(QStatusBar):
         self.history_button.setVisible(False)
         self.network_label = PlainLabel("")
         self.network_label.setObjectName("networkState")
+        self.policy_label = PlainLabel("")
+        self.policy_label.setObjectName("policyProblems")
+        self.policy_label.setVisible(False)
         for widget in (self.history_button, self.model_label, self.provider_label, self.verified_label,
                        self.speed_label, self.ttft_label, self.server_label):
             self.addPermanentWidget(widget)
         self.addPermanentWidget(self.context_bar)
+        self.addPermanentWidget(self.policy_label)
         self.addPermanentWidget(self.network_label)
         self._context_length = 0
 
@@ -51,6 +55,13 @@ class QtStatus(QStatusBar):
         if state.blocked:
             tip += f" Refused so far: {state.blocked}."
         self.network_label.setToolTip(plain_tooltip(tip))
+
+    def show_policy_problems(self, problems: tuple[str, ...]) -> None:
+        """A policy that could not be read as written is applied at its strictest; the user can see why."""
+        self.policy_label.setVisible(bool(problems))
+        self.policy_label.setText("Organization policy: " + (f"{len(problems)} problem" +
+                                  ("s" if len(problems) != 1 else "")) if problems else "")
+        self.policy_label.setToolTip("\n".join(problems))
 
     def show_history_locked(self, locked: bool) -> None:
         self.history_button.setVisible(locked)
