@@ -20,7 +20,6 @@ from pathlib import Path
 
 PACKAGES = ("onnxruntime", "onnxruntime-gpu", "onnxruntime-directml", "PySide6-Essentials", "cryptography",
             "keyring", "tokenizers", "huggingface_hub", "pypdf")
-TELEMETRY_SWITCHES = ("ORT_DISABLE_TELEMETRY", "HF_HUB_OFFLINE", "HF_HUB_DISABLE_TELEMETRY")
 GUARD_BLIND_SPOT = ("native code that opens sockets without Python (ONNX Runtime's own telemetry, Rust HTTP "
                     "clients, Qt networking) is not seen by the guard; Enclave switches those off where they start "
                     "and tests the app under strace")
@@ -119,11 +118,12 @@ def _encryption() -> dict[str, object]:
 
 def _network() -> dict[str, object]:
     from app import netguard
+    from app.offline_env import OFFLINE_ENVIRONMENT
 
     state = netguard.state()
     return {"guard": state.describe(), "installed": state.installed, "scopes": list(state.scopes),
             "refused": state.blocked, "recent_refusals": list(state.recent_blocked),
-            "telemetry_switches": {name: os.environ.get(name) for name in TELEMETRY_SWITCHES},
+            "telemetry_switches": {name: os.environ.get(name) for name in OFFLINE_ENVIRONMENT},
             "not_seen_by_the_guard": GUARD_BLIND_SPOT}
 
 

@@ -56,7 +56,9 @@ def test_doctor_reports_the_history_encryption_guard_and_policy(tmp_path: Path) 
     assert enc["keyring_backend"]
     net = data["network"]
     assert net["installed"] is True and net["guard"] == "Offline" and net["scopes"] == []
-    assert set(net["telemetry_switches"]) == {"ORT_DISABLE_TELEMETRY", "HF_HUB_OFFLINE", "HF_HUB_DISABLE_TELEMETRY"}
+    switches = net["telemetry_switches"]
+    assert switches["ORT_DISABLE_TELEMETRY"] == "1" and switches["HF_HUB_OFFLINE"] == "1"
+    assert switches["HF_HUB_DISABLE_TELEMETRY"] == "1"
     policy = data["policy"]
     assert policy["source"] == str(tmp_path / "policy.json")
     assert policy["keys"]["ChatExportAllowed"]["managed"] is True

@@ -78,11 +78,20 @@ def test_sweep_keeps_live_owners_and_removes_reused_pids_and_quiet_legacy_folder
     assert live.exists() and legacy_new.exists() and unrelated.exists()
 
 
-def test_the_document_sandbox_scratch_folder_is_removed(tmp_path: Path) -> None:
-    from app.documents.model import DocumentLimits
+def test_the_document_sandbox_scratch_folder_is_removed() -> None:
+    """The reader child's HOME and temp folder is one of ours: whatever a parser managed to write there (on Linux
+    the child's Landlock and RLIMIT_FSIZE refuse every write) is gone when the call returns."""
+    import tempfile
+
+    from app.documents.model import DocumentLimits, ExtractionError
     from app.documents.sandbox import run_isolated
 
-    written = Path(run_isolated("tests.tempdirs.scratch_probe:write_scratch", [], name="probe.txt",
-                                limits=DocumentLimits()))
-    assert written.parent.name.startswith(f"enclave-sandbox-{os.getpid()}-")
-    assert not written.parent.exists()
+    try:
+        written = Path(run_isolated("tests.tempdirs.scratch_probe:write_scratch", [], name="probe.txt",
+                                    limits=DocumentLimits()))
+    except ExtractionError as exc:
+        assert f"enclave-reader-{os.getpid()}-" in str(exc)  # refused inside the reader's own folder
+    else:
+        assert written.parent.name.startswith(f"enclave-reader-{os.getpid()}-")
+        assert not written.parent.exists()
+    assert list(Path(tempfile.gettempdir()).glob(f"enclave-reader-{os.getpid()}-*")) == []

@@ -6,10 +6,10 @@ OK is only enabled for a passphrase the store will accept, and a typo cannot bec
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from app.storage.passphrase import passphrase_problem
+from app.ui.safe_text import PlainLabel
 
 
 class QtPassphraseDialog(QDialog):
@@ -22,9 +22,8 @@ class QtPassphraseDialog(QDialog):
         self.setObjectName("passphraseDialog")
         self._choose = choose
         layout = QVBoxLayout(self)
-        self.prompt = QLabel(prompt)
+        self.prompt = PlainLabel(prompt)  # the prompt may quote a file path
         self.prompt.setWordWrap(True)
-        self.prompt.setTextFormat(Qt.TextFormat.PlainText)  # the prompt may quote a file path
         layout.addWidget(self.prompt)
         form = QFormLayout()
         self.current_edit = self._field("currentPassphrase") if current else None

@@ -61,7 +61,7 @@ class QtStatus(QStatusBar):
         self.policy_label.setVisible(bool(problems))
         self.policy_label.setText("Organization policy: " + (f"{len(problems)} problem" +
                                   ("s" if len(problems) != 1 else "")) if problems else "")
-        self.policy_label.setToolTip("\n".join(problems))
+        self.policy_label.setToolTip(plain_tooltip("\n".join(problems)))  # they quote the policy file's values
 
     def show_history_locked(self, locked: bool) -> None:
         self.history_button.setVisible(locked)
