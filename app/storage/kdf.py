@@ -1,9 +1,9 @@
 """Turning a passphrase into the key that wraps the history's data key: Argon2id, with bounded parameters.
 
 New keys use Argon2id with 64 MiB of memory, 3 passes and 4 lanes: RFC 9106's second recommended setting, above
-OWASP's minimum for Argon2id (19 MiB, 2 passes, 1 lane). Measured here: about 0.14 s per unlock (see the
-`test_unlock_time_is_stated` test for the command that measures it). Each guess costs an attacker the same
-64 MiB and time; scrypt N=2^15 (what Enclave 0.1 wrote) cost 32 MiB and let one core try about 7 per second.
+OWASP's minimum for Argon2id (19 MiB, 2 passes, 1 lane). One derivation took 0.14 s on an idle core of the
+development machine; `enclave doctor` measures it on the computer it runs on. Each guess costs an attacker the
+same 64 MiB and time; scrypt N=2^15 (what Enclave 0.1 wrote) cost 32 MiB.
 
 The parameters are stored next to the wrapped key, so they are attacker-controlled input: a file could ask for
 terabytes of memory (a raw MemoryError) or minutes of work before the passphrase is even checked. Every value
