@@ -68,8 +68,16 @@ def read_machine_policy() -> RawPolicy | None:
     if sys.platform == "win32":
         return read_windows_registry()
     if sys.platform == "darwin":
-        return read_macos_managed_preferences(MACOS_FOLDER, getpass.getuser())
+        return read_macos_managed_preferences(MACOS_FOLDER, _user_name())
     return read_policy_file(LINUX_FILE, check_owner=True) if LINUX_FILE.exists() else None
+
+
+def _user_name() -> str:
+    """For the per-user managed preferences; "" (computer-level only) where the OS cannot say."""
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no USER variable and no password-database entry
+        return ""
 
 
 # ------------------------------------------------------------------------------------------------ files
@@ -152,8 +160,8 @@ def _ownership_warnings(path: Path, info: os.stat_result) -> list[str]:
 def read_macos_managed_preferences(folder: Path, user: str) -> RawPolicy | None:
     """Computer-level managed preferences, completed by the user-level file for keys the first one lacks."""
     device = folder / f"{MACOS_DOMAIN}.plist"
-    personal = folder / user / f"{MACOS_DOMAIN}.plist"
-    found = [read_policy_file(p, check_owner=True) for p in (device, personal) if p.exists()]
+    candidates = [device, folder / user / f"{MACOS_DOMAIN}.plist"] if user and "/" not in user else [device]
+    found = [read_policy_file(p, check_owner=True) for p in candidates if p.exists()]
     if not found:
         return None
     if len(found) == 1:
