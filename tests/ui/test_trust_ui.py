@@ -230,16 +230,18 @@ def test_managed_settings_are_locked(qtbot, make_app, enterprise_policy, tmp_pat
     seen: dict[str, object] = {}
 
     def look_at_preferences(dialog: QtPreferences) -> None:
-        from PySide6.QtWidgets import QLabel
+        from PySide6.QtWidgets import QFormLayout
 
+        form = next(f for f in dialog.findChildren(QFormLayout) if f.labelForField(dialog.max_file_mb) is not None)
         seen["prefs"] = (dialog.max_file_mb.value(), dialog.max_file_mb.isEnabled(),
-                         [lbl.text() for lbl in dialog.findChildren(QLabel, "managedNote")])
+                         form.labelForField(dialog.max_file_mb).text())
         dialog.accept()
 
     when(modal_of(QtPreferences), look_at_preferences)
     w.edit_preferences()
-    assert seen["prefs"] == (5, False, ["Managed by your organization"])
+    assert seen["prefs"] == (5, False, "Largest document (managed by your organization)")
     assert attachments.limits().max_file_bytes == 5 * 1024 * 1024  # accepting keeps the organisation's limit
+    assert AppSettings.load(tmp_path / "settings.json").document_limits.max_file_bytes == 100 * 1024 * 1024
 
     def look_at_history(dialog: QtHistorySettings) -> None:
         seen["history"] = (dialog.retention_check.isChecked(), dialog.retention_days.value(),
