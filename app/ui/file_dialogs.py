@@ -27,6 +27,13 @@ def choose_files(parent: QWidget | None, title: str, start: str, name_filter: st
     return _run(dialog)
 
 
+def choose_file(parent: QWidget | None, title: str, start: str, name_filter: str = "") -> str:
+    dialog = _dialog(parent, title, start, name_filter)
+    dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
+    chosen = _run(dialog)
+    return chosen[0] if chosen else ""
+
+
 def choose_folder(parent: QWidget | None, title: str, start: str) -> str:
     dialog = _dialog(parent, title, start, "")
     dialog.setFileMode(QFileDialog.FileMode.Directory)

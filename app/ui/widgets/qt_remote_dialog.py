@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from PySide6.QtWidgets import (
-    QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout,
+    QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout,
     QWidget,
 )
+
+from app.ui.file_dialogs import choose_file
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,6 @@ class QtRemoteDialog(QDialog):
                             self.token.text().strip())
 
     def _choose_bundle(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "CA bundle", "", "Certificates (*.pem *.crt *.cer);;All files (*)")
+        path = choose_file(self, "CA bundle", str(Path.home()), "Certificates (*.pem *.crt *.cer);;All files (*)")
         if path:
             self.ca_bundle.setText(path)
