@@ -168,9 +168,7 @@ def build_app(*, database: Path | None = None, settings_path: Path | None = None
 
     policy = current_policy()
     models = ModelController(engine)
-    from app.policy import current_policy
-
-    server = ServerController(engine, models, current_policy())
+    server = ServerController(engine, models, policy)
     opener = HistoryOpener(history)
     lifecycle = HistoryLifecycle(history)
     conversations = ConversationsController(history, settings.new_chat)
