@@ -450,6 +450,7 @@ class MainWindow(QMainWindow):
             w.downloadRequested.connect(self.download_model)
             w.importRequested.connect(lambda: self.import_model_folder())
             w.cancelRequested.connect(self._on_cancel)
+            w.set_downloads_allowed(self.policy.downloads_allowed)
         self._refresh_library()
         self.library_window.show()
         self.library_window.raise_()

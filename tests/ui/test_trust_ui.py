@@ -221,7 +221,7 @@ def test_managed_settings_are_locked(qtbot, make_app, enterprise_policy, tmp_pat
     from app.ui.widgets.qt_preferences import QtPreferences
 
     enterprise_policy({"ChatExportAllowed": False, "MaxDocumentSizeMB": 5, "HistoryRetentionDays": 30,
-                       "Proxy": "proxy.corp.example"})
+                       "Proxy": "proxy.corp.example", "DownloadsAllowed": False})
     parts = make_app(opener(ScriptedBackend([], ["ok"])))
     w, c, attachments = parts.window, parts.conversations, parts.attachments
     assert w.status.policy_label.isVisibleTo(w) and w.status.policy_label.text() == "Organization policy: 1 problem"
@@ -253,6 +253,14 @@ def test_managed_settings_are_locked(qtbot, make_app, enterprise_policy, tmp_pat
     w.edit_history_settings()
     qtbot.waitUntil(lambda: "history" in seen, timeout=20000)
     assert seen["history"] == (True, 30, False, False, "Managed by your organization", True)
+
+    w.show_library()
+    library = w.library_window
+    assert library.download_button.text() == "Download (managed by your organization)"
+    assert not library.download_button.isEnabled() and not library.catalog_choice.isEnabled()
+    assert "does not allow downloading" in library.download_button.toolTip()
+    assert library.import_button.isEnabled()  # a model IT copied from a USB drive can still be imported
+    library.close()
 
     big = tmp_path / "big.txt"
     big.write_bytes(b"a" * (6 * 1024 * 1024))

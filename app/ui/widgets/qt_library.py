@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui.safe_text import plain_tooltip
+from app.ui.widgets.managed import MANAGED
 from app.ui.widgets.qt_progress import show_fraction
 
 COLUMNS = ("Name", "Kind", "Source and revision", "Size", "Target", "Checked", "Last used")
@@ -87,6 +88,16 @@ class QtLibrary(QDialog):
         layout.addLayout(busy)
         layout.addWidget(self.status)
         self._busy = False
+        self._downloads_allowed = True
+        self._update_buttons()
+
+    def set_downloads_allowed(self, allowed: bool) -> None:
+        """The organisation's DownloadsAllowed: off locks Download (Import and everything else stay)."""
+        self._downloads_allowed = allowed
+        self.download_button.setText("Download" if allowed else f"Download ({MANAGED.lower()})")
+        tip = "" if allowed else f"{MANAGED}: its policy does not allow downloading models"
+        for widget in (self.download_button, self.catalog_choice):
+            widget.setToolTip(tip)
         self._update_buttons()
 
     def set_entries(self, entries: list) -> None:
@@ -121,7 +132,9 @@ class QtLibrary(QDialog):
         has = self._selected() is not None
         for button in (self.open_button, self.verify_button, self.remove_button, self.reveal_button):
             button.setEnabled(has and not (self._busy and button is not self.reveal_button))
-        self.download_button.setEnabled(not self._busy and self.catalog_choice.count() > 0)
+        can_download = self._downloads_allowed and not self._busy
+        self.download_button.setEnabled(can_download and self.catalog_choice.count() > 0)
+        self.catalog_choice.setEnabled(self._downloads_allowed)
         self.import_button.setEnabled(not self._busy)
 
     def show_progress(self, fraction: float | None, text: str, *, cancellable: bool) -> None:
