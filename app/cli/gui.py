@@ -23,6 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--reasoning", choices=("low", "medium", "high"), default="low")
     parser.add_argument("--max-tokens", type=int, default=256)
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds --smoke waits for the reply")
+    parser.add_argument("--attach", type=Path, action="append", default=[], metavar="FILE",
+                        help="for --smoke: attach FILE to the chat before sending (repeatable)")
     parser.set_defaults(func=_run)
 
 
@@ -48,9 +50,16 @@ def _run(args: argparse.Namespace) -> int:
     if problem:
         print(problem, file=sys.stderr)
         return 2
+    if args.attach and not args.smoke:
+        print("--attach is for --smoke runs; in the window, attach documents with the paper clip.", file=sys.stderr)
+        return 2
+    missing = next((path for path in args.attach if not path.is_file()), None)
+    if missing is not None:
+        print(f"Cannot attach {missing}: there is no such file.", file=sys.stderr)
+        return 2
     from app.ui.application import run_gui, run_smoke  # Qt is imported only when the GUI is wanted
 
     if args.smoke:
         return run_smoke(args.smoke, args.prompt, args.screenshot, timeout_s=args.timeout,
-                         reasoning=args.reasoning, max_tokens=args.max_tokens)
+                         reasoning=args.reasoning, max_tokens=args.max_tokens, attach=tuple(args.attach))
     return run_gui(args.model)

@@ -234,8 +234,9 @@ def open_start_model(parts: AppParts, model: str | None) -> bool:
 
 
 def run_smoke(package: str, prompt: str, screenshot: Path, *, timeout_s: float = 600.0,
-              reasoning: str = "low", max_tokens: int = 256) -> int:
-    """Real window, real model: load, send, wait for the streamed reply, screenshot, print one JSON line."""
+              reasoning: str = "low", max_tokens: int = 256, attach: tuple[Path, ...] = ()) -> int:
+    """Real window, real model: load, attach `attach` (read in the document sandbox, as the composer's paper clip
+    does), send, wait for the streamed reply, screenshot, print one JSON line (with the reply's citations)."""
     from app.tempdirs import private_temp_dir
 
     data_dir = private_temp_dir("smoke")  # throwaway history and settings, removed at exit
@@ -251,15 +252,33 @@ def run_smoke(package: str, prompt: str, screenshot: Path, *, timeout_s: float =
         result["window_visible_s"] = round(seconds_since_process_start(), 3)
         window.open_model_folder(package)
 
-    def loaded(info) -> None:
-        result.update(model=info.name, provider=info.provider, load_s=round(info.load_seconds, 3))
+    def send() -> None:
         window.composer.set_text(prompt)
         window.composer.send_button.click()
+
+    def attached(items: list) -> None:
+        """Sends once every attached file is read; a file the sandbox refuses ends the run with its sentence."""
+        if parts.attachments.reading() or "attached" in result or len(items) < len(attach):
+            return
+        result["attached"] = [item.name for item in items]
+        refused = [item.message for item in items if item.state.value == "error"]
+        if refused:
+            failed("; ".join(refused))
+        else:
+            QTimer.singleShot(0, send)  # after the composer has taken the chips in
+
+    def loaded(info) -> None:
+        result.update(model=info.name, provider=info.provider, load_s=round(info.load_seconds, 3))
+        if attach:
+            parts.attachments.changed.connect(attached)
+            parts.attachments.add_files([str(path) for path in attach])
+        else:
+            send()
 
     def finished(message: ChatMessage) -> None:
         result.update(reply=message.text, reasoning=message.reasoning, state=message.state.value,
                       ttft_s=message.stats.ttft_s, decode_tok_s=message.stats.decode_tok_s,
-                      new_tokens=message.stats.new_tokens)
+                      new_tokens=message.stats.new_tokens, citations=[c.label for c in message.citations])
         if message.state is MessageState.ERROR:
             failures.append(message.error or "the reply failed")
         QTimer.singleShot(50, finish)  # let the last render and the final save land first

@@ -1,5 +1,6 @@
-"""Nothing leaves the machine: the real window and `enclave chat --attach` under strace make no IPv4/IPv6
-connection and no name lookup, and ONNX Runtime leaves no Microsoft/DeveloperTools folder behind.
+"""Nothing leaves the machine: the real window (`enclave gui --smoke --attach`) and `enclave chat --attach`, each
+with a document read in the sandbox, under strace make no IPv4/IPv6 connection and no name lookup, and ONNX Runtime
+leaves no Microsoft/DeveloperTools folder behind.
 
 Without ORT_DISABLE_TELEMETRY (app/offline_env.py) both runs resolve mobile.events.data.microsoft.com about
 5 s after the first InferenceSession and ORT writes a device id under ~/.cache/Microsoft/DeveloperTools; the runs
@@ -34,13 +35,19 @@ def assert_offline(trace: Trace, what: str) -> None:
 
 
 @pytest.mark.slow
-def test_window_makes_no_connection_and_no_lookup(long_cpu_package: Path, tmp_path: Path) -> None:
+def test_window_with_a_document_makes_no_connection_and_no_lookup(long_cpu_package: Path, tmp_path: Path) -> None:
     home = tmp_path / "home"
-    trace = run_traced([*enclave_command(), "gui", "--smoke", str(long_cpu_package), "--prompt", "hello there",
-                        "--max-tokens", "900", "--screenshot", str(tmp_path / "smoke.png")], home)
-    assert_offline(trace, "enclave gui --smoke")
+    doc = tmp_path / "harbour-log.md"
+    doc.write_text("# Harbour log\n\nThe crane at pier 4 was inspected by Solberg Lifting on Tuesday.\n",
+                   encoding="utf-8")
+    trace = run_traced([*enclave_command(), "gui", "--smoke", str(long_cpu_package), "--prompt", "Who inspected it?",
+                        "--attach", str(doc), "--max-tokens", "900", "--screenshot", str(tmp_path / "smoke.png")],
+                       home)
+    assert_offline(trace, "enclave gui --smoke --attach")
     result = json.loads(trace.stdout.strip().splitlines()[-1])
-    assert result["ok"] and result["new_tokens"] > 0
+    assert result["ok"] and result["new_tokens"] > 0, result
+    assert result["attached"] == ["harbour-log.md"]
+    assert result["citations"] == ["harbour-log.md › Harbour log"], trace.stderr  # read in the (traced) sandbox
     assert trace.seconds >= MIN_TRACED_SECONDS, f"the run took {trace.seconds:.1f} s, too short to show telemetry"
 
 

@@ -71,3 +71,25 @@ def test_a_damaged_package_under_smoke_is_refused_with_its_file(tiny_cpu_package
     assert "does not match the package manifest" in result["error"] and str(package) in result["error"]
     assert result["error"].count("does not match") == 1  # one sentence, once
     assert elapsed < 120 and _snapshot(package) == before
+
+
+def test_smoke_attach_of_a_missing_file_is_refused_before_the_window_opens(tmp_path: Path) -> None:
+    missing = tmp_path / "minutes.docx"
+    proc = subprocess.run([sys.executable, "-m", "app", "gui", "--smoke", str(tmp_path), "--attach", str(missing)],
+                          capture_output=True, text=True, env=dict(os.environ, QT_QPA_PLATFORM="offscreen"),
+                          timeout=120)
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.strip() == f"Cannot attach {missing}: there is no such file."
+
+
+def test_smoke_attach_of_a_document_the_reader_refuses_says_why(tiny_cpu_package: Path, tmp_path: Path) -> None:
+    damaged = tmp_path / "report.docx"
+    damaged.write_bytes(b"this is not a zip file")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", ENCLAVE_LIBRARY=str(tmp_path / "library"))
+    proc = subprocess.run([sys.executable, "-m", "app", "gui", "--smoke", str(tiny_cpu_package), "--attach",
+                           str(damaged), "--screenshot", str(tmp_path / "shot.png")],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["ok"] is False and result["attached"] == ["report.docx"]
+    assert "report.docx" in result["error"] and "reply" not in result, result  # nothing was sent
