@@ -287,6 +287,39 @@ def test_managed_settings_are_locked(qtbot, make_app, enterprise_policy, tmp_pat
     assert seen["menu"]["Rename…"] is True
 
 
+def test_require_os_keyring_locks_moving_the_key_to_a_passphrase(qtbot, make_app, enterprise_policy,
+                                                                  tmp_path) -> None:
+    from app.ui.widgets.qt_history_settings import QtHistorySettings
+
+    enterprise_policy({"RequireOsKeyring": True})
+    memory = MemoryKeyring()
+    previous = keyring.get_keyring()
+    keyring.set_keyring(memory)
+    try:
+        db = tmp_path / "history.db"
+        with HistoryStore.open(db) as store:  # the key goes to the (memory) OS keyring
+            store.create_conversation("Board minutes")
+        assert len(memory.secrets) == 1
+        parts = make_app(opener(ScriptedBackend([], ["ok"])), database=db)
+        qtbot.waitUntil(lambda: len(parts.conversations.summaries()) == 1, timeout=20000)
+        seen: dict[str, object] = {}
+
+        def look(dialog: QtHistorySettings) -> None:
+            button = dialog.to_passphrase_button
+            seen["key"] = (dialog.key_label.text().startswith("The key that encrypts your history is kept in the OS"),
+                           button.isVisibleTo(dialog), button.isEnabled(), button.toolTip(),
+                           dialog.key_managed.text(), dialog.key_managed.isVisibleTo(dialog))
+            dialog.accept()
+
+        when(modal_of(QtHistorySettings), look)
+        parts.window.edit_history_settings()
+        qtbot.waitUntil(lambda: "key" in seen, timeout=20000)
+        assert seen["key"] == (True, True, False, "Managed by your organization", "Managed by your organization",
+                               True)
+    finally:
+        keyring.set_keyring(previous)
+
+
 def test_file_dialogs_leave_no_folder_in_qtproject_settings(qtbot, make_app, tmp_path) -> None:
     settings_dir = tmp_path / "qt-settings"
     QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(settings_dir))
