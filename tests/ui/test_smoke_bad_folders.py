@@ -93,3 +93,17 @@ def test_smoke_attach_of_a_document_the_reader_refuses_says_why(tiny_cpu_package
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["ok"] is False and result["attached"] == ["report.docx"]
     assert "report.docx" in result["error"] and "reply" not in result, result  # nothing was sent
+
+
+def test_a_model_the_policy_does_not_allow_is_refused_by_the_window(tiny_cpu_package: Path, tmp_path: Path) -> None:
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps({"AllowedModels": ["0" * 64]}), encoding="utf-8")
+    before = _snapshot(tiny_cpu_package)
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", ENCLAVE_LIBRARY=str(tmp_path / "library"),
+               ENCLAVE_POLICY_FILE=str(policy))
+    proc = subprocess.run([sys.executable, "-m", "app", "gui", "--smoke", str(tiny_cpu_package), "--screenshot",
+                           str(tmp_path / "shot.png")], capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert "Your organisation's policy does not allow opening" in result["error"] and "reply" not in result
+    assert _snapshot(tiny_cpu_package) == before
