@@ -39,3 +39,12 @@ def test_catalog_lists_both_models() -> None:
     assert ids == {"gpt-oss-20b", "gpt-oss-120b"}
     for m in load_catalog():
         assert {t.target for t in m.targets} == {"cpu", "cpu-int4", "cuda", "dml"}
+
+
+def test_export_and_package_do_not_import_the_engine() -> None:
+    """Data flows checkpoint -> export -> package -> engine: the exporter and the package format (with the target
+    records both sides read) never need the engine, and the package format never needs the exporter."""
+    exporter = _modules_after_import(["app.export.exporter"])
+    assert not sorted(m for m in exporter if m.startswith("app.engine")), "app.export imports app.engine"
+    package = _modules_after_import(["app.package", "app.package.targets", "app.progress"])
+    assert not sorted(m for m in package if m.startswith(("app.engine", "app.export")))

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from app.export.context import TARGETS
+from app.package.targets import TARGET_NAMES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -16,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("src", type=Path, help="checkpoint folder (config.json, *.safetensors, tokenizer.json)")
     parser.add_argument("out", type=Path, help="package folder to create (must not exist yet)")
-    parser.add_argument("--target", required=True, choices=TARGETS,
+    parser.add_argument("--target", required=True, choices=TARGET_NAMES,
                         help="cpu: lossless int8 experts; cpu-int4: smaller int4 experts; cuda: MXFP4 on NVIDIA "
                              "GPUs; dml: DirectML (Windows GPUs)")
     parser.add_argument("--context-length", type=int, default=None,
@@ -30,10 +30,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from app.checkpoint.weights import CheckpointError
-    from app.engine.events import LoadProgress
     from app.export.context import ExportOptions
     from app.export.exporter import ExportError, export_model
     from app.export.graph import ExportCancelled
+    from app.progress import LoadProgress
 
     def show(progress: LoadProgress) -> None:
         if not args.quiet:

@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from app.engine.events import LoadProgress
+    from app.progress import LoadProgress
     from app.reference.verify import VerifyCancelled, VerifyError, verify_package
 
     def show(progress: LoadProgress) -> None:

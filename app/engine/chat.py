@@ -30,6 +30,7 @@ from app.engine.harmony import (
 )
 from app.engine.sampling import Sampler
 from app.engine.session import LoadedModel
+from app.package.manifest import TOKENIZER_FILE
 
 _NEVER = threading.Event()
 
@@ -49,7 +50,7 @@ class ChatSession:
     ) -> None:
         self.model = model
         self.generator = generator or Generator(model)
-        self.codec = HarmonyCodec(model.tokenizer, source=str(model.facts.folder / "tokenizer.json"))
+        self.codec = HarmonyCodec(model.tokenizer, source=str(model.facts.folder / TOKENIZER_FILE))
         self.system = system
         self.instructions = instructions
         self.reasoning = reasoning

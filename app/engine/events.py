@@ -11,6 +11,9 @@ import enum
 from dataclasses import dataclass
 
 from app.documents.grounding import Citation
+from app.progress import LoadProgress
+
+__all__ = ["Channel", "FinishReason", "GenerationEvent", "LoadProgress", "ModelInfo", "TokenTiming"]
 
 
 class FinishReason(enum.Enum):
@@ -66,14 +69,6 @@ class GenerationEvent:
     @property
     def finished(self) -> bool:
         return self.finish_reason is not None
-
-
-@dataclass(frozen=True)
-class LoadProgress:
-    """Progress of loading (or exporting) a model; `fraction` is None while unknown."""
-
-    message: str
-    fraction: float | None = None
 
 
 @dataclass(frozen=True)

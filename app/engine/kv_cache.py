@@ -38,8 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import onnxruntime as ort
 
-SHARED = "shared-buffer"
-CONCAT = "concat"
+from app.package.targets import CONCAT, KV_LAYOUTS, PAST_KEY, PAST_VALUE, PRESENT_KEY, PRESENT_VALUE, SHARED_BUFFER
 
 
 @dataclass(frozen=True)
@@ -50,11 +49,11 @@ class KVSpec:
     kv_heads: int
     head_dim: int
     dtype: np.dtype
-    layout: str = SHARED
-    past_key: str = "past_key_values.%d.key"
-    past_value: str = "past_key_values.%d.value"
-    present_key: str = "present.%d.key"
-    present_value: str = "present.%d.value"
+    layout: str = SHARED_BUFFER
+    past_key: str = PAST_KEY
+    past_value: str = PAST_VALUE
+    present_key: str = PRESENT_KEY
+    present_value: str = PRESENT_VALUE
 
     def bytes_per_token(self) -> int:
         return 2 * self.num_layers * self.kv_heads * self.head_dim * np.dtype(self.dtype).itemsize
@@ -196,9 +195,9 @@ class ConcatKVCache(KVCache):
 
 def make_cache(spec: KVSpec, max_length: int, device: str = "cpu", device_id: int = 0) -> KVCache:
     """The cache class for the graph's KV layout (the one place that reads `spec.layout`)."""
-    caches: dict[str, type[KVCache]] = {SHARED: SharedKVCache, CONCAT: ConcatKVCache}
+    caches: dict[str, type[KVCache]] = {SHARED_BUFFER: SharedKVCache, CONCAT: ConcatKVCache}
     if spec.layout not in caches:
-        raise ValueError(f"unknown KV layout {spec.layout!r}; expected {SHARED!r} or {CONCAT!r}")
+        raise ValueError(f"unknown KV layout {spec.layout!r}; expected {' or '.join(map(repr, KV_LAYOUTS))}")
     return caches[spec.layout](spec, max_length, device, device_id)
 
 

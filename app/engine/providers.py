@@ -14,29 +14,13 @@ import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-CUDA = "CUDAExecutionProvider"
-DML = "DmlExecutionProvider"
-CPU = "CPUExecutionProvider"
+from app.package.targets import CPU, CUDA, DML, TARGETS
+
 PREFERENCE = (CUDA, DML, CPU)
 
 # Short names accepted from users (--provider cuda) -> ORT names.
 ALIASES = {"cuda": CUDA, "dml": DML, "directml": DML, "cpu": CPU}
 
-# Export target -> providers its graph can run on.
-TARGET_PROVIDERS: dict[str, tuple[str, ...]] = {
-    "cpu": (CPU,),
-    "cpu-int4": (CPU,),
-    "cuda": (CUDA,),
-    "dml": (DML,),
-}
-
-# Target -> providers that also run its graph correctly, but only when the user names them: a dml graph is
-# standard ONNX operators (MatMul, Softmax, ...; no DirectML-only kernels), so ORT's CPU provider computes the
-# same logits (tests/export/test_dml_package.py), just slower than a cpu package. Never picked automatically.
-ON_REQUEST: dict[str, dict[str, str]] = {
-    "dml": {CPU: "the package was exported for DirectML; its standard-operator graph runs on CPU too, "
-                 "but slower than a package exported for the cpu target"},
-}
 
 # Headroom on top of the weights: KV cache, activations, ORT arenas. The check is a guard against a
 # certain failure (a 13 GB model on an 8 GB card), not a precise fit test.
@@ -84,11 +68,13 @@ def choose_provider(
     """Picks the provider for a package of `package_bytes` exported for `target` (None: any provider).
 
     With `requested`, only that provider is considered and an unusable one raises ProviderError naming why;
-    a requested provider may also be one of the target's ON_REQUEST providers (then `note` says the caveat).
+    a requested provider may also be one of the target's `on_request` providers (then `note` says the caveat).
+    A target that is not an export target (None: an onnxruntime-genai folder) may run on any provider.
     """
-    compatible = TARGET_PROVIDERS.get(target or "", PREFERENCE)
+    record = TARGETS.get(target or "")
+    compatible = record.providers if record else PREFERENCE
     candidates = (normalise(requested),) if requested else PREFERENCE
-    on_request = ON_REQUEST.get(target or "", {}) if requested else {}
+    on_request = record.on_request if record and requested else {}
     rejected: dict[str, str] = {}
     for provider in candidates:
         why_not = _why_not(provider, env, (*compatible, *on_request), target, package_bytes)
@@ -111,7 +97,7 @@ def _why_not(provider: str, env: Environment, compatible: Sequence[str], target:
         return "not offered by this onnxruntime build (onnxruntime.get_available_providers())"
     if provider not in compatible:
         why = f"the package was exported for the {target} target"
-        if provider in ON_REQUEST.get(target or "", {}):
+        if target in TARGETS and provider in TARGETS[target].on_request:
             why += f" (ask for {_short(provider)} explicitly to run it there anyway, slower)"
         return why
     free = env.free_ram if provider == CPU else env.free_vram.get(provider)

@@ -25,16 +25,25 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from app.engine.events import LoadProgress, ModelInfo
-from app.engine.kv_cache import CONCAT, SHARED, KVSpec
+from app.engine.kv_cache import KVSpec
 from app.engine.memory import peak_rss
 from app.engine.providers import CPU, CUDA, DML, ProviderChoice, ProviderError, choose_provider, detect_environment
 from app.json_files import read_json_object
-from app.package.manifest import PackageError
+from app.package.manifest import GENAI_CONFIG_FILE, MANIFEST_FILE, MODEL_FILE, TOKENIZER_FILE, PackageError
 from app.package.reader import Package, read_package
-
-GENAI_CONFIG = "genai_config.json"
-MANIFEST = "manifest.json"
-TOKENIZER = "tokenizer.json"
+from app.package.targets import (
+    ATTENTION_MASK,
+    CONCAT,
+    INPUT_IDS,
+    KV_LAYOUTS,
+    LOGITS,
+    PAST_KEY,
+    PAST_VALUE,
+    POSITION_IDS,
+    PRESENT_KEY,
+    PRESENT_VALUE,
+    SHARED_BUFFER,
+)
 
 # KV buffers are allocated for this many positions unless the caller asks for more (or the model allows
 # fewer). 8k tokens is a long chat; the full 131k context would reserve 13 GB of address space per 24 layers.
@@ -76,11 +85,11 @@ def read_package_facts(folder: Path, *, verify: bool = False) -> PackageFacts:
     folder = Path(folder)
     if not folder.is_dir():
         raise LoadError(f"{folder} is not a folder; point at an exported model package.")
-    genai = _read_json(folder / GENAI_CONFIG, "genai_config.json")
+    genai = _read_json(folder / GENAI_CONFIG_FILE, GENAI_CONFIG_FILE)
     try:
         model = genai["model"]
         decoder = model["decoder"]
-        model_file = folder / decoder.get("filename", "model.onnx")
+        model_file = folder / decoder.get("filename", MODEL_FILE)
         eos = model.get("eos_token_id", [])
         stop_ids = tuple(int(e) for e in (eos if isinstance(eos, list) else [eos]))
         num_layers = int(decoder["num_hidden_layers"])
@@ -91,13 +100,16 @@ def read_package_facts(folder: Path, *, verify: bool = False) -> PackageFacts:
         share = bool(genai.get("search", {}).get("past_present_share_buffer", True))
         inputs, outputs = dict(decoder.get("inputs", {})), dict(decoder.get("outputs", {}))
     except (KeyError, TypeError, ValueError) as exc:
-        raise LoadError(f"{folder / GENAI_CONFIG} lacks a required field ({exc}).") from exc
-    target, kv_layout, name = None, SHARED if share else CONCAT, folder.name
-    if (folder / MANIFEST).exists():
+        raise LoadError(f"{folder / GENAI_CONFIG_FILE} lacks a required field ({exc}).") from exc
+    target, kv_layout, name = None, SHARED_BUFFER if share else CONCAT, folder.name
+    if (folder / MANIFEST_FILE).exists():
         package = _read_package(folder, verify)
         target = package.target
         kv_layout = str(package.io.get("kv_layout", kv_layout))
         name = package.manifest.source.name or name
+        if kv_layout not in KV_LAYOUTS:
+            raise LoadError(f"{folder / MANIFEST_FILE} names the KV-cache layout {kv_layout!r}, which this Enclave "
+                            f"does not know ({' or '.join(KV_LAYOUTS)}); export the model again.")
     if not model_file.is_file():
         raise LoadError(f"{model_file.name} is missing from {folder}; the package is incomplete, export it again.")
     data_files = check_external_data(model_file)
@@ -197,12 +209,12 @@ class LoadedModel:
         inputs = {i.name: i for i in session.get_inputs()}
         outputs = {o.name: o for o in session.get_outputs()}
         names_in, names_out = facts.inputs, facts.outputs
-        self.input_ids_name = names_in.get("input_ids", "input_ids")
-        self.attention_mask_name = names_in.get("attention_mask", "attention_mask")
-        position_name = names_in.get("position_ids", "position_ids")
+        self.input_ids_name = names_in.get("input_ids", INPUT_IDS)
+        self.attention_mask_name = names_in.get("attention_mask", ATTENTION_MASK)
+        position_name = names_in.get("position_ids", POSITION_IDS)
         self.position_ids_name = position_name if position_name in inputs else None
-        self.logits_name = names_out.get("logits", "logits")
-        past_key = names_in.get("past_key_names", "past_key_values.%d.key")
+        self.logits_name = names_out.get("logits", LOGITS)
+        past_key = names_in.get("past_key_names", PAST_KEY)
         first_past = inputs.get(past_key % 0)
         if first_past is None or self.logits_name not in outputs:
             raise LoadError(f"{facts.model_file} does not have the expected inputs/outputs "
@@ -221,9 +233,9 @@ class LoadedModel:
         self.kv_spec = KVSpec(
             num_layers=facts.num_layers, kv_heads=facts.kv_heads, head_dim=facts.head_dim,
             dtype=np.dtype(kv_dtype), layout=facts.kv_layout, past_key=past_key,
-            past_value=names_in.get("past_value_names", "past_key_values.%d.value"),
-            present_key=names_out.get("present_key_names", "present.%d.key"),
-            present_value=names_out.get("present_value_names", "present.%d.value"),
+            past_value=names_in.get("past_value_names", PAST_VALUE),
+            present_key=names_out.get("present_key_names", PRESENT_KEY),
+            present_value=names_out.get("present_value_names", PRESENT_VALUE),
         )
         self.device = {CUDA: "cuda", DML: "dml"}.get(choice.provider, "cpu")
 
@@ -259,9 +271,9 @@ def load_model(
                                  requested=provider)
     except (ProviderError, ValueError) as exc:
         raise LoadError(str(exc)) from exc
-    tokenizer_path = facts.folder / TOKENIZER
+    tokenizer_path = facts.folder / TOKENIZER_FILE
     if not tokenizer_path.is_file():
-        raise LoadError(f"{TOKENIZER} is missing from {facts.folder}; the package is incomplete.")
+        raise LoadError(f"{TOKENIZER_FILE} is missing from {facts.folder}; the package is incomplete.")
     try:
         tokenizer = Tokenizer.from_file(str(tokenizer_path))
     except Exception as exc:  # noqa: BLE001 - tokenizers raises a bare Exception carrying serde's message

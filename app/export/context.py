@@ -12,8 +12,7 @@ from typing import Protocol
 import numpy as np
 
 from app.checkpoint.config import GptOssConfig
-
-TARGETS = ("cpu", "cpu-int4", "cuda", "dml")
+from app.package.targets import TARGETS, Target
 
 
 class WeightSource(Protocol):
@@ -46,7 +45,7 @@ class ExportOptions:
     context_length: int | None = None  # None: the config's max_position_embeddings
     int4_block_size: int = 32  # cpu-int4 expert quantisation block (along the input dimension)
     # lm_head storage: 0 = full precision (Gemm); 8 = MatMulNBits int8 block-32 (a quarter of fp32's size, ~14x
-    # faster per token on CPU); None = the target's default (8 for cpu-int4, full precision elsewhere).
+    # faster per token on CPU); None = the target's default (Target.lm_head_bits).
     lm_head_bits: int | None = None
     # Diagnostic: float32 experts through ORT's plain MoE op (4x the size of int8). Measures what QMoE's int8
     # activation quantisation costs, and separates it from graph mistakes. Not a shipping target.
@@ -81,17 +80,22 @@ class LayerContext:
         return self.options.context_length or self.config.max_position_embeddings
 
     @property
+    def record(self) -> Target:
+        """What the target is (app.package.targets): read this instead of comparing `target` names."""
+        return TARGETS[self.target]
+
+    @property
     def lm_head_bits(self) -> int:
         if self.options.lm_head_bits is not None:
             return self.options.lm_head_bits
-        return 8 if self.target == "cpu-int4" else 0
+        return self.record.lm_head_bits
 
 
 @dataclass(frozen=True)
 class AttentionIO:
     """Graph-level tensors an attention layer reads or must produce (names in the GraphBuilder).
 
-    KV layout "shared-buffer": `past_key`/`past_value` are graph inputs [batch, kv_heads, max_len, head_dim]
+    KV layout SHARED_BUFFER: `past_key`/`past_value` are graph inputs [batch, kv_heads, max_len, head_dim]
     that ORT updates in place; the layer must produce exactly `present_key`/`present_value`.
     seqlens_k: int32 [batch] = total valid tokens - 1; total_sequence_length: int32 scalar;
     cos_cache/sin_cache: [context_length, head_dim/2] in the activation dtype, YaRN-scaled (concentration

@@ -32,10 +32,6 @@ from app.export.context import AttentionIO, LayerContext
 from app.export.dml_weights import stored_weight
 from app.export.rope import plain_inv_freq, yarn_inv_freq
 
-KV_LAYOUT = "concat"  # what the manifest's io section must say for dml packages
-# Activation (and KV cache) dtype of the dml graph, read by the exporter. float32 is what runs on ORT's CPU
-# provider for the parity tests; the layer code also builds for float16.
-FLOAT_TYPE = np.float32
 _CACHE_ATTR = "_dml_attention_shared"
 
 
@@ -122,8 +118,8 @@ def _rotate(b: GraphBuilder, x: str, cos: str, sin: str, half: int, tag: str) ->
 def build_attention(b: GraphBuilder, layer: int, hidden: str, ctx: LayerContext, io: AttentionIO) -> str:
     """Self-attention of one layer: `hidden` [B, S, H] (normalised) -> [B, S, H]; writes io.present_*.
 
-    Expects io.past_key/past_value as [B, kv_heads, past, head_dim] graph inputs (layout "concat", see
-    KV_LAYOUT), io.position_ids and io.attention_mask. seqlens_k, total_sequence_length and the cos/sin
+    Expects io.past_key/past_value as [B, kv_heads, past, head_dim] graph inputs (layout CONCAT, see
+    app.package.targets), io.position_ids and io.attention_mask. seqlens_k, total_sequence_length and the cos/sin
     caches are not used (rotary is computed from the positions), so the exporter need not write the caches.
     """
     cfg, ft = ctx.config, np.dtype(ctx.float_type)

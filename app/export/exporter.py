@@ -8,7 +8,6 @@ half-written package can never be mistaken for a real one and an existing OUT is
 from __future__ import annotations
 
 import errno
-import importlib
 import json
 import os
 import shutil
@@ -19,19 +18,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from app import __version__
 from app.checkpoint.weights import METADATA_FILES, Checkpoint, CheckpointError
-from app.engine.events import LoadProgress
 from app.export import experts
 from app.export.builder import GraphBuilder
-from app.export.context import TARGETS, ExportOptions, LayerContext
+from app.export.context import ExportOptions, LayerContext
 from app.export.genai_config import genai_config
 from app.export.graph import ExportCancelled, build_graph
 from app.package.manifest import (
     DATA_FILE,
     GENAI_CONFIG_FILE,
+    MANIFEST_FILE,
     MODEL_FILE,
     TOKENIZER_CONFIG_FILE,
     TOKENIZER_FILE,
@@ -41,6 +38,8 @@ from app.package.manifest import (
     write_manifest,
 )
 from app.package.local_record import remember_source
+from app.package.targets import INT4, SHARED_BUFFER, target_record
+from app.progress import LoadProgress
 
 EXPORTER_VERSION = __version__
 ProgressCallback = Callable[[LoadProgress], None]
@@ -81,16 +80,6 @@ class ExportResult:
     seconds: float
 
 
-def float_type(target: str) -> np.dtype:
-    """Activation dtype of a target (dml may choose its own in app.export.dml_attention.FLOAT_TYPE)."""
-    if target == "cuda":
-        return np.dtype(np.float16)
-    if target == "dml":
-        module = importlib.import_module("app.export.dml_attention")
-        return np.dtype(getattr(module, "FLOAT_TYPE", np.float32))
-    return np.dtype(np.float32)
-
-
 def _remove_stale_partials(out: Path) -> None:
     """Removes what an export to `out` that was killed (power cut, task manager) left behind.
 
@@ -119,8 +108,10 @@ def export_model(
     Raises CheckpointError (bad input), ExportError (cannot write OUT) or ExportCancelled; in every one of
     those cases nothing is left behind and an existing `out` is untouched.
     """
-    if target not in TARGETS:
-        raise ExportError(f"unknown export target {target!r}; choose one of {', '.join(TARGETS)}")
+    try:
+        record = target_record(target)
+    except ValueError as exc:
+        raise ExportError(str(exc)) from exc
     options = options or ExportOptions()
     started = time.monotonic()
     src, out = Path(src), Path(out)
@@ -143,7 +134,7 @@ def export_model(
     try:
         tmp.mkdir()
         ctx = LayerContext(config=checkpoint.config, weights=checkpoint, target=target,
-                           float_type=float_type(target), options=options)
+                           float_type=record.float_type, options=options)
         n_layers = checkpoint.config.num_hidden_layers
 
         def layer_done(i: int) -> None:
@@ -162,7 +153,7 @@ def export_model(
                 writing = tmp / name
                 shutil.copyfile(src / name, writing)
         writing = tmp / GENAI_CONFIG_FILE
-        shared = io.kv_layout == "shared-buffer"
+        shared = record.kv_layout == SHARED_BUFFER
         _write_json(writing, genai_config(checkpoint.config, target=target, context_length=ctx.context_length,
                                           shared_kv_buffer=shared, eos_token_ids=_eos_ids(src, checkpoint)))
 
@@ -185,7 +176,7 @@ def export_model(
             notes=_NOTES[target] + (("DEBUG MUTATION: this package is deliberately wrong (tests only).",)
                                     if options.mutated else ()),
         )
-        writing = tmp / "manifest.json"
+        writing = tmp / MANIFEST_FILE
         write_manifest(tmp, manifest)
         _sync_folder(tmp)
         _check_cancel(cancel)
@@ -228,7 +219,7 @@ def _dtypes(ctx: LayerContext) -> dict[str, str]:
     dtypes = dict(_DTYPES[ctx.target])
     encoding = experts.ENCODINGS[ctx.target]
     dtypes["experts"] = encoding.from_mxfp4 if ctx.weights.experts_are_mxfp4 else encoding.from_float
-    if ctx.target == "cpu-int4":
+    if ctx.record.experts == INT4:
         dtypes["experts"] = dtypes["experts"].replace("block-wise", f"block-{ctx.options.int4_block_size}")
     if ctx.lm_head_bits == 8:
         dtypes["lm_head"] = "int8 block-32 (MatMulNBits, int8 activations)"

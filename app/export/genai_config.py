@@ -9,32 +9,43 @@ from __future__ import annotations
 from typing import Any
 
 from app.checkpoint.config import GptOssConfig
+from app.package.manifest import MODEL_FILE
+from app.package.targets import (
+    ATTENTION_MASK,
+    INPUT_IDS,
+    LOGITS,
+    PAST_KEY,
+    PAST_VALUE,
+    PRESENT_KEY,
+    PRESENT_VALUE,
+    TARGETS,
+)
 
 BOS_TOKEN_ID = 199998  # <|startoftext|> in o200k_harmony
-_PROVIDERS = {"cpu": [], "cpu-int4": [], "cuda": [{"cuda": {}}], "dml": [{"dml": {}}]}
 
 
 def genai_config(config: GptOssConfig, *, target: str, context_length: int, shared_kv_buffer: bool,
                  eos_token_ids: list[int]) -> dict[str, Any]:
+    provider_options = [dict(options) for options in TARGETS[target].genai_provider_options]
     return {
         "model": {
             "bos_token_id": BOS_TOKEN_ID,
             "context_length": context_length,
             "decoder": {
-                "session_options": {"log_id": "onnxruntime-genai", "provider_options": _PROVIDERS[target]},
-                "filename": "model.onnx",
+                "session_options": {"log_id": "onnxruntime-genai", "provider_options": provider_options},
+                "filename": MODEL_FILE,
                 "head_size": config.head_dim,
                 "hidden_size": config.hidden_size,
                 "inputs": {
-                    "input_ids": "input_ids",
-                    "attention_mask": "attention_mask",
-                    "past_key_names": "past_key_values.%d.key",
-                    "past_value_names": "past_key_values.%d.value",
+                    "input_ids": INPUT_IDS,
+                    "attention_mask": ATTENTION_MASK,
+                    "past_key_names": PAST_KEY,
+                    "past_value_names": PAST_VALUE,
                 },
                 "outputs": {
-                    "logits": "logits",
-                    "present_key_names": "present.%d.key",
-                    "present_value_names": "present.%d.value",
+                    "logits": LOGITS,
+                    "present_key_names": PRESENT_KEY,
+                    "present_value_names": PRESENT_VALUE,
                 },
                 "num_attention_heads": config.num_attention_heads,
                 "num_hidden_layers": config.num_hidden_layers,

@@ -13,7 +13,6 @@ the external data file, so peak memory stays around one layer.
 
 from __future__ import annotations
 
-import importlib
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,11 +22,21 @@ from onnx import TensorProto
 
 from app.checkpoint.names import EMBED, FINAL_NORM, LM_HEAD, layer_names
 from app.checkpoint.safetensors_io import raw_to_f32
-from app.export import dml_weights, experts, layers
+from app.export import dml_attention, dml_moe, dml_weights, experts, layers
 from app.export.builder import MS_DOMAIN, GraphBuilder
 from app.export.context import AttentionIO, LayerContext
 from app.export.pages import release_pages
 from app.export.rope import cos_sin_cache
+from app.package.targets import (
+    ATTENTION_MASK,
+    INPUT_IDS,
+    LOGITS,
+    PAST_KEY,
+    PAST_VALUE,
+    PRESENT_KEY,
+    PRESENT_VALUE,
+    SHARED_BUFFER,
+)
 
 LM_HEAD_ROWS_PER_CHUNK = 8192  # vocabulary rows converted per step when streaming the lm_head
 LM_HEAD_INT8_BLOCK = 32
@@ -41,7 +50,7 @@ class ExportCancelled(Exception):
 class GraphIO:
     """What the engine must know to drive the graph (written to the manifest's `io` section)."""
 
-    kv_layout: str  # "shared-buffer" or "concat"
+    kv_layout: str  # app.package.targets.SHARED_BUFFER or CONCAT
     kv_dtype: str  # "float32" / "float16"
     takes_position_ids: bool
     logits: str = "last-position"
@@ -51,27 +60,29 @@ class GraphIO:
         return {
             "kv_layout": self.kv_layout,
             "kv_dtype": self.kv_dtype,
-            "kv_shape": ["batch_size", "num_key_value_heads", "max_length" if self.kv_layout == "shared-buffer"
-                         else "past_sequence_length", "head_dim"],
+            "kv_shape": ["batch_size", "num_key_value_heads", _kv_length(self.kv_layout), "head_dim"],
             "takes_position_ids": self.takes_position_ids,
             "logits": self.logits,
             "num_layers": self.num_layers,
-            "inputs": {"input_ids": "input_ids", "attention_mask": "attention_mask",
-                       "past_key": "past_key_values.%d.key", "past_value": "past_key_values.%d.value"},
-            "outputs": {"logits": "logits", "present_key": "present.%d.key", "present_value": "present.%d.value"},
+            "inputs": {"input_ids": INPUT_IDS, "attention_mask": ATTENTION_MASK, "past_key": PAST_KEY,
+                       "past_value": PAST_VALUE},
+            "outputs": {"logits": LOGITS, "present_key": PRESENT_KEY, "present_value": PRESENT_VALUE},
         }
 
 
 LayerBuilder = Callable[..., str]
 
 
-def _layer_builders(target: str) -> tuple[LayerBuilder, LayerBuilder, str]:
-    """(build_attention, build_moe, kv_layout) for the target; dml delegates to its own modules."""
-    if target != "dml":
-        return layers.build_attention, layers.build_moe, "shared-buffer"
-    attention = importlib.import_module("app.export.dml_attention")
-    moe = importlib.import_module("app.export.dml_moe")
-    return attention.build_attention, moe.build_moe, getattr(attention, "KV_LAYOUT", "concat")
+def _layer_builders(ctx: LayerContext) -> tuple[LayerBuilder, LayerBuilder]:
+    """(build_attention, build_moe): ORT's fused operators, or the standard-operator modules (dml)."""
+    if ctx.record.fused_operators:
+        return layers.build_attention, layers.build_moe
+    return dml_attention.build_attention, dml_moe.build_moe
+
+
+def _kv_length(kv_layout: str) -> str:
+    """The symbolic length of the past inputs: the whole context for a shared buffer, the past otherwise."""
+    return "max_length" if kv_layout == SHARED_BUFFER else "past_sequence_length"
 
 
 def build_graph(
@@ -84,17 +95,16 @@ def build_graph(
     """Adds the whole decoder to `b`. `on_layer(i)` runs after layer i is written; `cancel` is checked
     between layers and raises ExportCancelled."""
     cfg = ctx.config
-    build_attention, build_moe, kv_layout = _layer_builders(ctx.target)
+    build_attention, build_moe = _layer_builders(ctx)
+    kv_layout = ctx.record.kv_layout
     ftype = layers.elem_type(ctx)
-    kv_len = "max_length" if kv_layout == "shared-buffer" else "past_sequence_length"
 
-    input_ids = b.add_input("input_ids", TensorProto.INT64, ["batch_size", "sequence_length"])
-    mask = b.add_input("attention_mask", TensorProto.INT64, ["batch_size", "total_sequence_length"])
+    input_ids = b.add_input(INPUT_IDS, TensorProto.INT64, ["batch_size", "sequence_length"])
+    mask = b.add_input(ATTENTION_MASK, TensorProto.INT64, ["batch_size", "total_sequence_length"])
     past = []
     for i in range(cfg.num_hidden_layers):
-        shape = ["batch_size", cfg.num_key_value_heads, kv_len, cfg.head_dim]
-        past.append((b.add_input(f"past_key_values.{i}.key", ftype, shape),
-                     b.add_input(f"past_key_values.{i}.value", ftype, shape)))
+        shape = ["batch_size", cfg.num_key_value_heads, _kv_length(kv_layout), cfg.head_dim]
+        past.append((b.add_input(PAST_KEY % i, ftype, shape), b.add_input(PAST_VALUE % i, ftype, shape)))
 
     # GQA's bookkeeping inputs, derived once from the attention mask (as onnxruntime-genai's builder does).
     seqlens = b.op("ReduceSum", mask, b.const("one_axis", [1]), name="seqlens/ReduceSum", keepdims=0)
@@ -103,14 +113,14 @@ def build_graph(
     total_len = b.op("Cast", b.op("Gather", b.op("Shape", mask, name="total/Shape"), b.const("one_index", 1),
                                   name="total/Gather", axis=0),
                      name="total_sequence_length", to=TensorProto.INT32)
-    if ctx.target == "dml":  # dml_attention computes the rotary from position_ids; a cache would be dead weight
+    if not ctx.record.fused_operators:  # dml_attention computes the rotary from position_ids: no cache needed
         cos_name = sin_name = ""
     else:
         cos, sin = cos_sin_cache(cfg, ctx.context_length, yarn=not ctx.options.debug_no_yarn)
         cos_name = b.add_initializer("cos_cache", cos.astype(ctx.float_type))
         sin_name = b.add_initializer("sin_cache", sin.astype(ctx.float_type))
         del cos, sin
-    position_ids = _position_ids(b, input_ids, total_len) if ctx.target == "dml" else ""
+    position_ids = "" if ctx.record.fused_operators else _position_ids(b, input_ids, total_len)
 
     hidden = _embedding(b, ctx, input_ids)
     residual = hidden
@@ -123,17 +133,16 @@ def build_graph(
         if i > 0:
             normed, residual = layers.skip_rms_norm(b, ctx, moe_out, residual, names["input_norm"],
                                                     f"layers.{i}.input_norm")
-        io = AttentionIO(past_key=past[i][0], past_value=past[i][1], present_key=f"present.{i}.key",
-                         present_value=f"present.{i}.value", seqlens_k=seqlens_k, total_sequence_length=total_len,
+        io = AttentionIO(past_key=past[i][0], past_value=past[i][1], present_key=PRESENT_KEY % i,
+                         present_value=PRESENT_VALUE % i, seqlens_k=seqlens_k, total_sequence_length=total_len,
                          cos_cache=cos_name, sin_cache=sin_name, position_ids=position_ids, attention_mask=mask)
         attn = build_attention(b, i, normed, ctx, io)
         normed, residual = layers.skip_rms_norm(b, ctx, attn, residual, names["post_norm"], f"layers.{i}.post_norm")
         moe_out = build_moe(b, i, normed, ctx)
         on_layer(i)
-        b.add_output(f"present.{i}.key", ftype, ["batch_size", cfg.num_key_value_heads, "total_sequence_length",
-                                                 cfg.head_dim])
-        b.add_output(f"present.{i}.value", ftype, ["batch_size", cfg.num_key_value_heads, "total_sequence_length",
-                                                   cfg.head_dim])
+        present_shape = ["batch_size", cfg.num_key_value_heads, "total_sequence_length", cfg.head_dim]
+        b.add_output(PRESENT_KEY % i, ftype, present_shape)
+        b.add_output(PRESENT_VALUE % i, ftype, present_shape)
 
     # Only the last position's logits are ever needed: slice before the final norm and the lm_head so prefill
     # runs the (vocab x hidden) projection once, not once per prompt token.
@@ -143,7 +152,7 @@ def build_graph(
     last_res = b.op("Slice", residual, last["starts"], last["ends"], last["axes"], name="last/residual")
     final, _ = layers.skip_rms_norm(b, ctx, last_moe, last_res, FINAL_NORM, "final_norm")
     _lm_head(b, ctx, final)
-    b.add_output("logits", TensorProto.FLOAT, ["batch_size", 1, cfg.vocab_size])
+    b.add_output(LOGITS, TensorProto.FLOAT, ["batch_size", 1, cfg.vocab_size])
     kv_dtype = np.dtype(ctx.float_type).name
     return GraphIO(kv_layout=kv_layout, kv_dtype=kv_dtype, takes_position_ids=False,
                    num_layers=cfg.num_hidden_layers)
@@ -158,7 +167,7 @@ def _embedding(b: GraphBuilder, ctx: LayerContext, input_ids: str) -> str:
     after the Gather, except on dml, whose Cast has no bf16 kernel: there it is float16 (see
     app.export.dml_weights)."""
     raw, dtype = ctx.weights.tensor_raw(EMBED), ctx.weights.tensor_dtype(EMBED)
-    if ctx.target == "dml":
+    if not ctx.record.bfloat16_cast:
         table = b.add_streamed_initializer("embed_tokens.weight", TensorProto.FLOAT16, list(raw.shape),
                                            dml_weights.fp16_rows(EMBED, raw, dtype))
         gathered = b.op("Gather", table, input_ids, name="embed_tokens/Gather", axis=0)
@@ -182,7 +191,7 @@ def _lm_head(b: GraphBuilder, ctx: LayerContext, final: str) -> None:
     flat = b.op("Reshape", final, b.const("lm_head/flat_shape", [-1, cfg.hidden_size]), name="lm_head/flatten")
     if ctx.lm_head_bits == 8:
         logits = _lm_head_int8(b, ctx, raw, dtype, flat)
-    elif ctx.target == "dml":
+    elif not ctx.record.bfloat16_cast:
         stored = b.add_streamed_initializer("lm_head.weight", TensorProto.FLOAT16, list(raw.shape),
                                             dml_weights.fp16_rows(LM_HEAD, raw, dtype))
         weight = dml_weights.to_activation(b, ctx, stored, "lm_head")
@@ -193,7 +202,7 @@ def _lm_head(b: GraphBuilder, ctx: LayerContext, final: str) -> None:
         logits = b.op("Gemm", flat, weight, name="lm_head/Gemm", transB=1)
     if ctx.float_type != np.float32:
         logits = b.op("Cast", logits, name="lm_head/Cast", to=TensorProto.FLOAT)
-    b.add_node("Reshape", [logits, b.const("lm_head/out_shape", [0, 1, cfg.vocab_size])], ["logits"],
+    b.add_node("Reshape", [logits, b.const("lm_head/out_shape", [0, 1, cfg.vocab_size])], [LOGITS],
                name="lm_head/unflatten")
 
 

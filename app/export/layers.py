@@ -18,6 +18,7 @@ from app.export import experts
 from app.export.builder import MS_DOMAIN, GraphBuilder, onnx_dtype
 from app.export.context import AttentionIO, LayerContext
 from app.export.dml_weights import to_storage_fp16
+from app.package.targets import INT4, MXFP4
 
 
 def float_weight(ctx: LayerContext, values: np.ndarray, name: str) -> np.ndarray:
@@ -124,12 +125,12 @@ def build_moe(b: GraphBuilder, layer: int, hidden: str, ctx: LayerContext) -> st
                                            names["down_bias"]))
     inputs = [flat, flat_logits, fc1_w, fc1_s, fc1_b, fc2_w, fc2_s, fc2_b]
     attrs: dict[str, object] = {}
-    if ctx.target == "cuda":
+    if ctx.record.experts == MXFP4:
         ones = np.ones(cfg.num_local_experts, dtype=np.float32)
         inputs += ["", "", "", "", "", "", "", b.add_initializer(prefix + ".fc1.global_scale", ones),
                    b.add_initializer(prefix + ".fc2.global_scale", ones)]
         attrs.update(quant_type="fp4", expert_weight_bits=4, block_size=32)
-    elif ctx.target == "cpu-int4":
+    elif ctx.record.experts == INT4:
         attrs.update(expert_weight_bits=4, block_size=opts.int4_block_size)
     else:
         attrs.update(expert_weight_bits=8, block_size=32)
@@ -170,12 +171,12 @@ def _expert_tensors(b: GraphBuilder, ctx: LayerContext, src: experts.ExpertSourc
     """Writes one projection's expert weights and scales for the context's target; returns their names."""
     e, n, k = src.num_experts, src.out_features, src.in_features
     scales: list[np.ndarray] = []
-    if ctx.target == "cuda":
+    if ctx.record.experts == MXFP4:
         weights = b.add_streamed_initializer(name + ".weight", TensorProto.UINT8, [e, k, n // 2],
                                              experts.fp4_weight_chunks(src, scales))
         scale_name = b.add_initializer(name + ".scales", np.stack(scales), elem_type=TensorProto.FLOAT8E8M0)
         return weights, scale_name
-    if ctx.target == "cpu-int4":
+    if ctx.record.experts == INT4:
         block = ctx.options.int4_block_size
         weights = b.add_streamed_initializer(name + ".weight", TensorProto.UINT8, [e, n, k // 2],
                                              experts.int4_weight_chunks(src, block, scales))

@@ -26,6 +26,8 @@ from app.library.space import SpaceNeed, check_free_space
 from app.library.verify import check_tokenizer, checkpoint_files, verify_checkpoint, verify_package
 from app.model_catalog import find_by_repo
 from app.model_folder import FolderKind, NotAModelFolder, classify_model_folder
+from app.package.manifest import MANIFEST_FILE
+from app.package.targets import INT8, TARGETS
 
 
 @dataclass(frozen=True)
@@ -45,7 +47,8 @@ def conversion_estimate(checkpoint_bytes: int, target: str, repo: str | None = N
     advice = model.target_advice(target) if model else None
     if advice is not None:
         return int(advice.package_gb_estimate * 1e9)
-    return int(checkpoint_bytes * (2.0 if target == "cpu" else 1.1))
+    int8_experts = target in TARGETS and TARGETS[target].experts == INT8
+    return int(checkpoint_bytes * (2.0 if int8_experts else 1.1))
 
 
 class Library:
@@ -134,7 +137,7 @@ class Library:
             raise LibraryError(f"{folder} is already in the library as {known.name!r}.")
         meter = Meter(0, progress, cancel)
         if kind is FolderKind.ENCLAVE_PACKAGE:
-            names = (*verify_package(folder, meter), "manifest.json")
+            names = (*verify_package(folder, meter), MANIFEST_FILE)
             against, hashes, key = "the package manifest", {}, _package_source_key(folder)
         elif kind is FolderKind.HF_CHECKPOINT:
             check = verify_checkpoint(folder, meter)
@@ -224,9 +227,9 @@ class Library:
     def convert(self, name: str, target: str, *, progress: ProgressCallback = no_progress,
                 cancel: threading.Event | None = None) -> LibraryEntry:
         """The package for `target` made from checkpoint `name` (an existing one is reused, matched by content)."""
-        from app.engine.events import LoadProgress
         from app.export.exporter import ExportError, export_model
         from app.export.graph import ExportCancelled
+        from app.progress import LoadProgress
         from app.checkpoint.weights import CheckpointError
 
         entry = self.get(name)
@@ -251,7 +254,7 @@ class Library:
             raise LibraryError(str(exc).rstrip(".") + ".") from exc
         except ExportCancelled as exc:
             raise Cancelled("cancelled") from exc
-        names = [f.path for f in result.manifest.files] + ["manifest.json"]
+        names = [f.path for f in result.manifest.files] + [MANIFEST_FILE]
         package = LibraryEntry(
             name=out_name, kind="package", folder=str(out), in_place=False, source=entry.name,
             revision=entry.revision, target=target, size_bytes=folder_size(out), verified=VERIFIED,
@@ -292,7 +295,7 @@ def verify_names(folder: Path) -> list[str]:
     from app.package.reader import read_package
 
     package = read_package(folder)
-    return [f.path for f in package.manifest.files] + ["manifest.json"]
+    return [f.path for f in package.manifest.files] + [MANIFEST_FILE]
 
 
 def progress_report(progress: ProgressCallback, message: str, fraction: float) -> None:

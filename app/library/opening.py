@@ -24,6 +24,7 @@ from app.library.records import VerifiedRecords
 from app.library.registry import fingerprint
 from app.library.verify import checkpoint_files, verify_checkpoint, verify_package
 from app.model_folder import FolderKind, NotAModelFolder, classify_model_folder
+from app.package.manifest import MANIFEST_FILE
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ def check_allowed(package: Path) -> None:
         return
     import hashlib
 
-    digest = hashlib.sha256((package / "manifest.json").read_bytes()).hexdigest()
+    digest = hashlib.sha256((package / MANIFEST_FILE).read_bytes()).hexdigest()
     key = _package_source_key(package)
     if policy.model_allowed(digest) or (key is not None and policy.model_allowed(key)):
         return
@@ -141,4 +142,4 @@ def _package_names(folder: Path) -> list[str]:
     except PackageError as exc:
         text = str(exc).strip()
         raise LibraryError(text if text.endswith(".") else text + ".") from exc
-    return [f.path for f in package.manifest.files] + ["manifest.json"]
+    return [f.path for f in package.manifest.files] + [MANIFEST_FILE]

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from app.package.integrity import sha256_file
+from app.package.targets import TARGETS
 
 FORMAT_NAME = "enclave-gpt-oss-onnx"
 # 2: the source is named by name and revision only (no folder: packages travel between machines). Version 1
@@ -26,7 +27,6 @@ TOKENIZER_FILE = "tokenizer.json"
 TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
 GENAI_CONFIG_FILE = "genai_config.json"
 REQUIRED_FILES = (MODEL_FILE, DATA_FILE, TOKENIZER_FILE, GENAI_CONFIG_FILE)
-TARGETS = ("cpu", "cpu-int4", "cuda", "dml")
 
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import onnx
 
+from app.package.manifest import MODEL_FILE
 from app.reference.experts import ExpertReader
 
 ZERO_POINT = 8
@@ -39,7 +40,7 @@ class PackageExperts:
 
     def __init__(self, package_folder: Path) -> None:
         folder = Path(package_folder)
-        model = onnx.load(str(folder / "model.onnx"), load_external_data=False)
+        model = onnx.load(str(folder / MODEL_FILE), load_external_data=False)
         initializers = {t.name: t for t in model.graph.initializer}
         self._layers: list[dict[str, tuple[np.ndarray, np.ndarray, int]]] = []
         for node in (n for n in model.graph.node if n.op_type == "QMoE"):

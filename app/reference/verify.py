@@ -25,10 +25,10 @@ from pathlib import Path
 import numpy as np
 
 from app.checkpoint.weights import Checkpoint, CheckpointError
-from app.engine.events import LoadProgress
 from app.package.integrity import IntegrityError, check_files
 from app.package.manifest import PackageError
 from app.package.local_record import recall_sources
+from app.progress import LoadProgress
 from app.package.reader import Package, read_package
 from app.reference.compare import LogitAgreement, compare_logits
 from app.reference.experts import ExpertReader

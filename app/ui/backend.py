@@ -76,17 +76,19 @@ def load_choices(path: Path) -> tuple[str | None, int | None]:
     package on a machine without DirectML): the engine does that only when asked, and opening the model in
     the window is the user asking.
     """
-    from app.engine.providers import CPU, ON_REQUEST, TARGET_PROVIDERS, detect_environment
+    from app.engine.providers import CPU, detect_environment
     from app.engine.session import LoadError, read_package_facts
+    from app.package.targets import TARGETS
 
     try:
         target = read_package_facts(path).target
     except LoadError:
         return None, None  # load_model reports the problem with the folder
-    max_length = CPU_APP_CONTEXT if target in ("cpu", "cpu-int4") else None
-    if target is None or CPU not in ON_REQUEST.get(target, {}):
+    record = TARGETS.get(target or "")
+    max_length = CPU_APP_CONTEXT if record and record.runs_on_cpu else None
+    if record is None or CPU not in record.on_request:
         return None, max_length
-    if any(p in detect_environment().available for p in TARGET_PROVIDERS[target]):
+    if any(p in detect_environment().available for p in record.providers):
         return None, max_length
     return "cpu", CPU_APP_CONTEXT
 

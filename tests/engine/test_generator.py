@@ -190,6 +190,18 @@ def test_missing_or_damaged_data_file_is_a_clear_error(tiny_package: Path, tmp_p
     assert "\n" not in message
 
 
+def test_a_manifest_naming_an_unknown_kv_layout_is_refused_at_load(tiny_package: Path, tmp_path: Path) -> None:
+    import json
+
+    folder = Path(shutil.copytree(tiny_package, tmp_path / "paged"))
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest["io"]["kv_layout"] = "paged"
+    (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(LoadError, match=r"manifest\.json names the KV-cache layout 'paged', which this Enclave does "
+                                        r"not know \(shared-buffer or concat\); export the model again\."):
+        load_model(folder)
+
+
 def test_a_genai_folder_without_manifest_loads(tiny_package: Path, tmp_path: Path) -> None:
     folder = Path(shutil.copytree(tiny_package, tmp_path / "genai-folder"))
     (folder / "manifest.json").unlink()

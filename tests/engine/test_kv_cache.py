@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.engine.kv_cache import CONCAT, SHARED, ConcatKVCache, KVSpec, SharedKVCache, make_cache
+from app.engine.kv_cache import ConcatKVCache, KVSpec, SharedKVCache, make_cache
+from app.package.targets import CONCAT, SHARED_BUFFER as SHARED
 
 
 def _spec(layout: str) -> KVSpec:

@@ -1,0 +1,99 @@
+"""The export targets, one frozen record each: what a package built for that target is and how it is driven.
+
+A target decides the graph's activation dtype, its KV-cache layout, which layer builders make it (ORT's fused
+com.microsoft operators or standard ONNX operators), its experts' encoding, the lm_head's default storage, the
+execution providers that run it and the provider options onnxruntime-genai gets. The exporter, the graph, the
+engine's session and KV cache and the provider choice all read these records instead of comparing target
+names, the way mlx-lm's `ModelArgs` describes a model once for every part that needs it.
+
+It lives in app.package (the package format) because both sides read it: app.export writes packages and
+app.engine reads them, and neither imports the other. The graph's I/O names (onnxruntime-genai's
+conventions, so one package runs under both our engine and onnxruntime-genai) are defined here too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+# ONNX Runtime's execution providers (the names `onnxruntime.get_available_providers()` reports).
+CUDA = "CUDAExecutionProvider"
+DML = "DmlExecutionProvider"
+CPU = "CPUExecutionProvider"
+
+# KV-cache layouts (the manifest's io.kv_layout; app.engine.kv_cache has one class per layout).
+SHARED_BUFFER = "shared-buffer"  # one full-length buffer per layer, bound as both past and present
+CONCAT = "concat"  # present = past + new; each run's presents become the next run's pasts
+KV_LAYOUTS = (SHARED_BUFFER, CONCAT)
+
+# Expert encodings.
+INT8 = "int8"
+INT4 = "int4"
+MXFP4 = "mxfp4"
+
+# The graph's inputs and outputs; the `%d` templates take the layer index.
+INPUT_IDS = "input_ids"
+ATTENTION_MASK = "attention_mask"
+POSITION_IDS = "position_ids"
+LOGITS = "logits"
+PAST_KEY = "past_key_values.%d.key"
+PAST_VALUE = "past_key_values.%d.value"
+PRESENT_KEY = "present.%d.key"
+PRESENT_VALUE = "present.%d.value"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One export target."""
+
+    name: str
+    activations: str  # the graph's float dtype ("float32" / "float16"); the KV cache has the same
+    kv_layout: str  # SHARED_BUFFER or CONCAT
+    fused_operators: bool  # True: GroupQueryAttention + QMoE (app.export.layers); False: standard ONNX ops
+    experts: str  # INT8, INT4 or MXFP4
+    # Whether the providers cast bfloat16: the embedding and lm_head are then stored as the checkpoint has them;
+    # DirectML's Cast has no bfloat16 kernel, so dml stores them as float16 (see app.export.dml_weights).
+    bfloat16_cast: bool
+    lm_head_bits: int  # default lm_head storage: 0 = the activation dtype, 8 = int8 block-32 (MatMulNBits)
+    providers: tuple[str, ...]  # execution providers that run the graph and may be picked automatically
+    # Providers that also run the graph correctly but only when the user names one: provider -> the caveat.
+    on_request: dict[str, str] = field(default_factory=dict)
+    genai_provider_options: tuple[dict[str, Any], ...] = ()  # genai_config's session_options.provider_options
+
+    @property
+    def float_type(self) -> np.dtype:
+        return np.dtype(self.activations)
+
+    @property
+    def runs_on_cpu(self) -> bool:
+        return CPU in self.providers
+
+
+TARGETS: dict[str, Target] = {t.name: t for t in (
+    Target("cpu", "float32", SHARED_BUFFER, fused_operators=True, experts=INT8, bfloat16_cast=True,
+           lm_head_bits=0, providers=(CPU,)),
+    Target("cpu-int4", "float32", SHARED_BUFFER, fused_operators=True, experts=INT4, bfloat16_cast=True,
+           lm_head_bits=8, providers=(CPU,)),
+    Target("cuda", "float16", SHARED_BUFFER, fused_operators=True, experts=MXFP4, bfloat16_cast=True,
+           lm_head_bits=0, providers=(CUDA,), genai_provider_options=({"cuda": {}},)),
+    # DirectML has no MoE/QMoE and its GroupQueryAttention ignores sinks and the window: the dml graph is standard
+    # ONNX operators (no DirectML-only kernels) on a concat cache, in float32 (what ORT's CPU provider runs for the
+    # parity tests; the layer code also builds float16). So ORT's CPU provider computes the same logits
+    # (tests/export/test_dml_package.py), just slower than a cpu package: never picked automatically.
+    Target("dml", "float32", CONCAT, fused_operators=False, experts=MXFP4, bfloat16_cast=False, lm_head_bits=0,
+           providers=(DML,),
+           on_request={CPU: "the package was exported for DirectML; its standard-operator graph runs on CPU too, "
+                            "but slower than a package exported for the cpu target"},
+           genai_provider_options=({"dml": {}},)),
+)}
+TARGET_NAMES = tuple(TARGETS)
+
+
+def target_record(name: str) -> Target:
+    """The record of target `name`; raises ValueError with one sentence for a name that is not a target."""
+    try:
+        return TARGETS[name]
+    except KeyError:
+        raise ValueError(f"unknown export target {name!r}; choose one of {', '.join(TARGET_NAMES)}") from None
