@@ -7,13 +7,13 @@ drift from what the checkpoint says.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from app.checkpoint.config_fields import ROPE_KEYS, TOP_LEVEL
+from app.json_files import read_json_object
 
 SLIDING = "sliding_attention"
 FULL = "full_attention"
@@ -114,14 +114,8 @@ class GptOssConfig:
 
     @classmethod
     def from_file(cls, path: Path) -> GptOssConfig:
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise ConfigError(f"{path}: no config.json here; this is not a Hugging Face model folder") from exc
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ConfigError(f"{path}: config.json cannot be read ({exc})") from exc
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: config.json is not a JSON object")
+        data = read_json_object(path, ConfigError,
+                                missing=f"{path}: no config.json here; this is not a Hugging Face model folder")
         try:
             return cls.from_dict(data)
         except ConfigError as exc:

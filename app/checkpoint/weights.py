@@ -9,7 +9,6 @@ what it chooses to hold (the exporter: about one layer).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from app.checkpoint.safetensors_io import (
     read_header,
     read_raw,
 )
+from app.json_files import read_json_object
 
 CONFIG_FILE = "config.json"
 INDEX_FILE = "model.safetensors.index.json"
@@ -185,13 +185,10 @@ class Checkpoint:
 
 def index_weight_map(index: Path) -> dict[str, str]:
     """Tensor name -> shard file name from a model.safetensors.index.json (shard names never leave the folder)."""
-    try:
-        data = json.loads(index.read_text(encoding="utf-8"))
-        weight_map = data["weight_map"]
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{index}: cannot be read as JSON ({exc})") from exc
-    except (KeyError, TypeError) as exc:
-        raise CheckpointError(f"{index}: has no weight_map") from exc
+    data = read_json_object(index, CheckpointError)
+    if "weight_map" not in data:
+        raise CheckpointError(f"{index}: has no weight_map")
+    weight_map = data["weight_map"]
     if not isinstance(weight_map, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in weight_map.items()
     ):

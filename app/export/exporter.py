@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app import __version__
-from app.checkpoint.weights import METADATA_FILES, Checkpoint, CheckpointError
+from app.checkpoint.weights import GENERATION_CONFIG_FILE, METADATA_FILES, Checkpoint, CheckpointError
 from app.export import experts
 from app.export.builder import GraphBuilder
 from app.export.context import ExportOptions, LayerContext
 from app.export.genai_config import genai_config
 from app.export.graph import ExportCancelled, build_graph
+from app.json_files import read_json_object
 from app.package.manifest import (
     DATA_FILE,
     GENAI_CONFIG_FILE,
@@ -264,12 +265,9 @@ def _input_files(src: Path, checkpoint: Checkpoint) -> list[Path]:
 def _eos_ids(src: Path, checkpoint: Checkpoint) -> list[int]:
     """End-of-turn ids from generation_config.json when present (gpt-oss lists <|return|>, <|endoftext|>,
     <|call|>), else config.json's; a checkpoint that names none is refused (the engine could never stop)."""
-    path = src / "generation_config.json"
+    path = src / GENERATION_CONFIG_FILE
     if path.is_file():
-        try:
-            value = json.loads(path.read_text(encoding="utf-8")).get("eos_token_id")
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise CheckpointError(f"{path}: cannot be read as JSON ({exc})") from exc
+        value = read_json_object(path, CheckpointError).get("eos_token_id")
         if isinstance(value, int):
             return [value]
         if isinstance(value, list) and value and all(isinstance(v, int) for v in value):

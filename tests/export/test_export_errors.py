@@ -99,6 +99,20 @@ def test_a_checkpoint_that_names_no_end_token_is_refused(tiny_checkpoint: Path, 
     assert _leftovers(tmp_path) == ["src"]
 
 
+def test_a_generation_config_that_is_not_an_object_is_refused(tiny_checkpoint: Path, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    for item in tiny_checkpoint.iterdir():
+        if item.name != "generation_config.json":
+            (src / item.name).symlink_to(item)
+    (src / "generation_config.json").write_text("[200002]")
+    rc, err = _export_cli(capsys, src, tmp_path / "out")
+    line = _one_sentence(err)
+    assert rc == 1 and f"{src / 'generation_config.json'} is not a JSON object" in line, line
+    assert _leftovers(tmp_path) == ["src"]
+
+
 def test_missing_shard_is_named(tiny_checkpoint: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     src = copy_checkpoint(tiny_checkpoint, tmp_path / "src")
     shard = sorted(src.glob("model-*.safetensors"))[1]
