@@ -49,16 +49,13 @@ ProgressCallback = Callable[[LoadProgress], None]
 _LAYERS_END = 0.80
 _HASH_END = 0.99
 
-# Everything but the experts, whose storage depends on the source too (app.export.experts.ENCODINGS).
+# The manifest's description of each tensor group's storage, after the activations and the KV cache (both the
+# target's activation dtype); the experts' depends on the source too (app.export.experts.ENCODINGS).
 _DTYPES = {
-    "cpu": {"activations": "float32", "kv_cache": "float32",
-            "attention": "float32", "router": "float32", "embeddings": "bfloat16", "lm_head": "float32"},
-    "cpu-int4": {"activations": "float32", "kv_cache": "float32",
-                 "attention": "float32", "router": "float32", "embeddings": "bfloat16", "lm_head": "float32"},
-    "cuda": {"activations": "float16", "kv_cache": "float16",
-             "attention": "float16", "router": "float16", "embeddings": "bfloat16", "lm_head": "float16"},
-    "dml": {"activations": "float32", "kv_cache": "float32",
-            "attention": "float32", "router": "float32", "embeddings": "float16 (exact for bf16, cast to float32)",
+    "cpu": {"attention": "float32", "router": "float32", "embeddings": "bfloat16", "lm_head": "float32"},
+    "cpu-int4": {"attention": "float32", "router": "float32", "embeddings": "bfloat16", "lm_head": "float32"},
+    "cuda": {"attention": "float16", "router": "float16", "embeddings": "bfloat16", "lm_head": "float16"},
+    "dml": {"attention": "float32", "router": "float32", "embeddings": "float16 (exact for bf16, cast to float32)",
             "lm_head": "float16 (exact for bf16, cast to float32)"},
 }
 _NOTES = {
@@ -217,7 +214,7 @@ def _sync_folder(folder: Path) -> None:
 
 
 def _dtypes(ctx: LayerContext) -> dict[str, str]:
-    dtypes = dict(_DTYPES[ctx.target])
+    dtypes = {"activations": ctx.record.activations, "kv_cache": ctx.record.activations, **_DTYPES[ctx.target]}
     encoding = experts.ENCODINGS[ctx.target]
     dtypes["experts"] = encoding.from_mxfp4 if ctx.weights.experts_are_mxfp4 else encoding.from_float
     if ctx.record.experts == INT4:
