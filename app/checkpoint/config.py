@@ -188,14 +188,14 @@ class GptOssConfig:
 # --- parsing config.json (the forms are documented, one row per field, in app/checkpoint/config_fields.py) -----
 def _parse(data: dict[str, Any]) -> GptOssConfig:
     if data.get("model_type") != "gpt_oss":
-        raise ConfigError(f"model_type is {data.get('model_type')!r}, expected 'gpt_oss'")
+        raise ConfigError(f"model_type is {_shown(data.get('model_type'))}, expected 'gpt_oss'")
     unknown = sorted(set(data) - TOP_LEVEL)
     if unknown:
         raise ConfigError(f"the field {unknown[0]!r} is not one Enclave knows, and it may change what the model "
                           "computes, so the checkpoint is refused rather than guessed at")
     architectures = data.get("architectures")
     if architectures is not None and architectures != ["GptOssForCausalLM"]:
-        raise ConfigError(f"architectures is {architectures!r}; Enclave exports only ['GptOssForCausalLM'] "
+        raise ConfigError(f"architectures is {_shown(architectures)}; Enclave exports only ['GptOssForCausalLM'] "
                           "(a language model with an lm_head)")
     kwargs: dict[str, Any] = {name: _integer(data, name) for name in (
         "num_hidden_layers", "hidden_size", "intermediate_size", "num_attention_heads", "num_key_value_heads",
@@ -209,23 +209,33 @@ def _parse(data: dict[str, Any]) -> GptOssConfig:
     kwargs["layer_types"] = _layer_types(data, kwargs["num_hidden_layers"])
     kwargs["sliding_window"] = _sliding_window(data, kwargs["layer_types"])
     if data.get("attention_bias", True) is not True:
-        raise ConfigError(f"attention_bias is {data['attention_bias']!r}; Enclave's graph has the q/k/v/o "
+        raise ConfigError(f"attention_bias is {_shown(data['attention_bias'])}; Enclave's graph has the q/k/v/o "
                           "biases every gpt-oss checkpoint has and no bias-free attention")
     kwargs["rope_scaling"], kwargs["rope_theta"] = _rope(data)
     for name, default in (("rms_norm_eps", 1e-5), ("swiglu_limit", 7.0), ("swiglu_alpha", 1.702)):
         kwargs[name] = _number(data, name, default=default)
     tie = data.get("tie_word_embeddings", False)
     if not isinstance(tie, bool):
-        raise ConfigError(f"tie_word_embeddings is {tie!r}; expected true or false")
+        raise ConfigError(f"tie_word_embeddings is {_shown(tie)}; expected true or false")
     kwargs["tie_word_embeddings"] = tie
     kwargs["experts_quantization"] = _quantization(data)
     kwargs["eos_token_ids"] = _token_ids(data)
     for name in ("pad_token_id", "bos_token_id"):
         value = data.get(name)
         if value is not None and not _is_int(value):
-            raise ConfigError(f"{name} is {value!r}; expected an integer or null")
+            raise ConfigError(f"{name} is {_shown(value)}; expected an integer or null")
     kwargs["pad_token_id"] = data.get("pad_token_id")
     return GptOssConfig(**kwargs)
+
+
+def _shown(value: object) -> str:
+    """A value as the user's config.json spells it (true, false), not as Python does; None is a missing key or
+    a JSON null, which the caller cannot tell apart."""
+    if value is None:
+        return "missing or null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return repr(value)
 
 
 def _is_int(value: object) -> bool:
@@ -241,7 +251,7 @@ def _integer(data: dict[str, Any], name: str, *, minimum: int = 1, where: str = 
         raise ConfigError(f"{where}{name} is missing; it is required (every gpt-oss config.json has it)")
     value = data[name]
     if not _is_int(value) or value < minimum:
-        raise ConfigError(f"{where}{name} is {value!r}; expected an integer of at least {minimum}")
+        raise ConfigError(f"{where}{name} is {_shown(value)}; expected an integer of at least {minimum}")
     return value
 
 
@@ -253,7 +263,7 @@ def _number(data: dict[str, Any], name: str, *, default: float | None, where: st
             raise ConfigError(f"{where}{name} is missing; it is required")
         return default
     if not _is_number(value) or value <= minimum:
-        raise ConfigError(f"{where}{name} is {value!r}; expected a number greater than {minimum:g}")
+        raise ConfigError(f"{where}{name} is {_shown(value)}; expected a number greater than {minimum:g}")
     return float(value)
 
 
@@ -297,7 +307,7 @@ def _quantization(data: dict[str, Any]) -> str | None:
         return None
     method = value.get("quant_method") if isinstance(value, dict) else None
     if method != MXFP4:
-        raise ConfigError(f"quantization_config.quant_method is {method!r}; Enclave reads MXFP4 experts "
+        raise ConfigError(f"quantization_config.quant_method is {_shown(method)}; Enclave reads MXFP4 experts "
                           "(quant_method 'mxfp4') or unquantised bf16/fp16/fp32 ones (no quantization_config)")
     return MXFP4
 
@@ -308,7 +318,7 @@ def _token_ids(data: dict[str, Any]) -> tuple[int, ...]:
         return ()
     ids = value if isinstance(value, list) else [value]
     if not ids or not all(_is_int(i) and i >= 0 for i in ids):
-        raise ConfigError(f"eos_token_id is {value!r}; expected a token id or a non-empty list of token ids")
+        raise ConfigError(f"eos_token_id is {_shown(value)}; expected a token id or a non-empty list of token ids")
     return tuple(ids)
 
 
@@ -324,7 +334,7 @@ def _rope(data: dict[str, Any]) -> tuple[RopeScaling, float]:
         return RopeScaling(), top_theta or DEFAULT_ROPE_THETA
     where = f"{key}."
     if not isinstance(rope, dict):
-        raise ConfigError(f"{key} is {rope!r}; expected a dictionary of YaRN parameters")
+        raise ConfigError(f"{key} is {_shown(rope)}; expected a dictionary of YaRN parameters")
     if any(isinstance(v, dict) for v in rope.values()):
         raise ConfigError(f"{key} gives a rope per layer type; gpt-oss uses one rope for every layer")
     unknown = sorted(set(rope) - ROPE_KEYS - {"type"})
@@ -337,14 +347,14 @@ def _rope(data: dict[str, Any]) -> tuple[RopeScaling, float]:
                           "is trained with 'yarn', so say which")
     if types != {"yarn"}:
         shown = rope.get("rope_type", rope.get("type"))
-        raise ConfigError(f"{where}rope_type is {shown!r}; Enclave computes only YaRN ('yarn'), the rope every "
+        raise ConfigError(f"{where}rope_type is {_shown(shown)}; Enclave computes only YaRN ('yarn'), the rope every "
                           "gpt-oss checkpoint uses")
     if rope.get("partial_rotary_factor", 1) != 1:
-        raise ConfigError(f"{where}partial_rotary_factor is {rope['partial_rotary_factor']!r}; gpt-oss rotates "
+        raise ConfigError(f"{where}partial_rotary_factor is {_shown(rope['partial_rotary_factor'])}; gpt-oss rotates "
                           "whole heads (1)")
     truncate = rope.get("truncate")
     if not isinstance(truncate, bool):
-        raise ConfigError(f"{where}truncate is {truncate!r}; say true or false (transformers assumes true when "
+        raise ConfigError(f"{where}truncate is {_shown(truncate)}; say true or false (transformers assumes true when "
                           "it is missing, openai's reference never truncates)")
     factor = _number(rope, "factor", default=None, where=where, minimum=0.0)
     if factor < 1:
