@@ -25,11 +25,11 @@ FP32_TOL = 2e-4
 CPU_TOL = 0.5
 LM_HEAD_INT8_TOL = 0.4
 MUTATION_FACTOR = 3.0
-# cpu-int4 re-quantises E2M1 codes onto a uniform int4 grid (lossy). On the tiny model, whose uniformly random
-# codes are a worst case for that, max |int4 - cpu| measured 2.1-2.9 over six prompts (4.6 on one more);
-# RMS over the whole vocabulary relative to the logits' std is the steadier figure.
+# cpu-int4 re-quantises E2M1 codes onto a uniform int4 grid (lossy: its expert weights end 7-8 % RMS from the
+# checkpoint's). On the tiny model (Gaussian-trained codes, app.checkpoint.random_checkpoint) max |int4 - cpu|
+# measured 3.27 on this prompt; RMS over the whole vocabulary relative to the logits' std is the steadier figure.
 INT4_MAX_BOUND = 6.0
-INT4_REL_RMS_BOUND = 0.25  # measured 0.13
+INT4_REL_RMS_BOUND = 0.25  # measured 0.153 (top-1 agreement with cpu 0.71)
 
 
 def max_error(package: Path, reference: Reference) -> float:
