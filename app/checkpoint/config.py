@@ -212,6 +212,7 @@ def _parse(data: dict[str, Any]) -> GptOssConfig:
         raise ConfigError(f"attention_bias is {_shown(data['attention_bias'])}; Enclave's graph has the q/k/v/o "
                           "biases every gpt-oss checkpoint has and no bias-free attention")
     kwargs["rope_scaling"], kwargs["rope_theta"] = _rope(data)
+    _check_initial_context(data, kwargs["rope_scaling"])
     for name, default in (("rms_norm_eps", 1e-5), ("swiglu_limit", 7.0), ("swiglu_alpha", 1.702)):
         kwargs[name] = _number(data, name, default=default)
     tie = data.get("tie_word_embeddings", False)
@@ -310,6 +311,19 @@ def _quantization(data: dict[str, Any]) -> str | None:
         raise ConfigError(f"quantization_config.quant_method is {_shown(method)}; Enclave reads MXFP4 experts "
                           "(quant_method 'mxfp4') or unquantised bf16/fp16/fp32 ones (no quantization_config)")
     return MXFP4
+
+
+def _check_initial_context(data: dict[str, Any], rope: RopeScaling) -> None:
+    """openai's reference takes YaRN's original context from initial_context_length, transformers from the rope
+    dict: a checkpoint that gives both must give one value, or the two would compute different models."""
+    if data.get("initial_context_length") is None:
+        return
+    initial = _integer(data, "initial_context_length")
+    if initial != rope.original_max_position_embeddings:
+        where = next((f"{key}.original_max_position_embeddings" for key in ("rope_scaling", "rope_parameters")
+                      if isinstance(data.get(key), dict)), "gpt-oss's default YaRN original context")
+        raise ConfigError(f"initial_context_length is {initial} but {where} is "
+                          f"{rope.original_max_position_embeddings}; they must agree")
 
 
 def _token_ids(data: dict[str, Any]) -> tuple[int, ...]:

@@ -80,6 +80,10 @@ FIELDS: tuple[ConfigField, ...] = (
     ConfigField("rope.original_max_position_embeddings", READ, "YaRN's pre-extension context",
                 "integer >= 1 (required: transformers would substitute max_position_embeddings, openai's "
                 "reference uses initial_context_length)"),
+    ConfigField("initial_context_length", READ,
+                "YaRN's pre-extension context under openai's name (what openai's reference reads)",
+                "integer equal to rope.original_max_position_embeddings (gpt-oss's 4096 when there is no rope "
+                "dict), or absent"),
     ConfigField("rope.beta_fast", READ, "YaRN ramp start (rotations)", "number > 0; absent: 32"),
     ConfigField("rope.beta_slow", READ, "YaRN ramp end (rotations)", "number > 0, < beta_fast; absent: 1"),
     ConfigField("rope.truncate", READ, "round the YaRN ramp ends to whole dimensions",
@@ -108,9 +112,6 @@ FIELDS: tuple[ConfigField, ...] = (
                 "integer or null"),
     # --- ignored: no effect on what a token computes -------------------------------------------------------------
     ConfigField("hidden_act", IGNORED, "unused by gpt-oss: its experts apply their own clamped SwiGLU", "any"),
-    ConfigField("initial_context_length", IGNORED,
-                "openai's name for YaRN's original context; Enclave reads rope.original_max_position_embeddings",
-                "any"),
     ConfigField("attention_dropout", IGNORED, "training only (no dropout at inference)", "any"),
     ConfigField("initializer_range", IGNORED, "training only (initial weights)", "any"),
     ConfigField("router_aux_loss_coef", IGNORED, "training only (load-balancing loss)", "any"),

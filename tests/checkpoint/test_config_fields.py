@@ -105,7 +105,9 @@ CASES: dict[str, list[Case]] = {
     "rope.factor": [refuse(MISSING, "factor is missing"), refuse(0.5, "factor is 0.5"),
                     accept(8, _rope(factor=8.0))],
     "rope.original_max_position_embeddings": [refuse(MISSING, "original_max_position_embeddings is missing"),
-                                              accept(8192, _rope(original_max_position_embeddings=8192))],
+                                              refuse(8192, "initial_context_length is 4096 but")],
+    "initial_context_length": [accept(MISSING), accept(4096), refuse(8192, "they must agree"),
+                               refuse("4096", "initial_context_length is '4096'")],
     "rope.beta_fast": [accept(MISSING), accept(16, _rope(beta_fast=16.0)), refuse(0.5, "must be smaller")],
     "rope.beta_slow": [accept(MISSING), accept(2.0, _rope(beta_slow=2.0)), refuse("1", "beta_slow is '1'")],
     "rope.truncate": [refuse(MISSING, "truncate is missing or null"), refuse("no", "truncate is 'no'"),
@@ -208,6 +210,29 @@ def test_rope_theta_inside_rope_parameters_is_read(tmp_path: Path) -> None:
     path = tmp_path / "config.json"
     path.write_text(json.dumps(data))
     assert GptOssConfig.from_file(path).rope_theta == 10000.0
+
+
+def test_another_yarn_original_context_is_read_when_both_names_agree(tmp_path: Path) -> None:
+    """A context-extended fine-tune changes YaRN's original context under both names (openai's reference reads
+    initial_context_length, transformers the rope dict): read when they agree, in either form."""
+    for data in (HUB, _transformers5_form(HUB)):
+        data = copy.deepcopy(data)
+        data["initial_context_length"] = 8192
+        data.get("rope_scaling", data.get("rope_parameters"))["original_max_position_embeddings"] = 8192
+        path = tmp_path / "config.json"
+        path.write_text(json.dumps(data))
+        assert GptOssConfig.from_file(path).rope_scaling.original_max_position_embeddings == 8192
+
+
+def test_initial_context_length_against_the_default_yarn(tmp_path: Path) -> None:
+    """No rope dict at all means gpt-oss's YaRN (original context 4096): another initial_context_length is
+    refused, naming what it disagrees with."""
+    data = {k: v for k, v in HUB.items() if k not in ("rope_scaling", "rope_theta")}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({**data, "initial_context_length": 8192}))
+    with pytest.raises(ConfigError, match="initial_context_length is 8192 but gpt-oss's default YaRN original "
+                                          "context is 4096; they must agree"):
+        GptOssConfig.from_file(path)
 
 
 @pytest.mark.parametrize("field", ["unsloth_version", "use_sliding_window", "rope_interleave"])
