@@ -81,6 +81,7 @@ def test_yarn_equals_transformers(rope: dict[str, object]) -> None:
 
     data = GptOssConfig().to_hf_dict()
     data["rope_scaling"] = {**data["rope_scaling"], **rope}
+    data["initial_context_length"] = data["rope_scaling"]["original_max_position_embeddings"]  # both names agree
     ours_config = GptOssConfig.from_dict(data)
     data.pop("quantization_config")
     theirs = GptOssRotaryEmbedding(HFConfig(**data))
