@@ -186,3 +186,58 @@ def test_cli_exit_codes(packages: dict[str, Path], tiny_checkpoint: Path, tmp_pa
         assert err.startswith("enclave verify: ") and len(err.strip().splitlines()) == 1, err
     manifest = json.loads((broken / "manifest.json").read_text())
     assert manifest["files"], "the sabotaged package still lists its files"
+
+
+def test_the_first_run_on_a_new_provider_is_verified(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    """The app's rule (verify_on_open) for GPU providers, whose kernels no test here runs: a package this computer
+    converted and verified on the CPU is verified again the first time it runs on DirectML, and each provider's
+    verdict is kept for that provider. There is no DirectML here, so the session is ONNX Runtime's CPU one with
+    its provider relabelled DirectML: what is under test is the rule, not DirectML's kernels."""
+    from app.engine.providers import CPU, DML, ProviderChoice
+    from app.engine.session import load_model
+    from app.package.local_record import recall_verdict
+    from app.package.reader import read_package
+    from app.reference.verify import PASSED, verify_on_open
+
+    # a context length of its own: other bytes than the module's packages, so no verdict is recorded for it yet
+    package = export_model(tiny_checkpoint, tmp_path / "dml", "dml", options=ExportOptions(context_length=448)).folder
+    model = load_model(package, provider="cpu")
+    try:
+        def opened() -> tuple[str, bool]:
+            progress: list[str] = []
+            verdict = verify_on_open(package, model, lambda p: progress.append(p.message))
+            return verdict.status, any(m.startswith("Reference forward") for m in progress)
+
+        assert opened() == (PASSED, True)  # converted here: verified on its first open ...
+        assert opened() == (PASSED, False)  # ... and not again on the same provider
+        model.provider = ProviderChoice(DML, "relabelled by the test")
+        assert opened() == (PASSED, True)  # a new provider: verified again
+        assert opened() == (PASSED, False)
+        manifest = read_package(package).manifest
+        assert recall_verdict(manifest, CPU).passed and recall_verdict(manifest, DML).passed
+        assert "on Dml" in recall_verdict(manifest, DML).sentence
+    finally:
+        model.close()
+
+
+def test_a_copied_package_on_a_new_provider_says_it_is_not_verified(tiny_cpu_package: Path, tmp_path: Path) -> None:
+    """IT copied the package here (no record of its checkpoint) and it runs on DirectML: the app cannot verify it
+    and says so on that provider, with the command that would (session relabelled as in the test above)."""
+    import shutil
+
+    from app.engine.providers import DML, ProviderChoice
+    from app.engine.session import load_model
+    from app.reference.verify import UNVERIFIED, verify_on_open
+
+    package = Path(shutil.copytree(tiny_cpu_package, tmp_path / "copied"))
+    with open(package / "model.onnx.data", "ab") as handle:  # other bytes: another package, without a record
+        handle.write(b"\0" * 64)
+    sabotage.rehash(package)
+    model = load_model(package, provider="cpu")
+    try:
+        model.provider = ProviderChoice(DML, "relabelled by the test")
+        verdict = verify_on_open(package, model)
+    finally:
+        model.close()
+    assert verdict.status == UNVERIFIED
+    assert verdict.sentence.startswith("Not verified on Dml: ") and "--against CHECKPOINT" in verdict.sentence
