@@ -7,7 +7,8 @@
 Writes the random checkpoint (make-test-model's preset), exports each target, verifies the good package and
 (unless --no-sabotage) cpu packages sabotaged with matching checksums, and prints per case the median / worst
 error in σ, top-1 agreement, pass/fail and where the time went, with the machine's load. Deletes what it wrote
-unless --keep (a 20b checkpoint is 13.8 GB, its packages 16-28 GB: check `df -h` first).
+unless --keep, each package once its cases are done (a 20b checkpoint is 13.8 GB, its packages 16-28 GB: check
+`df -h` first).
 """
 
 from __future__ import annotations
@@ -71,6 +72,8 @@ def main() -> int:
                     _report(f"{target} {edit}", verify_package(broken, against=checkpoint))
                 finally:
                     shutil.rmtree(broken, ignore_errors=True)
+            if not args.keep and package in made:  # one package on disk at a time (the disk is shared)
+                shutil.rmtree(package, ignore_errors=True)
     finally:
         if not args.keep:
             for path in made:
@@ -85,7 +88,7 @@ def _report(case: str, result) -> None:  # noqa: ANN001 - a VerifyResult
     times = ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items())
     weights = "" if result.weights_error is None else f"  weights {result.weights_error:.1%}"
     print(f"{case:28s} median {a.median:.3f} σ  worst {a.worst:.3f} σ  top-1 {a.top1_agreement}/{a.positions}{weights}  "
-          f"{'PASS' if result.passed else 'FAIL'}  ({times})", flush=True)
+          f"{'PASS' if result.passed else 'FAIL'}  ({times}; load {os.getloadavg()[0]:.1f})", flush=True)
 
 
 if __name__ == "__main__":
