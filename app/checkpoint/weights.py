@@ -99,12 +99,20 @@ class Checkpoint:
                     f"{located.path}: tensor {name} has shape {list(entry.shape)}, expected {list(spec.shape)} "
                     f"for this config.json"
                 )
+        extra = sorted(set(tensors) - set(specs))
+        if extra:
+            more = f" (and {len(extra) - 1} more)" if len(extra) > 1 else ""
+            raise CheckpointError(
+                f"{tensors[extra[0]].path}: tensor {extra[0]}{more} is not part of the gpt-oss model config.json "
+                "describes; it may change what the model computes (an adapter, another variant, or a config.json "
+                "from another model), so the checkpoint is refused rather than exported without it"
+            )
         return cls(folder, config, tensors, specs)
 
     # --- inspection ---------------------------------------------------------------------------------------
     @property
     def names(self) -> list[str]:
-        """The tensors the model uses, in model order (extra tensors in the files are ignored)."""
+        """The tensors the model uses, in model order (a checkpoint with any other tensor is refused)."""
         return list(self._specs)
 
     def spec(self, name: str) -> TensorSpec:

@@ -189,3 +189,33 @@ def test_config_with_more_layers_than_the_weights(broken) -> None:
     path.write_text(json.dumps(config))
     message = _open_error(broken.folder)
     assert "model.layers.3." in message and "missing" in message
+
+
+def test_a_tensor_the_model_does_not_have_is_refused(broken) -> None:
+    """An adapter's tensor (or any other) beside gpt-oss's own would be dropped without a word by an exporter that
+    reads only the tensors it expects; it is refused, naming the shard and the tensor. The entry shares the sinks'
+    bytes, so the file stays a valid safetensors file."""
+    shard = _layer_shard(broken.folder)
+    extra = "model.layers.1.self_attn.q_proj.lora_A.weight"
+
+    def edit(header: dict) -> None:
+        header[extra] = dict(header["model.layers.1.self_attn.sinks"])
+
+    rewrite_safetensors_header(broken(shard), edit)
+    index = broken(INDEX_FILE)
+    data = json.loads(index.read_text())
+    data["weight_map"][extra] = shard
+    index.write_text(json.dumps(data))
+    message = _open_error(broken.folder)
+    assert shard in message and extra in message and "is not part of the gpt-oss model" in message
+
+
+def test_config_with_fewer_layers_than_the_weights(broken) -> None:
+    """A config.json that describes 2 layers over 3 layers of weights would export a model missing one."""
+    path = broken("config.json")
+    config = json.loads(path.read_text())
+    config["num_hidden_layers"] = 2
+    config["layer_types"] = config["layer_types"][:2]
+    path.write_text(json.dumps(config))
+    message = _open_error(broken.folder)
+    assert "model.layers.2." in message and "more)" in message and "is not part of the gpt-oss model" in message
