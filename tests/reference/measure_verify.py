@@ -3,6 +3,7 @@
     .venv/bin/python -m tests.reference.measure_verify --preset 20b-layers --work /tmp/verify-20b
     .venv/bin/python -m tests.reference.measure_verify --preset 20b --targets cpu-int4 --no-sabotage
     .venv/bin/python -m tests.reference.measure_verify --preset tiny --layers 24 --no-sabotage
+    .venv/bin/python -m tests.reference.measure_verify --layers 4 --targets cpu --sabotage "window 129"
 
 Writes the random checkpoint (make-test-model's preset), exports each target, verifies the good package and
 (unless --no-sabotage) cpu packages sabotaged with matching checksums, and prints per case the median / worst
@@ -29,8 +30,12 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/enclave-measure-verify"))
     parser.add_argument("--targets", default="cpu,cpu-int4,dml")
     parser.add_argument("--no-sabotage", action="store_true")
+    parser.add_argument("--sabotage", default=",".join(SABOTAGE), help="which sabotaged packages, comma-separated")
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
+    unknown = sorted(set(args.sabotage.split(",")) - set(SABOTAGE))
+    if unknown:
+        parser.error(f"--sabotage {unknown[0]!r} is not one of: {', '.join(SABOTAGE)}")
     os.environ.setdefault("XDG_DATA_HOME", str(args.work / "data"))  # the export's record stays in the work folder
 
     from app.checkpoint.random_checkpoint import PRESET_SHARDS, PRESETS, write_test_model
@@ -65,7 +70,7 @@ def main() -> int:
             _report(f"{target} good", verify_package(package, against=checkpoint, provider=provider))
             if target not in ("cpu", "cpu-int4") or args.no_sabotage:
                 continue
-            for edit in SABOTAGE:
+            for edit in args.sabotage.split(","):
                 broken = sabotage.copy_package(package, args.work / "sabotaged")
                 try:
                     EDITS[edit](broken)
