@@ -6,8 +6,10 @@ Well-formed output parses exactly as openai-harmony's `StreamableParser` (header
 chat app must show the user whatever the model said:
 
 - text with no `<|start|>`/`<|message|>` (header never closed): the header text becomes the content, like
-  openai-harmony's non-strict mode; a header that runs past `max_header_tokens` is treated the same way
-  at once, so a model that forgot the header still streams;
+  openai-harmony's non-strict mode; a header that cannot be one (`header_can_continue`: a character no
+  header word has, such as a newline or a comma, or more words than a header holds) or that runs past
+  `max_header_tokens` is treated the same way at once, so a model that forgot the header streams from its
+  first tokens instead of after 64 of them;
 - `<|start|>` or `<|channel|>` inside content (the model forgot `<|end|>`): the message ends and a new one begins;
 - other stray control tokens are dropped; unknown ids become U+FFFD; an unknown channel is kept but flagged;
 - end of input mid-message (max tokens): the partial message is returned, flagged as truncated.
@@ -38,6 +40,12 @@ _ASCII_WHITESPACE = re.compile("[ \t\n\x0c\r]+")
 _CHANNEL_END = re.compile(f"[{re.escape(_RUST_WHITESPACE)}<]")
 
 _ROLES = {r.value: r for r in Role}
+# What the words of a header are made of: roles, `name:alice`, `to=functions.get_weather`, channel names,
+# content types (`json`, `<|constrain|>json`), as openai-harmony renders them. Header text with any other
+# character (a newline, a comma, a quote, a non-ASCII letter) is the model writing without a header.
+_HEADER_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _.:=/-@+<|>")
+# role, name, recipient, channel, content type, plus slack for a channel name with a space ("odd channel").
+MAX_HEADER_WORDS = 8
 # <|endoftext|> is not part of the harmony format, but gpt-oss's generation_config lists it as an EOS id.
 _STOP_TOKENS = frozenset((st.END, st.RETURN, st.CALL, st.ENDOFTEXT))
 
@@ -197,6 +205,11 @@ def _finish_header(header: _Header, parts: list[str]) -> _Header:
     return header
 
 
+def header_can_continue(text: str) -> bool:
+    """Whether `text` (a header's text so far) can still be the start of a harmony header."""
+    return all(ch in _HEADER_CHARACTERS for ch in text) and len(text.split()) <= MAX_HEADER_WORDS
+
+
 def salvage_header(text: str, role: Role | None) -> tuple[_Header, str]:
     """A header that never reached <|message|>: keep its channel and role, and return the rest as content."""
     problems = ["no <|message|> after the header"]
@@ -314,6 +327,8 @@ class StreamingParser:
             self._header.append(token)
             if len(self._header) > self._max_header_tokens:
                 self._salvage(events, problem=f"the header ran past {self._max_header_tokens} tokens")
+            elif not header_can_continue(self._codec.decode(self._header)):
+                self._salvage(events, problem="text that cannot be a header came before <|message|>")
 
     def _feed_content(self, token: int, events: list[ParserEvent]) -> None:
         assert self._open is not None

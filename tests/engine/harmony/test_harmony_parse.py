@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from app.engine.harmony import (
     Message,
@@ -265,3 +266,54 @@ def test_endoftext_ends_the_turn_and_is_flagged(codec) -> None:
     events = parser.feed_many(_ids(codec, st.CHANNEL, "final", st.MESSAGE, "Hi.", st.ENDOFTEXT))
     assert parser.turn_end is TurnEnd.END_OF_TEXT and events[-1] == TurnEnded(TurnEnd.END_OF_TEXT)
     assert parser.messages[0].message.text == "Hi." and parser.messages[0].malformed
+
+
+def test_text_without_a_header_streams_from_its_first_tokens(codec) -> None:
+    """A model that skips the header (a random-weight one, or a real one going astray) is shown at once, not
+    after `max_header_tokens` (64 tokens: ~13 s of a blank reply at 20b widths on a CPU)."""
+    ids = codec.encode_ordinary("Hello, world! This reply has no header at all, and it goes on for a while.")
+    parser = StreamingParser(codec)
+    shown_after = [any(isinstance(e, TextDelta) for e in parser.feed(token)) for token in ids]
+    assert shown_after.index(True) <= 1  # "Hello" then "," — the comma cannot be part of a header
+    events = parser.finish()
+    parsed = parser.messages[0]
+    assert parsed.message.text == "Hello, world! This reply has no header at all, and it goes on for a while."
+    assert parsed.malformed and parsed.message.role is Role.ASSISTANT and any(isinstance(e, MessageEnded) for e in events)
+
+
+def test_a_run_of_plain_words_is_not_taken_for_a_header_for_long(codec) -> None:
+    words = " ".join(["word"] * 30)
+    parser = StreamingParser(codec)  # the default max_header_tokens (64)
+    shown_after = [any(isinstance(e, TextDelta) for e in parser.feed(token)) for token in codec.encode_ordinary(words)]
+    assert shown_after.index(True) <= 9  # more words than a header has
+    parser.finish()
+    assert parser.messages[0].message.text == words
+
+
+def test_headers_that_openai_harmony_writes_are_never_cut_short(codec) -> None:
+    """Every header shape of the format (recipient before or after the channel, constrained content types,
+    named authors, a tool answering) still reaches <|message|> intact."""
+    headers = ["<|channel|>analysis", "<|channel|>final", " to=functions.get_current_weather<|channel|>commentary"
+               " <|constrain|>json", "<|channel|>commentary to=functions.lookup_order <|constrain|>json",
+               "<|channel|>analysis to=python code", " to=browser.search<|channel|>analysis"]
+    for header in headers:
+        ids = _ids(codec, *_split_specials(header), st.MESSAGE, "body", st.END)
+        parsed = parse_parsed_messages(codec, ids, role=Role.ASSISTANT)
+        assert len(parsed) == 1 and not parsed[0].malformed and parsed[0].message.text == "body", header
+    for author in ("functions.get_current_weather to=assistant", "user:alice", "assistant"):
+        ids = [st.START] + _ids(codec, *_split_specials(author + "<|channel|>commentary"), st.MESSAGE, "x", st.END)
+        parsed = parse_parsed_messages(codec, ids, role=None)
+        assert len(parsed) == 1 and parsed[0].message.text == "x", author
+
+
+def _split_specials(text: str) -> list:
+    """"a<|channel|>b" -> ["a", CHANNEL, "b"] for _ids."""
+    out: list = []
+    for part in re.split(r"(<\|channel\|>|<\|constrain\|>)", text):
+        if part == st.CHANNEL_TOKEN:
+            out.append(st.CHANNEL)
+        elif part == st.CONSTRAIN_TOKEN:
+            out.append(st.CONSTRAIN)
+        elif part:
+            out.append(part)
+    return out
