@@ -59,7 +59,7 @@ EXCLUDES: tuple[str, ...] = (
 # Globs are written to match every platform's layout (Linux/macOS `PySide6/Qt/plugins/...`, Windows
 # `PySide6/plugins/...`). Shared libraries that only these files needed go too (see `prune_bundle`).
 BUNDLE_DROPS: tuple[tuple[str, str], ...] = (
-    ("PySide6/*translations/*", "Qt's own translations: the app is English-only and installs no QTranslator"),
+    ("PySide6/*translations/*", "Qt's own translations, but for the languages Enclave ships (KEEP_DATAS)"),
     ("PySide6/*plugins/platformthemes/*gtk3*",
      "GTK 3 theme bridge: needs the system's GTK, and would mix it with bundled cairo/pango (Qt's own dialogs work)"),
     ("PySide6/*plugins/platforms/*eglfs*", "full-screen embedded platform (no window system)"),
@@ -92,6 +92,10 @@ STRIP_GLOBS: tuple[str, ...] = (
     "numpy/_core/*.so", "numpy/random/*.so", "numpy/linalg/*.so", "numpy/fft/*.so",  # numpy's own modules, not numpy.libs
     "PIL/_imaging*.so",  # Pillow's extension modules ship unstripped (3.3 MB -> 0.8 MB); its bundled libraries stay as they are
 )
+
+# Data files kept although a BUNDLE_DROPS glob matches: Qt's own strings ("OK", "Cancel" in standard dialogs) for
+# each language Enclave ships besides English (app/ui/i18n.py LANGUAGES; resources/translations holds our own).
+KEEP_DATAS: tuple[str, ...] = ("PySide6/*translations/qtbase_de.qm",)
 
 # Never dropped, whatever a glob says: ONNX Runtime's execution providers are loaded by name at run time
 # (providers_shared, CUDA, TensorRT, DirectML.dll), so no dependency scan sees who needs them.
@@ -137,8 +141,9 @@ def prune_bundle(binaries: list[tuple], datas: list[tuple], needed: Callable[[st
     gone = dropped_names | {name for name in only_theirs if name not in still_needed
                             and not _matches(name, NEVER_DROP)}
     kept_binaries = [e for e in binaries if e[0] not in gone]
-    kept_datas = [e for e in datas if not _matches(e[0], globs)]
-    dropped = [e for e in binaries if e[0] in gone] + [e for e in datas if _matches(e[0], globs)]
+    gone_datas = [e for e in datas if _matches(e[0], globs) and not _matches(e[0], KEEP_DATAS)]
+    kept_datas = [e for e in datas if e not in gone_datas]
+    dropped = [e for e in binaries if e[0] in gone] + gone_datas
     return kept_binaries, kept_datas, dropped
 
 

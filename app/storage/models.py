@@ -57,6 +57,8 @@ class Message:
     timings: dict[str, object] = field(default_factory=dict)  # ttft_s, decode_tok_s, seconds, ...
     error: str | None = None  # why generation failed (status ERROR)
     decrypt_error: str | None = None
+    version: int = 1  # a reply: which of its versions this is (Regenerate keeps the earlier ones)
+    versions: int = 1  # a reply: how many versions it has
 
 
 @dataclass(frozen=True)

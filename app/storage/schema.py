@@ -17,8 +17,30 @@ from app.storage.errors import CorruptDatabaseError, ForeignDatabaseError, Newer
 
 # PRAGMA application_id marks the file as Enclave's in the SQLite header (offset 68); "EnCv".
 APPLICATION_ID = int.from_bytes(b"EnCv", "big")
-SCHEMA_VERSION = 2  # 2: messages.timings_json (plaintext, held citations' file names) became sealed `details`
+# 2: messages.timings_json (plaintext, held citations' file names) became sealed `details`
+# 3: replies keep their earlier versions (Regenerate): messages.version, reply_versions
+SCHEMA_VERSION = 3
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+
+# The earlier versions of a reply, kept when it is regenerated; the messages row holds the version shown.
+REPLY_VERSIONS_SQL = """
+CREATE TABLE reply_versions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
+    conversation_id INTEGER NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    number INTEGER NOT NULL,             -- 1, 2, 3 ... in the order the versions were written
+    content BLOB NOT NULL,               -- sealed
+    reasoning BLOB NOT NULL,             -- sealed
+    error BLOB,                          -- sealed
+    status TEXT NOT NULL CHECK (status IN ('complete', 'stopped', 'error', 'interrupted')),
+    prompt_tokens INTEGER,
+    completion_tokens INTEGER,
+    details BLOB NOT NULL,               -- sealed JSON: timings, finish reason, citations
+    created REAL NOT NULL,
+    UNIQUE (message_id, number)
+);
+CREATE INDEX reply_versions_by_message ON reply_versions (message_id);
+"""
 
 SCHEMA_SQL = """
 CREATE TABLE meta (
@@ -51,9 +73,11 @@ CREATE TABLE messages (
     details BLOB NOT NULL,               -- sealed JSON: timings, citations (file names, headings)
     created REAL NOT NULL,
     updated REAL NOT NULL,
+    version INTEGER NOT NULL DEFAULT 1,  -- a reply: which of its versions the row holds (see reply_versions)
     UNIQUE (conversation_id, position)
 );
 CREATE INDEX messages_streaming ON messages (status) WHERE status = 'streaming';
+""" + REPLY_VERSIONS_SQL + """
 CREATE TABLE attachments (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     conversation_id INTEGER NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
@@ -75,6 +99,7 @@ SEALED_COLUMNS: dict[str, tuple[str, tuple[str, ...]]] = {
     "conversations": ("id", ("title", "system_prompt")),
     "messages": ("conversation_id", ("content", "reasoning", "error", "details")),
     "attachments": ("conversation_id", ("file_name", "text", "metadata", "data")),
+    "reply_versions": ("conversation_id", ("content", "reasoning", "error", "details")),
 }
 
 
@@ -196,6 +221,11 @@ def migrate(conn: sqlite3.Connection, version: int, seal: Callable[[str, str, in
                 plain = details if isinstance(details, bytes) else str(details).encode("utf-8")
                 conn.execute("UPDATE messages SET details = ? WHERE id = ?",
                              (seal("messages", "details", cid, mid, plain), mid))
+        if version < 3:  # replies kept only their latest version
+            conn.execute("ALTER TABLE messages ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
+            for statement in REPLY_VERSIONS_SQL.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (SCHEMA_VERSION,))
     except BaseException:

@@ -44,19 +44,45 @@ class SettingsError(StorageError):
     """The settings file could not be written."""
 
 
+# Context lengths the Preferences offer (None there means: the app's choice for the package, see app.ui.backend).
+CONTEXT_LENGTH_BOUND = Bound(1024, 131072, integer=True)
+CPU_THREADS_BOUND = Bound(1, 256, integer=True)
+LANGUAGES = ("", "en", "de")  # "" = the system's language
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """How the next model is opened. None = automatic (the app's choice for the package and this computer)."""
+
+    context_length: int | None = None  # tokens of context; capped at what the package supports
+    cpu_threads: int | None = None  # ONNX Runtime's intra-op threads on the CPU
+
+
+@dataclass
+class WindowState:
+    """Which panels the window shows; restored at the next start."""
+
+    sidebar: bool = True
+    chat_settings: bool = False
+
+
 @dataclass
 class AppSettings:
     """Mutable on purpose: the UI changes a field, then calls save()."""
 
     last_model: str = ""  # folder of the last model opened ("" = none yet)
     theme: str = "system"  # system | light | dark
-    new_chat: ChatSettings = field(default_factory=ChatSettings)  # reasoning effort and sampling of new chats
+    language: str = ""  # "" (the system's), "en" or "de"
+    new_chat: ChatSettings = field(default_factory=ChatSettings)  # system prompt, effort and sampling of new chats
     document_limits: DocumentLimits = field(default_factory=DocumentLimits)
     hub_endpoint: str = ""  # a Hugging Face mirror (Artifactory, Nexus) for downloads; "" = HF_ENDPOINT or the Hub
     hub_proxy: str = ""  # proxy for downloads; "" = the environment's (HTTPS_PROXY, ...)
     server_port: int = 8484  # the local API server's port on 127.0.0.1 (app.serve.server.DEFAULT_PORT)
     remote_engine: dict[str, str] = field(default_factory=dict)  # last remote engine: url, model, ca_bundle
     history_retention_days: int | None = None  # delete conversations untouched this long; None = keep them
+    engine: EngineSettings = field(default_factory=EngineSettings)
+    window: WindowState = field(default_factory=WindowState)
+    export_folder: str = ""  # where the last conversation was exported ("" = the Documents folder)
     path: Path = field(default_factory=default_settings_path, repr=False, compare=False)
     load_warning: str | None = field(default=None, repr=False, compare=False)  # for the UI to show once
     _unknown: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -82,10 +108,11 @@ class AppSettings:
     def save(self) -> None:
         """Atomically replace the settings file; raises SettingsError naming the file on failure."""
         data = {**self._unknown, "settings_version": SETTINGS_VERSION, "last_model": self.last_model,
-                "theme": self.theme, "reasoning_effort": self.new_chat.reasoning_effort,
-                "sampling": self.new_chat.sampling_json(),
-                "document_limits": asdict(self.document_limits), "hub_endpoint": self.hub_endpoint,
-                "hub_proxy": self.hub_proxy, "server_port": self.server_port,
+                "theme": self.theme, "language": self.language, "reasoning_effort": self.new_chat.reasoning_effort,
+                "system_prompt": self.new_chat.system_prompt, "sampling": self.new_chat.sampling_json(),
+                "document_limits": asdict(self.document_limits), "engine": asdict(self.engine),
+                "window": asdict(self.window), "export_folder": self.export_folder,
+                "hub_endpoint": self.hub_endpoint, "hub_proxy": self.hub_proxy, "server_port": self.server_port,
                 "remote_engine": dict(self.remote_engine), "history_retention_days": self.history_retention_days}
         try:
             atomic_write_text(self.path, json.dumps(data, indent=2, sort_keys=True) + "\n")
@@ -125,10 +152,12 @@ def _set_aside(path: Path, exc: Exception) -> str:
 
 def _from_json(data: dict[str, Any], path: Path) -> AppSettings:
     problems: list[str] = []
-    known = {"settings_version", "last_model", "theme", "reasoning_effort", "sampling", "document_limits",
+    known = {"settings_version", "last_model", "theme", "language", "reasoning_effort", "system_prompt", "sampling",
+             "document_limits", "engine", "window", "export_folder",
              "hub_endpoint", "hub_proxy", "server_port", "remote_engine", "history_retention_days"}
     settings = AppSettings(path=path, _unknown={k: v for k, v in data.items() if k not in known})
-    for name, allowed in (("last_model", None), ("theme", THEMES), ("hub_endpoint", None), ("hub_proxy", None)):
+    for name, allowed in (("last_model", None), ("theme", THEMES), ("language", LANGUAGES), ("export_folder", None),
+                          ("hub_endpoint", None), ("hub_proxy", None)):
         if name in data:
             value = data[name]
             if isinstance(value, str) and (allowed is None or value in allowed):
@@ -137,6 +166,8 @@ def _from_json(data: dict[str, Any], path: Path) -> AppSettings:
                 problems.append(name)
     settings.new_chat = _new_chat_from_json(data, problems)
     settings.document_limits = _limits_from_json(data.get("document_limits"), problems)
+    settings.engine = _engine_from_json(data.get("engine"), problems)
+    settings.window = _window_from_json(data.get("window"), problems)
     if "server_port" in data:
         if Bound(1, 65535, integer=True).contains(data["server_port"]):
             settings.server_port = data["server_port"]
@@ -165,6 +196,11 @@ def _new_chat_from_json(data: dict[str, Any], problems: list[str]) -> ChatSettin
         new_chat = ChatSettings(reasoning_effort=effort)
     else:
         problems.append("reasoning_effort")
+    prompt = data.get("system_prompt", "")
+    if isinstance(prompt, str):
+        new_chat = replace(new_chat, system_prompt=prompt)
+    else:
+        problems.append("system_prompt")
     sampling = data.get("sampling")
     if sampling is None:
         return new_chat
@@ -212,3 +248,36 @@ def retention_in_force(settings: AppSettings, policy: Policy) -> int | None:
     if policy.is_managed("history_retention_days"):
         return policy.history_retention_days  # None when the policy's value could not be read: delete nothing
     return settings.history_retention_days
+
+
+def _engine_from_json(data: object, problems: list[str]) -> EngineSettings:
+    """Each field: null (automatic) or a whole number in its range; anything else is reset and named."""
+    if data is None:
+        return EngineSettings()
+    if not isinstance(data, dict):
+        problems.append("engine")
+        return EngineSettings()
+    values: dict[str, int | None] = {}
+    for name, bound in (("context_length", CONTEXT_LENGTH_BOUND), ("cpu_threads", CPU_THREADS_BOUND)):
+        value = data.get(name)
+        if value is None or bound.contains(value):
+            values[name] = value
+        else:
+            problems.append(f"engine.{name}")
+    return EngineSettings(**values)
+
+
+def _window_from_json(data: object, problems: list[str]) -> WindowState:
+    if data is None:
+        return WindowState()
+    if not isinstance(data, dict):
+        problems.append("window")
+        return WindowState()
+    state = WindowState()
+    for f in fields(WindowState):
+        if f.name in data:
+            if isinstance(data[f.name], bool):
+                setattr(state, f.name, data[f.name])
+            else:
+                problems.append(f"window.{f.name}")
+    return state

@@ -1,10 +1,10 @@
 """HistoryStore: conversations and messages, encrypted at rest, for the UI's worker thread.
 
 History model: each conversation is ONE linear list of messages ordered by `position`. There are no
-branches. Regenerate = `truncate_after(<user message>)` then a new assistant message; Edit-and-resend =
+branches. Regenerate = `regenerate_reply(<reply>)`: the reply is kept as an earlier version (app.storage.versions)
+and its row is written again; the user pages between versions of the last reply. Edit-and-resend =
 `edit_message(<user message>, new_text)`, which rewrites it and deletes every later message in the same
-transaction. Deleting (rather than keeping superseded branches) is the simplest model that supports both
-actions, and it means text the user replaced is really gone (secure_delete overwrites it on disk).
+transaction: text the user replaced is really gone (secure_delete overwrites it on disk).
 
 Streaming replies are written as they arrive: `begin_assistant_message` creates the row with status
 STREAMING, `update_streaming_content` / `append_streaming_content` commit the text so far (the worker calls
@@ -33,6 +33,7 @@ from app.storage.database import UNSET, _Unset
 from app.storage.errors import StorageError
 from app.storage.lifecycle import LifecycleMixin
 from app.storage.models import REASONING_EFFORTS, Conversation, Message, MessageStatus, Role, SearchHit
+from app.storage.versions import ReplyVersionsMixin
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ DEFAULT_TITLE = "New chat"
 _SNIPPET_CONTEXT = 40
 
 
-class HistoryStore(LifecycleMixin, AttachmentsMixin):
+class HistoryStore(LifecycleMixin, ReplyVersionsMixin, AttachmentsMixin):
     """The conversation history. Open with `HistoryStore.open(path)` (default path: user data dir)."""
 
     # -- conversations ---------------------------------------------------------------------------------
@@ -284,12 +285,15 @@ class HistoryStore(LifecycleMixin, AttachmentsMixin):
 
     def _messages(self, conn: sqlite3.Connection, cid: int) -> list[Message]:
         rows = conn.execute("SELECT * FROM messages WHERE conversation_id = ? ORDER BY position", (cid,))
-        return [self._message_from_row(row, strict=False) for row in rows.fetchall()]
+        kept = self._kept_versions(conn, cid)
+        return [self._message_from_row(row, strict=False, kept=kept.get(row["id"], ())) for row in rows.fetchall()]
 
     def _message(self, conn: sqlite3.Connection, mid: int, strict: bool) -> Message:
-        return self._message_from_row(self._row(conn, "messages", mid, "Message"), strict)
+        row = self._row(conn, "messages", mid, "Message")
+        return self._message_from_row(row, strict, kept=self._kept_versions(conn, row["conversation_id"]).get(mid, ()))
 
-    def _message_from_row(self, row: sqlite3.Row, strict: bool) -> Message:
+    def _message_from_row(self, row: sqlite3.Row, strict: bool, kept: tuple[int, ...] = ()) -> Message:
+        """`kept`: the numbers of the other versions of this reply that reply_versions holds."""
         mid, cid = row["id"], row["conversation_id"]
         texts: dict[str, str | None] = {"content": "", "reasoning": "", "error": None, "details": "{}"}
         decrypt_error = None
@@ -306,7 +310,8 @@ class HistoryStore(LifecycleMixin, AttachmentsMixin):
                        content=texts["content"] or "", reasoning=texts["reasoning"] or "",
                        status=MessageStatus(row["status"]), created=row["created"], updated=row["updated"],
                        prompt_tokens=row["prompt_tokens"], completion_tokens=row["completion_tokens"],
-                       timings=json.loads(texts["details"] or "{}"), error=texts["error"], decrypt_error=decrypt_error)
+                       timings=json.loads(texts["details"] or "{}"), error=texts["error"], decrypt_error=decrypt_error,
+                       **_ordinal(row["version"], kept))
 
     def _search_conversation(self, conn: sqlite3.Connection, conv: Conversation, needle: str) -> SearchHit | None:
         first: tuple[int | None, str] | None = None
@@ -323,6 +328,13 @@ class HistoryStore(LifecycleMixin, AttachmentsMixin):
             return None
         return SearchHit(conversation_id=conv.id, title=conv.title, message_id=first[0],
                          snippet=_snippet(first[1], needle), matches=matches)
+
+
+def _ordinal(number: int, kept: tuple[int, ...]) -> dict[str, int]:
+    """Which version a reply shows, counted 1..n among its versions (numbers may have gaps: a reply that failed
+    before writing anything is not kept)."""
+    numbers = sorted({*kept, number})
+    return {"version": numbers.index(number) + 1, "versions": len(numbers)}
 
 
 def _snippet(text: str, needle: str) -> str:

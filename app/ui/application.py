@@ -30,6 +30,7 @@ from app.ui.engine_host import EngineHost, ExportModel, OpenModel, PrepareModel
 from app.ui.history_host import HistoryClient, HistoryHost, StoreFactory
 from app.ui.history_lifecycle import HistoryLifecycle
 from app.ui.history_opener import HistoryOpener
+from app.ui.i18n import install_translators, translate
 from app.ui.library_controller import LibraryController, LibraryHost
 from app.ui.main_window import MainWindow
 from app.ui.model_controller import ModelController
@@ -140,6 +141,7 @@ def build_app(*, database: Path | None = None, settings_path: Path | None = None
     if icon.loadFromData(resources.files("resources.icons").joinpath("enclave.png").read_bytes()):
         app.setWindowIcon(QIcon(icon))
     settings = AppSettings.load(settings_path)
+    install_translators(app, settings.language)
     try:
         choice = ThemeChoice(settings.theme)
     except ValueError:
@@ -172,8 +174,7 @@ def build_app(*, database: Path | None = None, settings_path: Path | None = None
     opener = HistoryOpener(history)
     lifecycle = HistoryLifecycle(history)
     conversations = ConversationsController(history, settings.new_chat)
-    attachments = AttachmentsController(history, documents, conversations.ensure_conversation,
-                                        document_limits_in_force(settings, policy))
+    attachments = AttachmentsController(history, documents, document_limits_in_force(settings, policy))
     replies = RepliesController(engine, history, conversations, attachments)
     opener.replaced.connect(conversations.new_conversation)  # before the list of the history now open
     opener.opened.connect(lambda _warning: conversations.refresh())
@@ -209,9 +210,10 @@ def plan_export(folder: ModelFolder, parent: QWidget) -> ExportRequest | Path | 
         return earlier
     target, output, reason = backend.suggest_export(folder.path)
     if not ask_yes_no(
-        parent, "Convert this model?",
-        f"{folder.path.name} is a Hugging Face checkpoint. Enclave checks it and converts it once for this "
-        f"computer ({target}: {reason}) into\n{output}\n\nThis can take a while; you can cancel at any time."):
+        parent, translate("Application", "Convert this model?"),
+        translate("Application", "{name} is a Hugging Face checkpoint. Enclave checks it and converts it once for "
+                  "this computer ({target}: {reason}) into\n{output}\n\nThis can take a while; you can cancel at any "
+                  "time.").format(name=folder.path.name, target=target, reason=reason, output=output)):
         return None
     return ExportRequest(source=folder.path, output=output, target=target)
 
@@ -280,7 +282,7 @@ def run_smoke(package: str, prompt: str, screenshot: Path, *, timeout_s: float =
                       ttft_s=message.stats.ttft_s, decode_tok_s=message.stats.decode_tok_s,
                       new_tokens=message.stats.new_tokens, citations=[c.label for c in message.citations])
         if message.state is MessageState.ERROR:
-            failures.append(message.error or "the reply failed")
+            failures.append(message.error or "the reply failed")  # not translated: the smoke run's JSON, for CI
         QTimer.singleShot(50, finish)  # let the last render and the final save land first
 
     def failed(text: str) -> None:
@@ -291,7 +293,7 @@ def run_smoke(package: str, prompt: str, screenshot: Path, *, timeout_s: float =
         window.chat_view.flush()
         screenshot.parent.mkdir(parents=True, exist_ok=True)
         if not window.grab().save(str(screenshot)):
-            failures.append(f"could not save the screenshot to {screenshot}")
+            failures.append(f"could not save the screenshot to {screenshot}")  # not translated: JSON for CI
         result["screenshot"] = str(screenshot)
         result["ok"] = not failures
         if failures:
@@ -310,7 +312,7 @@ def run_smoke(package: str, prompt: str, screenshot: Path, *, timeout_s: float =
     # (the throwaway session history keeps the chat itself working).
     window.report_history_failures(lambda text: result.setdefault("history_warning", text))
     parts.replies.replyFinished.connect(finished)
-    QTimer.singleShot(int(timeout_s * 1000), lambda: failed(f"no reply within {timeout_s:.0f} s"))
+    QTimer.singleShot(int(timeout_s * 1000), lambda: failed(f"no reply within {timeout_s:.0f} s"))  # not translated: CI
     window.show()
     parts.opener.open()
     QTimer.singleShot(0, visible)

@@ -16,11 +16,12 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from app.documents.model import Document, DocumentLimits
+from app.documents.model import Document, DocumentLimits, ErrorKind
 from app.engine.events import ModelInfo
 from app.storage.models import Attachment
-from app.ui.document_host import DocumentHost, Extracted, ReadProgress
+from app.ui.document_host import DocumentHost, Extracted, ReadFailure, ReadProgress
 from app.ui.history_host import HistoryClient
+from app.ui.i18n import translate
 from app.ui.worker import WorkerClient
 
 _keys = itertools.count(1)
@@ -36,7 +37,8 @@ class ChipState(enum.Enum):
 class AttachmentItem:
     name: str
     state: ChipState = ChipState.READING
-    message: str = ""
+    message: str = ""  # the reader's full sentence: a warning, or why the file could not be read
+    error_kind: ErrorKind | None = None  # why it could not be read, for a plain summary on the chip
     size_bytes: int = 0
     pages: int | None = None
     tokens: int = -1
@@ -51,15 +53,13 @@ class AttachmentsController(QObject):
     changed = Signal(list)  # list[AttachmentItem]
 
     def __init__(self, history: HistoryClient, documents: WorkerClient[DocumentHost],
-                 ensure_conversation: Callable[[str, Callable[[int], None]], None],
                  limits: DocumentLimits = DocumentLimits()) -> None:
         super().__init__()
         self._items: list[AttachmentItem] = []
         self._limits = limits
         self._history = history
         self._documents = documents
-        self._ensure_conversation = ensure_conversation
-        self._conversation_id: int | None = None
+        self._conversation_id: int | None = None  # None: a new chat, stored (with its documents) at its first Send
 
     # --- API for the replies and the window ----------------------------------------------------------------------
     def items(self) -> list[AttachmentItem]:
@@ -140,18 +140,20 @@ class AttachmentsController(QObject):
             item.progress = (progress.done, progress.total)
             self.changed.emit(self._items)
 
-    def _on_extracted(self, key: int, extracted: Extracted | None) -> None:
+    def _on_extracted(self, key: int, extracted: Extracted | ReadFailure | None) -> None:
         item = self._find(key)
         if item is None or extracted is None:
             return  # removed while it was being read
+        if isinstance(extracted, ReadFailure):
+            item.state, item.message, item.error_kind = ChipState.ERROR, extracted.message, extracted.kind
+            self.changed.emit(self._items)
+            return
         document = extracted.document
         item.state, item.document, item.tokens = ChipState.READY, document, extracted.tokens
         item.size_bytes, item.pages = document.metadata.size_bytes, document.metadata.pages
         item.message = "; ".join(document.warnings)
         self.changed.emit(self._items)
-        if self._conversation_id is None:
-            self._ensure_conversation(document.name, lambda _cid: None)  # adopt_conversation stores it
-        else:
+        if self._conversation_id is not None:  # else the chat is new: adopt_conversation stores it at Send
             self._store(item)
 
     def _on_failed(self, key: int, message: str) -> None:
@@ -169,7 +171,8 @@ class AttachmentsController(QObject):
             lambda store: store.add_attachment(cid, doc.name, doc.type, text=payload, size=doc.metadata.size_bytes,
                                                metadata=metadata),
             finished=lambda record: self._on_stored(item, record),
-            errored=lambda message: self._on_failed(item.key, f"Not saved: {message}"))
+            errored=lambda message: self._on_failed(item.key, translate("Attachments", "Not saved: {reason}").format(
+                reason=message)))
 
     def _on_stored(self, item: AttachmentItem, record: Attachment) -> None:
         item.attachment_id = record.id
@@ -185,7 +188,8 @@ class AttachmentsController(QObject):
                 item.document = Document.from_dict(json.loads(row.text or ""))
             except (ValueError, KeyError, TypeError):
                 item.state = ChipState.ERROR
-                item.message = row.decrypt_error or "This attachment could not be read back from the history."
+                item.message = row.decrypt_error or translate("Attachments", "This attachment could not be read back "
+                                                                             "from the history.")
             else:
                 item.state = ChipState.READY
                 item.pages = item.document.metadata.pages

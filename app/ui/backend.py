@@ -14,6 +14,8 @@ from pathlib import Path
 from app.engine.assistant import Assistant
 from app.engine.events import LoadProgress
 from app.engine.session import load_model
+from app.storage.settings import EngineSettings
+from app.ui.i18n import translate
 from app.ui.requests import ExportRequest
 
 
@@ -42,25 +44,45 @@ class PackageRefused(RuntimeError):
     """The package failed verification on this computer; the message says why and what to do."""
 
 
-def open_backend(path: Path, progress: Callable[[LoadProgress], None]) -> Assistant:
-    """Loads the package and, the first time it runs here after a conversion or on a GPU, proves it against
-    its checkpoint (app.reference.verify.verify_on_open); a package that fails is closed and refused."""
+def default_cpu_threads() -> int:
+    """One core stays free for the window: ORT's pool busy-waits between kernels, and a UI thread that
+    competes with it for every core stutters while the reply streams."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
+def open_backend(path: Path, progress: Callable[[LoadProgress], None],
+                 engine: EngineSettings = EngineSettings()) -> Assistant:
+    """Opens a package the way the window does; `engine` is what Preferences set (None fields: automatic).
+
+    The first time a package runs here after a conversion or on a GPU, it is proved against its checkpoint
+    (app.reference.verify.verify_on_open); a package that fails is closed and refused."""
     from app.engine.session import read_package_facts
     from app.reference.verify import FAILED, verify_on_open
 
-    # One core stays free for the window: ORT's pool busy-waits between kernels, and a UI thread that
-    # competes with it for every core stutters while the reply streams.
-    threads = max(1, (os.cpu_count() or 2) - 1)
+    def step(p: LoadProgress) -> None:
+        progress(_not_ready_yet(p))
+
     provider, max_length = load_choices(path)
-    model = load_model(path, progress=progress, threads=threads, provider=provider, max_length=max_length)
+    model = load_model(path, progress=step, provider=provider,
+                       threads=engine.cpu_threads or default_cpu_threads(),
+                       max_length=engine.context_length or max_length)
     if read_package_facts(path).target is None:  # an onnxruntime-genai folder: no manifest, no checkpoint
         return Assistant(model)
-    verdict = verify_on_open(path, model, progress)
+    verdict = verify_on_open(path, model, step)
     if verdict.status == FAILED:
         model.close()
-        raise PackageRefused(f"Enclave will not chat with {Path(path).name}: {verdict.sentence}")
+        raise PackageRefused(translate("Backend", "Enclave will not chat with {name}: {reason}").format(
+            name=Path(path).name, reason=verdict.sentence))
     model.info = dataclasses.replace(model.info, verification=f"{verdict.status}: {verdict.sentence}")
     return Assistant(model)
+
+
+def _not_ready_yet(progress: LoadProgress) -> LoadProgress:
+    """The engine says "Model loaded" when its session exists; the window is ready only once the chat is set up
+    too, so the last step shows as a step, not as done (the window says "Loaded …" when it really is)."""
+    if progress.fraction is not None and progress.fraction >= 1.0:
+        return LoadProgress(translate("Backend", "Preparing the chat"), 0.95)
+    return progress
 
 
 # On the CPU the KV buffers are zero-filled on demand, so a long context costs memory only as it is used;
@@ -103,13 +125,17 @@ def suggest_export(checkpoint: Path) -> tuple[str, Path, str]:
     size = sum(p.stat().st_size for p in checkpoint.glob("*.safetensors"))
     ram = psutil.virtual_memory().total
     target = recommend_target(ort.get_available_providers(), ram, size)
-    reasons = {"cuda": "an NVIDIA GPU was found", "dml": "a DirectML GPU was found",
-               "cpu": f"no supported GPU; {ram / 2**30:.0f} GB of memory fits the lossless CPU package",
-               "cpu-int4": f"no supported GPU; {ram / 2**30:.0f} GB of memory needs the smaller CPU package"}
+    memory = f"{ram / 2**30:.0f}"
+    reasons = {"cuda": translate("Backend", "an NVIDIA GPU was found"),
+               "dml": translate("Backend", "a DirectML GPU was found"),
+               "cpu": translate("Backend", "no supported GPU; {size} GB of memory fits the lossless CPU package").format(
+                   size=memory),
+               "cpu-int4": translate("Backend", "no supported GPU; {size} GB of memory needs the smaller CPU "
+                                                "package").format(size=memory)}
     reason = reasons[target]
     advice = catalog_advice(checkpoint, target)
     if advice:
-        reason += f"; this target suits {advice}"
+        reason += translate("Backend", "; this target suits {advice}").format(advice=advice)
     return target, conversion_folder(checkpoint, target), reason
 
 

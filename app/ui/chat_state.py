@@ -48,6 +48,9 @@ class ChatMessage:
     finish_reason: FinishReason | None = None  # why a reply ended (a length limit is shown under it)
     citations: tuple[Citation, ...] = ()  # passages given to the model; [n] in the text is citations[n - 1]
     stats: ReplyStats = field(default_factory=ReplyStats)
+    documents: tuple[str, ...] = ()  # a user's message: the documents attached when it was sent
+    version: int = 1  # a reply: which of its versions (Regenerate keeps the earlier ones) this is
+    versions: int = 1  # a reply: how many versions it has
 
 
 @dataclass
@@ -55,6 +58,7 @@ class ConversationSummary:
     conversation_id: int
     title: str
     updated: float = 0.0
+    snippet: str = ""  # while searching: the text around the first match
 
 
 STATE_OF_STATUS = {
@@ -78,10 +82,17 @@ def reply_timings(message: ChatMessage) -> dict[str, object]:
     return timings
 
 
+def user_timings(documents: tuple[str, ...]) -> dict[str, object]:
+    """What a user's message keeps besides its text: the names of the documents that went with it."""
+    return {"documents": list(documents)} if documents else {}
+
+
 def message_from_record(record: Message) -> ChatMessage:
     timings = record.timings if isinstance(record.timings, dict) else {}
     stored = timings.get("citations")
     citations = tuple(c for c in map(Citation.from_json, stored) if c is not None) if isinstance(stored, list) else ()
+    names = timings.get("documents")
+    documents = tuple(n for n in names if isinstance(n, str)) if isinstance(names, list) else ()
     return ChatMessage(
         role=record.role.value, text=record.content, reasoning=record.reasoning,
         state=STATE_OF_STATUS.get(record.status, MessageState.COMPLETE), message_id=record.id,
@@ -90,6 +101,7 @@ def message_from_record(record: Message) -> ChatMessage:
         stats=ReplyStats(prompt_tokens=record.prompt_tokens or 0, new_tokens=record.completion_tokens or 0,
                          cached_tokens=int(_number(timings.get("cached_tokens")) or 0),
                          ttft_s=_number(timings.get("ttft_s")), decode_tok_s=_number(timings.get("decode_tok_s"))),
+        documents=documents, version=record.version, versions=record.versions,
     )
 
 

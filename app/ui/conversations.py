@@ -8,6 +8,7 @@ is checked against what is open *now*: the user may have moved on before a read 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -18,6 +19,7 @@ from app.storage.models import Conversation, Message
 from app.storage.store import HistoryStore
 from app.ui.chat_state import ChatMessage, ConversationSummary, message_from_record
 from app.ui.history_host import HistoryClient
+from app.ui.i18n import translate
 
 
 @dataclass(eq=False)
@@ -44,16 +46,18 @@ class ConversationsController(QObject):
     shown = Signal(object)  # the conversation id now open, or None for a new chat (attachments follow it)
     adopted = Signal(int)  # the new chat on screen got its database id
     deleted = Signal(int)  # conversation id
-    exported = Signal(str, object)  # format, content (str or dict) of a conversation export
+    exported = Signal(str, object, str)  # format, content (str or dict) of a conversation export, its title
     notice = Signal(str)  # a message for the status bar
 
     def __init__(self, history: HistoryClient, settings: ChatSettings) -> None:
         super().__init__()
         self._history = history
-        self._settings = settings  # of the open chat; a new chat starts with those of the last one shown
+        self._settings = settings  # of the open chat
+        self._defaults = settings  # of a new chat
         self._conversations: list[Conversation] = []
         self._open = _Open(None)
         self._search_text = ""
+        self._snippets: dict[int, str] = {}  # conversation id -> the matching text, while searching
         self._creating: list[_Waiting] | None = None  # waiting for the conversation being created
         self._live: dict[int, ChatMessage] = {}  # conversation id -> its reply that is streaming
         self._model_id: str | None = None
@@ -73,7 +77,11 @@ class ConversationsController(QObject):
         return self._settings
 
     def summaries(self) -> list[ConversationSummary]:
-        return [ConversationSummary(c.id, c.title, c.updated) for c in self._conversations]
+        return [ConversationSummary(c.id, c.title, c.updated, self._snippets.get(c.id, ""))
+                for c in self._conversations]
+
+    def search_text(self) -> str:
+        return self._search_text
 
     def use_model(self, model_id: str | None) -> None:
         """The model new conversations are recorded with."""
@@ -83,12 +91,13 @@ class ConversationsController(QObject):
     def refresh(self) -> None:
         text = self._search_text
 
-        def listed(store: HistoryStore) -> list[Conversation]:
+        def listed(store: HistoryStore) -> tuple[list[Conversation], dict[int, str]]:
             conversations = store.list_conversations()
             if not text:
-                return conversations
+                return conversations, {}
             by_id = {c.id: c for c in conversations}
-            return [by_id[hit.conversation_id] for hit in store.search(text) if hit.conversation_id in by_id]
+            hits = [hit for hit in store.search(text) if hit.conversation_id in by_id]
+            return [by_id[hit.conversation_id] for hit in hits], {hit.conversation_id: hit.snippet for hit in hits}
 
         self._history.call(listed, finished=self._on_listed, latest="conversation list")
 
@@ -96,7 +105,8 @@ class ConversationsController(QObject):
         self._search_text = text.strip()
         self.refresh()
 
-    def _on_listed(self, conversations: list[Conversation]) -> None:
+    def _on_listed(self, listed: tuple[list[Conversation], dict[int, str]]) -> None:
+        conversations, self._snippets = listed
         self._conversations = list(conversations)
         self._emit_conversations()
 
@@ -104,9 +114,17 @@ class ConversationsController(QObject):
         self.conversationsChanged.emit(self.summaries(), self._open.conversation_id)
 
     # ================================================================== the open conversation
+    def set_defaults(self, settings: ChatSettings) -> None:
+        """What new chats start with (Preferences › New chats); the open chat keeps its own."""
+        self._defaults = settings
+        if self._open.conversation_id is None and not self._open.messages:  # the new chat on screen follows
+            self._settings = settings
+            self.settingsLoaded.emit(settings)
+
     def new_conversation(self) -> None:
-        """A new chat exists in the database only once its first message is sent."""
+        """A new chat exists in the database only once its first message is sent; it starts with the defaults."""
         self._show(_Open(None))
+        self._settings = self._defaults
         self.settingsLoaded.emit(self._settings)
         self._emit_conversations()
 
@@ -140,12 +158,13 @@ class ConversationsController(QObject):
                            finished=lambda _r: self.refresh())
 
     def export(self, conversation_id: int, fmt: str) -> None:
+        title = next((c.title for c in self._conversations if c.id == conversation_id), "")
         if fmt == "markdown":
             self._history.call(lambda store: store.export_markdown(conversation_id),
-                               finished=lambda content: self.exported.emit(fmt, content))
+                               finished=lambda content: self.exported.emit(fmt, content, title))
         else:
             self._history.call(lambda store: store.export_json(conversation_id),
-                               finished=lambda content: self.exported.emit(fmt, content))
+                               finished=lambda content: self.exported.emit(fmt, content, title))
 
     def update_settings(self, settings: ChatSettings) -> None:
         self._settings = settings
@@ -203,6 +222,12 @@ class ConversationsController(QObject):
                 self.messageChanged.emit(index)
                 return
 
+    def replace_message(self, message: ChatMessage, new: ChatMessage) -> None:
+        """Shows `new` (another version of a reply) in place of `message`, in the same widget."""
+        for f in dataclasses.fields(ChatMessage):
+            setattr(message, f.name, getattr(new, f.name))
+        self.changed(message)
+
     def truncate(self, keep: int) -> None:
         """Drops the open conversation's messages from `keep` on (a regenerated or edited turn replaces them)."""
         del self._open.messages[keep:]
@@ -246,6 +271,6 @@ class ConversationsController(QObject):
         problems.extend(bad)
         self._settings = settings
         if problems:
-            self.notice.emit(f"Some settings of “{conv.title}” could not be used and were reset: "
-                             f"{', '.join(problems)}.")
+            self.notice.emit(translate("Conversations", "Some settings of “{title}” could not be used and were "
+                                       "reset: {names}.").format(title=conv.title, names=", ".join(problems)))
         self.settingsLoaded.emit(settings)

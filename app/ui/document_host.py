@@ -14,6 +14,7 @@ from tokenizers import Tokenizer
 
 from app.documents.model import Document, DocumentLimits, ErrorKind, ExtractionError
 from app.tokenizer.counting import count_tokens
+from app.ui.i18n import translate
 from app.ui.worker import Report
 
 
@@ -21,6 +22,14 @@ from app.ui.worker import Report
 class Extracted:
     document: Document
     tokens: int  # -1 when no tokenizer is loaded
+
+
+@dataclass(frozen=True)
+class ReadFailure:
+    """A file that could not be read: why (for a plain summary on its chip) and the reader's full sentence."""
+
+    kind: ErrorKind
+    message: str
 
 
 @dataclass(frozen=True)
@@ -40,8 +49,9 @@ class DocumentHost:
             self._tokenizer = None
 
     def extract(self, path: Path, limits: DocumentLimits, cancel: threading.Event,
-                report: Report) -> Extracted | None:
-        """The document and its token count; None when `cancel` was set (the chip is gone)."""
+                report: Report) -> Extracted | ReadFailure | None:
+        """The document and its token count, or why it could not be read; None when `cancel` was set (the chip
+        is gone)."""
         from app.documents.sandbox import extract_document
 
         if cancel.is_set():
@@ -49,10 +59,11 @@ class DocumentHost:
         try:
             document = extract_document(path, limits, cancel=cancel, follow_picked_link=True,  # the user's pick
                                         on_progress=lambda done, total: report(ReadProgress(done, total)))
-        except ExtractionError:
-            raise
+        except ExtractionError as exc:
+            return ReadFailure(exc.kind, exc.user_message)
         except Exception as exc:  # noqa: BLE001 - a document must never take the app down
-            raise ExtractionError(ErrorKind.UNREADABLE, f"{path.name} could not be read: {exc}") from exc
+            return ReadFailure(ErrorKind.UNREADABLE, translate("Documents", "{name} could not be read: {reason}").format(
+                name=path.name, reason=exc))
         if cancel.is_set():
             return None
         return Extracted(document, -1 if self._tokenizer is None else count_tokens(self._tokenizer, document.text))

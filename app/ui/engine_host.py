@@ -15,6 +15,7 @@ from typing import Protocol
 from app.engine.chat_request import ChatRequest
 from app.engine.events import FinishReason, GenerationEvent, LoadProgress, ModelInfo
 from app.serve.engine_queue import Sink, run_reply
+from app.storage.settings import EngineSettings
 from app.ui.requests import ExportRequest
 from app.ui.worker import Report, human_message
 
@@ -29,7 +30,7 @@ class ChatBackend(Protocol):
     def close(self) -> None: ...
 
 
-OpenModel = Callable[[Path, Callable[[LoadProgress], None]], ChatBackend]
+OpenModel = Callable[[Path, Callable[[LoadProgress], None], EngineSettings], ChatBackend]
 OpenBackend = Callable[[Callable[[LoadProgress], None]], ChatBackend]  # e.g. connecting to a remote engine
 ExportModel = Callable[[ExportRequest, Callable[[LoadProgress], None]], Path]
 # Checks a folder before the model in use is closed (opening is verifying) and returns the folder to load.
@@ -55,16 +56,16 @@ class EngineHost:
         self._prepare_model = prepare_model
         self._backend: ChatBackend | None = None
 
-    def load(self, path: Path, report: Report) -> ModelInfo | Refused:
-        """Opens the model at `path` (progress through `report`). A folder that fails its checks is Refused and
-        the model in use stays; a failure after that leaves no model loaded."""
+    def load(self, path: Path, engine: EngineSettings, report: Report) -> ModelInfo | Refused:
+        """Opens the model at `path` as `engine` (Preferences) says, progress through `report`. A folder that fails
+        its checks is Refused and the model in use stays; a failure after that leaves no model loaded."""
         if self._prepare_model is not None:
             try:
                 path = self._prepare_model(path, report)
             except Exception as exc:  # noqa: BLE001 - every refusal reaches the user as its sentence
                 return Refused(human_message(exc))
         self.close()
-        self._backend = self._open_model(path, report)
+        self._backend = self._open_model(path, report, engine)
         return self._backend.info
 
     def load_backend(self, open_backend: OpenBackend, report: Report) -> ModelInfo:

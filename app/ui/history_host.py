@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from app.storage.errors import PassphraseRequiredError, StorageError, WrongPassphraseError
 from app.storage.store import HistoryStore
+from app.ui.i18n import translate
 from app.ui.worker import Report, WorkerClient
 
 R = TypeVar("R")
@@ -84,7 +85,8 @@ class HistoryHost:
         try:
             self._store = self._ephemeral_factory()
         except Exception as exc:  # noqa: BLE001
-            return OpenOutcome(Opened.FAILED, f"{why} Even a temporary history could not be created: {exc}")
+            return OpenOutcome(Opened.FAILED, translate("History", "{reason} Even a temporary history could not be "
+                                                                   "created: {error}").format(reason=why, error=exc))
         return OpenOutcome(Opened.EPHEMERAL, why)
 
     def store(self) -> HistoryStore:

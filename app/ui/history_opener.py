@@ -7,8 +7,10 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 
 from app.ui.history_host import HistoryClient, Opened, OpenOutcome
+from app.ui.i18n import translate
 
-EPHEMERAL_NOTE = "This session's conversations are kept only until Enclave closes."
+def ephemeral_note() -> str:
+    return translate("History", "This session's conversations are kept only until Enclave closes.")
 
 
 class HistoryOpener(QObject):
@@ -48,6 +50,6 @@ class HistoryOpener(QObject):
         elif outcome.opened is Opened.WRONG_PASSPHRASE:
             self.wrongPassphrase.emit(outcome.message or "")
         else:
-            self.failed.emit(outcome.message or "The conversation history could not be opened.")
+            self.failed.emit(outcome.message or translate("History", "The conversation history could not be opened."))
             if outcome.opened is Opened.EPHEMERAL:
-                self.opened.emit(EPHEMERAL_NOTE)
+                self.opened.emit(ephemeral_note())

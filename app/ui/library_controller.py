@@ -36,6 +36,7 @@ class LibraryController(QObject):
         self._worker = worker
         self._label: str | None = None
         self._cancel: threading.Event | None = None
+        self._checking = False
 
     # --- asked by the window -----------------------------------------------------------------------------------
     def busy(self) -> str | None:
@@ -53,27 +54,35 @@ class LibraryController(QObject):
             ref, access, convert_to=target, progress=progress, cancel=cancel))
 
     def import_folder(self, folder: Path, *, copy: bool, target: str | None) -> bool:
-        return self._start(f"Importing {folder.name}", lambda library, progress, cancel: library.import_folder(
+        return self._start(self.tr("Importing {name}").format(name=folder.name), lambda library, progress, cancel: library.import_folder(
             folder, copy=copy, convert_to=target, progress=progress, cancel=cancel))
 
     def verify(self, name: str) -> bool:
-        return self._start(f"Checking {name}", lambda library, progress, cancel: library.verify(
-            name, progress=progress, cancel=cancel))
+        return self._start(self.tr("Checking {name}").format(name=name), lambda library, progress, cancel: library.verify(
+            name, progress=progress, cancel=cancel), checking=True)
 
     def remove(self, name: str) -> bool:
-        return self._start(f"Removing {name}", lambda library, _progress, _cancel: library.remove(name))
+        return self._start(self.tr("Removing {name}").format(name=name),
+                           lambda library, _progress, _cancel: library.remove(name))
 
     def cancel(self) -> None:
         if self._cancel is not None:
             self._cancel.set()
 
     # --- the job -------------------------------------------------------------------------------------------------
-    def _start(self, label: str, action: Callable) -> bool:
+    def checking(self) -> bool:
+        """Whether the job that just ended (or runs) is a check, which opens nothing afterwards."""
+        return self._checking
+
+    def _start(self, label: str, action: Callable, checking: bool = False) -> bool:
         if self._label is not None:
-            self.failed.emit(f"Wait until “{self._label}” has finished, or cancel it.")
+            self.failed.emit(self.tr("Wait until “{job}” has finished, or cancel it.").format(job=self._label))
             return False
         cancel = threading.Event()
-        self._label, self._cancel = label, cancel
+        self._label, self._cancel, self._checking = label, cancel, checking
+
+        cancelled = self.tr("{job}: cancelled. What was already fetched is kept; starting it again resumes.").format(
+            job=label)
 
         def job(host: LibraryHost, report) -> object:
             from app.library.errors import Cancelled, LibraryError
@@ -81,8 +90,7 @@ class LibraryController(QObject):
             try:
                 return action(host.library(), report, cancel)
             except Cancelled:
-                raise LibraryError(f"{label}: cancelled. What was already fetched is kept; starting it again "
-                                   "resumes.") from None
+                raise LibraryError(cancelled) from None
 
         self._worker.submit(job, yielded=self.progress.emit, finished=lambda result: self._done(label, result),
                             errored=self._failed)

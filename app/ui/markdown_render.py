@@ -22,6 +22,9 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import TextLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from app.ui.i18n import translate
+from app.ui.theme import palette_for
+
 
 @dataclass
 class RenderedMarkdown:
@@ -46,8 +49,9 @@ def render_markdown(text: str, *, dark: bool = False) -> RenderedMarkdown:
     """Renders one message. Cheap enough to call on every streamed delta (the view throttles to ~30 Hz)."""
     md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable(["table", "strikethrough"])
     result = RenderedMarkdown(html="")
-    code_bg = "#272822" if dark else "#f4f4f6"
-    link_color = "#8ab4f8" if dark else "#1a66d2"
+    colours = palette_for(dark)
+    code_bg, link_color = colours.code, colours.link
+    copy_text = html.escape(translate("Markdown", "Copy"))
 
     def fence(_renderer, tokens, idx, _options, _env):  # markdown-it render-rule signature
         token = tokens[idx]
@@ -55,17 +59,19 @@ def render_markdown(text: str, *, dark: bool = False) -> RenderedMarkdown:
         index = len(result.code_blocks)
         result.code_blocks.append(token.content)
         body = _highlight(token.content, language, dark)
-        label = html.escape(language or "code")
+        label = html.escape(language or translate("Markdown", "code"))
         return (
             f'<table width="100%" cellspacing="0" cellpadding="6" style="background:{code_bg}; margin:4px 0;">'
             f'<tr><td><span style="color:gray; font-size:small;">{label}</span>'
-            f' &nbsp; <a href="copy:{index}" style="color:{link_color}; font-size:small;">Copy</a></td></tr>'
+            f' &nbsp; <a href="copy:{index}" style="color:{link_color}; font-size:small;">{copy_text}</a></td></tr>'
             f'<tr><td><pre style="margin:0; font-family:monospace;">{body}</pre></td></tr></table>'
         )
 
     def image(_renderer, tokens, idx, _options, _env):
         alt = "".join(child.content for child in tokens[idx].children or ())
-        return f'<span style="color:gray;">[image: {html.escape(alt or "no description")}]</span>'
+        shown = translate("Markdown", "[image: {description}]").format(
+            description=alt or translate("Markdown", "no description"))
+        return f'<span style="color:gray;">{html.escape(shown)}</span>'
 
     def link_open(_renderer, tokens, idx, _options, _env):
         return ""
@@ -84,7 +90,7 @@ def render_markdown(text: str, *, dark: bool = False) -> RenderedMarkdown:
     md.add_render_rule("link_open", link_open)
     md.add_render_rule("link_close", link_close)
     # QTextBrowser draws Markdown tables without any rules unless the table asks for them.
-    border = "#555" if dark else "#ccc"
+    border = colours.control_border
     result.html = md.render(text).replace(
         "<table>", f'<table border="1" cellspacing="0" cellpadding="4" style="border-color:{border};">')
     return result

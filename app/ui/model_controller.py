@@ -10,6 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from app.engine.events import ModelInfo
+from app.storage.settings import EngineSettings
 from app.ui.engine_host import EngineHost, OpenBackend, Refused
 from app.ui.requests import ExportRequest
 from app.ui.worker import WorkerClient
@@ -37,8 +38,9 @@ class ModelController(QObject):
     def exporting(self) -> bool:
         return self._export is not None
 
-    def load(self, path: str) -> None:
-        self._engine.submit(lambda host, report: host.load(Path(path), report),
+    def load(self, path: str, engine: EngineSettings = EngineSettings()) -> None:
+        """Opens the package at `path`; `engine` (context length, threads) as Preferences say, read now."""
+        self._engine.submit(lambda host, report: host.load(Path(path), engine, report),
                             yielded=self.progress.emit, finished=self._on_loaded, errored=self._on_failed)
 
     def open_backend(self, open_backend: OpenBackend) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from PySide6.QtCore import QObject, Signal
@@ -18,11 +19,13 @@ from PySide6.QtCore import QObject, Signal
 from app.engine.chat_request import ChatRequest, Turn
 from app.engine.events import Channel, FinishReason, GenerationEvent
 from app.storage.models import Message, MessageStatus, Role
+from app.storage.store import HistoryStore
 from app.ui.attachments import AttachmentsController
-from app.ui.chat_state import STATE_OF_STATUS, ChatMessage, MessageState, reply_timings
+from app.ui.chat_state import STATE_OF_STATUS, ChatMessage, MessageState, message_from_record, reply_timings, user_timings
 from app.ui.conversations import ConversationsController
 from app.ui.engine_host import EngineHost
 from app.ui.history_host import HistoryClient
+from app.ui.i18n import translate
 from app.ui.worker import WorkerClient
 
 PERSIST_INTERVAL_S = 0.5  # how often a streaming reply is committed: the most a crash can lose
@@ -74,16 +77,17 @@ class RepliesController(QObject):
             return
         conversations = self._conversations
         history = _history(conversations.messages())
-        user = ChatMessage(role="user", text=text)
+        request = self._snapshot(text, history)  # settings and documents as they are when the user sends
+        user = ChatMessage(role="user", text=text, documents=tuple(d.name for d in request.documents))
         conversations.append(conversations.current_id(), user)
         self._prepare()
-        request = self._snapshot(text, history)  # settings and documents as they are when the user sends
-        title = " ".join(text.split())[:60] or "New chat"
+        title = " ".join(text.split())[:60] or translate("Replies", "New chat")
         conversations.ensure_conversation(title, lambda cid: self._store_user_and_reply(cid, user, request),
                                           failed=self._fail_before_reply)
 
     def regenerate(self, index: int) -> None:
-        """New reply to the user message before `index`; everything from `index` on is replaced."""
+        """New reply to the user message before `index`; everything after it is replaced. The reply at `index`
+        is kept as an earlier version (the user pages back to it with ‹ ›)."""
         messages = self._conversations.messages()
         if self.busy() or not (0 < index < len(messages) + 1):
             return
@@ -92,12 +96,34 @@ class RepliesController(QObject):
         if user_index is None or cid is None or messages[user_index].message_id is None:
             return
         user = messages[user_index]
+        old = messages[user_index + 1] if user_index + 1 < len(messages) else None
         self._conversations.truncate(user_index + 1)
         request = self._snapshot(user.text, _history(messages[:user_index]))
         self._prepare()
+        if old is not None and old.role == "assistant" and old.message_id is not None:
+            old_id = old.message_id
+            self._begin_reply(cid, request, lambda store: store.regenerate_reply(old_id), errored=self._fail_and_reload)
+            return
         user_id = user.message_id
         self._history.call(lambda store: store.truncate_after(user_id),
                            finished=lambda _n: self._begin_reply(cid, request), errored=self._fail_and_reload)
+
+    def show_version(self, index: int, version: int) -> None:
+        """Shows another kept version of the reply at `index` (the last reply of the open conversation)."""
+        messages = self._conversations.messages()
+        if self.busy() or index != len(messages) - 1 or messages[index].role != "assistant":
+            return
+        reply = messages[index]
+        if reply.message_id is None or not 1 <= version <= reply.versions or version == reply.version:
+            return
+        message_id, opened = reply.message_id, self._conversations.current_id()
+
+        def shown(record: Message) -> None:
+            if self._conversations.current_id() == opened and any(m is reply for m in self._conversations.messages()):
+                self._conversations.replace_message(reply, message_from_record(record))
+
+        self._history.call(lambda store: store.show_reply_version(message_id, version), finished=shown,
+                           errored=self.notice.emit)
 
     def edit_and_resend(self, index: int, new_text: str) -> None:
         messages = self._conversations.messages()
@@ -146,32 +172,40 @@ class RepliesController(QObject):
             user.message_id = record.id
             self._begin_reply(cid, request)
 
-        text = user.text
-        self._history.call(lambda store: store.add_message(cid, Role.USER, text), finished=stored,
+        text, timings = user.text, user_timings(user.documents)
+        self._history.call(lambda store: store.add_message(cid, Role.USER, text, timings=timings), finished=stored,
                            errored=self._fail_before_reply)
 
-    def _begin_reply(self, cid: int, request: ChatRequest) -> None:
+    def _begin_reply(self, cid: int, request: ChatRequest,
+                     row: Callable[[HistoryStore], Message] | None = None,
+                     errored: Callable[[str], None] | None = None) -> None:
+        """Starts the reply: `row` makes its database row (a new one by default; a regenerated reply reuses
+        its own), then the engine writes it."""
         message = ChatMessage(role="assistant", state=MessageState.STREAMING)
         reply = _Reply(request=request, conversation_id=cid, message=message)
         self._reply, self._phase = reply, ReplyPhase.STREAMING
         self._conversations.begin_live(cid, message)
         self._conversations.append(cid, message)
         self.busyChanged.emit(True)
+        make_row = row or (lambda store: store.begin_assistant_message(cid))
 
         def started(record: Message) -> None:
             message.message_id = record.id
+            message.version, message.versions = record.version, record.versions
             self._engine.submit(lambda host, report: host.reply(request, report),
                                 yielded=lambda event: self._on_event(reply, event),
                                 finished=lambda _r: self._on_engine_done(reply),
                                 errored=lambda error: self._on_event(reply, GenerationEvent(
                                     finish_reason=FinishReason.ERROR, error=error)))
 
-        self._history.call(lambda store: store.begin_assistant_message(cid), finished=started,
-                           errored=self._fail_before_reply)
+        self._history.call(make_row, finished=started, errored=errored or self._fail_before_reply)
 
     def _fail_and_reload(self, message: str) -> None:
         """Regenerate/Edit failed in the database: show what the database really holds again."""
+        reply = self._reply
         self._fail_before_reply(message)
+        if reply is not None:
+            self._conversations.end_live(reply.conversation_id)
         self._conversations.reload()
 
     def _fail_before_reply(self, message: str) -> None:
@@ -180,7 +214,8 @@ class RepliesController(QObject):
         if reply is None:
             last = (self._conversations.messages() or [None])[-1]
             if last is not None and last.role == "user":
-                last.state, last.error = MessageState.ERROR, f"Not sent: {message}"
+                last.state, last.error = MessageState.ERROR, translate("Replies", "Not sent: {reason}").format(
+                    reason=message)
                 self._conversations.changed(last)
         else:
             reply.message.state, reply.message.error = MessageState.ERROR, message
@@ -225,8 +260,8 @@ class RepliesController(QObject):
 
     def _on_engine_done(self, reply: _Reply) -> None:
         if reply is self._reply:  # the engine ended without a last event: never leave the reply streaming
-            self._on_event(reply, GenerationEvent(finish_reason=FinishReason.ERROR,
-                                                  error="The model stopped without finishing the reply."))
+            self._on_event(reply, GenerationEvent(finish_reason=FinishReason.ERROR, error=translate(
+                "Replies", "The model stopped without finishing the reply.")))
 
     def _finish(self, reply: _Reply, event: GenerationEvent) -> None:
         message, reason = reply.message, event.finish_reason
@@ -257,7 +292,7 @@ class RepliesController(QObject):
     def _on_deleted(self, conversation_id: int) -> None:
         if self._reply is not None and self._reply.conversation_id == conversation_id:
             self._reply.request.cancel.set()
-            self.notice.emit("Stopped the reply of the conversation you deleted.")
+            self.notice.emit(translate("Replies", "Stopped the reply of the conversation you deleted."))
 
 
 def _history(messages: list[ChatMessage]) -> list[Turn]:

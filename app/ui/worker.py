@@ -20,7 +20,9 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
+
+translate = QCoreApplication.translate  # app.ui.i18n's name for it; imported here directly (i18n imports Qt only)
 
 H = TypeVar("H")
 Report = Callable[[object], None]
@@ -60,7 +62,7 @@ def _is_enclaves(exc: BaseException) -> bool:
 
 def human_message(exc: BaseException) -> str:
     text = str(exc).strip()
-    return text if text else f"{type(exc).__name__} (no details)"
+    return text if text else translate("Worker", "{error} (no details)").format(error=type(exc).__name__)
 
 
 @dataclass

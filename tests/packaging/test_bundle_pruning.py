@@ -80,10 +80,19 @@ def test_execution_providers_are_never_dropped(dest: str) -> None:
     assert kept and not dropped
 
 
-def test_translations_are_dropped_from_datas_only_by_glob() -> None:
+def test_qt_translations_are_dropped_but_those_of_the_languages_enclave_ships() -> None:
     datas = [("PySide6/Qt/translations/qtbase_de.qm", "/x/qtbase_de.qm", "DATA"),
              ("PySide6/translations/qtbase_fr.qm", "/x/qtbase_fr.qm", "DATA"),
+             ("PySide6/Qt/translations/qtwebengine_de.qm", "/x/qtwebengine_de.qm", "DATA"),
              ("models/catalog.json", str(ROOT / "models" / "catalog.json"), "DATA")]
     _, kept, dropped = contents.prune_bundle([], datas, lambda _src: set())
-    assert [d for d, _, _ in kept] == ["models/catalog.json"]
+    assert [d for d, _, _ in kept] == ["PySide6/Qt/translations/qtbase_de.qm", "models/catalog.json"]
     assert len(dropped) == 2
+
+
+def test_every_language_the_window_offers_has_its_qt_strings_kept() -> None:
+    from app.ui.i18n import LANGUAGES
+
+    for code, _name in LANGUAGES:
+        if code != "en":
+            assert contents._matches(f"PySide6/Qt/translations/qtbase_{code}.qm", contents.KEEP_DATAS), code

@@ -92,7 +92,7 @@ def _path_steps(node: ast.AST, parents: dict[ast.AST, ast.AST]) -> list[list[str
 
 def test_the_app_has_data_files_to_check() -> None:
     names = {p.as_posix() for p in _data_files_on_disk()}
-    assert {"models/catalog.json", "resources/styles/common.qss"} <= names
+    assert {"models/catalog.json", "resources/styles/app.qss"} <= names
 
 
 def test_walker_finds_the_same_files() -> None:

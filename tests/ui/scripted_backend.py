@@ -52,8 +52,8 @@ class ScriptedBackend:
         pass
 
 
-def opener(backend: ScriptedBackend) -> Callable[[Path, Callable[[LoadProgress], None]], ScriptedBackend]:
-    def open_model(path: Path, progress: Callable[[LoadProgress], None]) -> ScriptedBackend:
+def opener(backend: ScriptedBackend) -> Callable[..., ScriptedBackend]:
+    def open_model(path: Path, progress: Callable[[LoadProgress], None], _engine=None) -> ScriptedBackend:
         progress(LoadProgress("loading", 0.5))
         return backend
 

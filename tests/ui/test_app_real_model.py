@@ -61,7 +61,7 @@ def test_reply_streams_into_view_and_encrypted_history(qtbot, make_app, tiny_cpu
     assert parts.window.pages.currentWidget() is parts.window.first_run  # first-run screen before a model
     _open(qtbot, parts, tiny_cpu_package)
     assert parts.window.pages.currentIndex() == 1
-    assert "CPU" in parts.window.status.provider_label.text()
+    assert "CPU" in parts.window.model_bar.facts.text()
     parts.window.use_chat_settings(greedy(48))
     meter = StallMeter()
     meter.start()
@@ -178,4 +178,4 @@ def test_a_failed_second_load_leaves_no_half_loaded_model(qtbot, make_app, tiny_
         parts.window.open_model_folder(str(broken))
     assert parts.models.info() is None
     assert not parts.window.composer.send_button.isEnabled()
-    assert parts.window.status.model_label.text() == "No model"
+    assert parts.window.model_bar.name.text() == "No model open"

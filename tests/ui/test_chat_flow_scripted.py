@@ -146,11 +146,11 @@ def test_tampered_row_is_reported_not_crashed_on(qtbot, make_app, tmp_path) -> N
         damaged = bytes(content[:-1]) + bytes([content[-1] ^ 1])
         conn.execute("UPDATE messages SET content = ? WHERE id = ?", (damaged, row_id))
     reopened = make_app(opener(ScriptedBackend([], ["x"])), database=db)
-    listed = reopened.window.conversation_list.list
-    qtbot.waitUntil(lambda: listed.count() == 1, timeout=10000)
+    listed = reopened.window.conversation_list
+    qtbot.waitUntil(lambda: len(listed.titles()) == 1, timeout=10000)
     with qtbot.waitSignal(reopened.conversations.messagesReset, timeout=10000,
                           check_params_cb=lambda msgs: bool(msgs)):
-        listed.setCurrentRow(0)
+        listed.list.setCurrentItem(listed.row_of(listed.ids()[0]))
     first, second = reopened.conversations.messages()
     assert first.text == "" and first.error  # reported on the message itself
     assert second.text == "fine"  # the rest of the conversation is intact
@@ -215,8 +215,7 @@ def test_clearing_a_search_shows_every_conversation_even_if_the_search_answers_l
     w.conversation_list.search.setText("apple")
     w.conversation_list.search.setText("")  # typed and cleared before the first search answered
     _idle(qtbot, parts)
-    listed = w.conversation_list.list
-    assert sorted(listed.item(i).text() for i in range(listed.count())) == ["apple pie", "banana bread"]
+    assert sorted(w.conversation_list.titles()) == ["apple pie", "banana bread"]
 
 
 def test_stored_reply_details_are_read_back_typed_and_damaged_ones_dropped(qtbot, make_app, tmp_path) -> None:
@@ -239,10 +238,10 @@ def test_stored_reply_details_are_read_back_typed_and_damaged_ones_dropped(qtbot
             "finish_reason": ["not", "a", "reason"], "thought_seconds": "long",
             "citations": [{**good, "marker": "one"}, 7, {**good, "chunk_ids": "all"}, {**good, "marker": 2}]})
     parts = make_app(opener(ScriptedBackend([], ["x"])))
-    listed = parts.window.conversation_list.list
-    qtbot.waitUntil(lambda: listed.count() == 1, timeout=10000)
+    listed = parts.window.conversation_list
+    qtbot.waitUntil(lambda: len(listed.titles()) == 1, timeout=10000)
     with qtbot.waitSignal(parts.conversations.messagesReset, timeout=10000, check_params_cb=lambda msgs: bool(msgs)):
-        listed.setCurrentRow(0)
+        listed.list.setCurrentItem(listed.row_of(listed.ids()[0]))
     parts.window.chat_view.flush()
     widgets = parts.window.chat_view.message_widgets()
     assert [w.message.text for w in widgets] == ["question", "cut short [1]", "again", "odd record"]

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QLabel, QWidget
 from app.documents.grounding import Citation
 from app.ui.attachments import AttachmentItem, ChipState
 from app.ui.markdown_render import render_markdown
-from app.ui.widgets.qt_attachment_chips import QtAttachmentChip
+from app.ui.widgets.qt_attachment_chips import MAX_NAME, QtAttachmentChip
 from app.ui.widgets.qt_passage import QtPassageDialog
 from tests.ui.hostile_content import MARK, OpenWatch, hostile_document, hostile_name, payloads, write_hostile_chat
 from tests.ui.scripted_backend import ScriptedBackend, opener
@@ -83,8 +83,8 @@ def test_chips_and_error_chips_show_the_name_as_text(qtbot, secret: Path) -> Non
         qtbot.waitExposed(chip)
         chip.grab()  # paint it, as the window would
         assert chip.label.textFormat() == Qt.TextFormat.PlainText
-        assert chip.label.text().startswith(hostile_name())
-        assert shown_as_written(chip.label.toolTip(), item.message or item.name)
+        assert chip.label.text().startswith(hostile_name()[:MAX_NAME - 1])  # long names are shortened on the chip
+        assert shown_as_written(chip.label.toolTip(), "\n".join(t for t in (item.name, item.message) if t))
         assert_labels_plain(chip)
     assert watch.count() == 0, "a chip opened secret.txt"
 
@@ -116,14 +116,15 @@ def test_saved_chat_with_every_payload_reopens_safely(qtbot, make_app, secret: P
     assert "[image: x]" in reply.body.toPlainText()
     assert "<img" not in reply.body.toHtml().lower()
     assert failed.note.textFormat() == Qt.TextFormat.PlainText and hostile_name() in failed.note.text()
+    reply.sources.linkActivated.emit("sources:show")  # the passages given, when the reply cites none of them
     assert not reply.sources.isHidden() and "&lt;h1" in reply.sources.text()  # the citation's label, escaped
     chip = window.composer.chips.chips[0]
-    assert chip.label.text().startswith(hostile_name())
-    assert window.status.model_label.text() == hostile_name()
-    assert shown_as_written(window.status.provider_label.toolTip(), hostile_name())
-    titles = window.conversation_list.list
-    qtbot.waitUntil(lambda: titles.count() == 1, timeout=20000)
-    assert shown_as_written(titles.item(0).toolTip(), hostile_name())
+    assert chip.label.text().startswith(hostile_name()[:MAX_NAME - 1])
+    assert window.model_bar.name.text() == hostile_name()
+    assert shown_as_written(window.model_bar.facts.toolTip(), hostile_name())
+    titles = window.conversation_list
+    qtbot.waitUntil(lambda: len(titles.ids()) == 1, timeout=20000)
+    assert shown_as_written(titles.row_of(titles.ids()[0]).toolTip(), hostile_name())
     assert_labels_plain(window)
 
     # the document's passage, in the citation viewer

@@ -148,6 +148,7 @@ def test_an_import_that_fails_its_check_keeps_the_model_in_use(qtbot, make_app, 
 
 
 def test_the_mirror_and_proxy_are_set_in_preferences_and_bad_urls_refused(qtbot, make_app, tmp_path) -> None:
+    import dataclasses
     import json as _json
 
     from app.ui.widgets.qt_preferences import QtPreferences
@@ -160,8 +161,9 @@ def test_the_mirror_and_proxy_are_set_in_preferences_and_bad_urls_refused(qtbot,
     assert not window.apply_download_settings("file:///etc/passwd", "")
     assert "is not an http:// or https:// URL" in window.status.currentMessage()
     assert parts.settings.hub_endpoint == "https://mirror.example/hf"  # unchanged
-    dialog = QtPreferences(parts.settings.document_limits, window, hub_endpoint="https://mine.example",
-                           managed={"proxy": "http://it.example:8080"})
+    prefs = window.preferences()
+    dialog = QtPreferences(dataclasses.replace(prefs, hub_endpoint="https://mine.example"), window.data_folders(),
+                           window, managed={"proxy": "http://it.example:8080"})
     qtbot.addWidget(dialog)
     assert dialog.hub_endpoint.text() == "https://mine.example" and not dialog.hub_endpoint.isReadOnly()
     assert dialog.hub_proxy.text() == "http://it.example:8080" and dialog.hub_proxy.isReadOnly()

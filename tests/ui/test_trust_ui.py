@@ -284,7 +284,7 @@ def test_managed_settings_are_locked(qtbot, make_app, enterprise_policy, tmp_pat
     w.conversation_list._on_menu(item_rect.center())
     assert seen["menu"]["Export as Markdown (managed by your organization)"] is False
     assert seen["menu"]["Export as JSON (managed by your organization)"] is False
-    assert seen["menu"]["Rename…"] is True
+    assert seen["menu"]["Rename"] is True  # renamed in place, no dialog
 
 
 def test_require_os_keyring_locks_moving_the_key_to_a_passphrase(qtbot, make_app, enterprise_policy,

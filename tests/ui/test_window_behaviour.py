@@ -81,7 +81,9 @@ def test_conversation_exports_as_markdown_and_json(qtbot, make_app, tmp_path) ->
     _load(qtbot, parts)
     c = parts.conversations
     saved = tmp_path / "saved"
-    parts.window.save_exports_with(lambda suffix: str(saved.with_suffix(suffix)))  # instead of a save dialog
+    suggested = []
+    # instead of a save dialog: note the name it would suggest, answer with our own path
+    parts.window.save_exports_with(lambda path: suggested.append(path) or str(saved.with_suffix(path.suffix)))
     with qtbot.waitSignal(parts.replies.replyFinished, timeout=10000):
         parts.replies.send("What is the answer?")
     _idle(qtbot, parts)
@@ -89,6 +91,10 @@ def test_conversation_exports_as_markdown_and_json(qtbot, make_app, tmp_path) ->
         parts.window.conversation_list.exportRequested.emit(c.current_id(), "markdown")
     assert "What is the answer?" in md.args[1] and "The answer is 42." in md.args[1]
     assert saved.with_suffix(".md").read_text(encoding="utf-8") == md.args[1]
+    assert suggested[0].name == "What is the answer.md"  # the chat's title, without what file names can't hold
+    banner = parts.window.banner
+    assert banner.isVisible() and banner.kind == "info" and str(saved.with_suffix(".md")) in banner.text.text()
+    assert banner.action.isVisible()  # "Show in folder"
     with qtbot.waitSignal(c.exported, timeout=10000) as js:
         parts.window.conversation_list.exportRequested.emit(c.current_id(), "json")
     text = json.dumps(js.args[1])
@@ -101,10 +107,10 @@ def test_document_limits_are_preferences_that_persist_and_apply(qtbot, make_app,
     from app.ui.widgets.qt_preferences import QtPreferences
 
     parts = make_app(opener(ScriptedBackend([], ["ok"])))
-    dialog = QtPreferences(parts.settings.document_limits, parts.window)
+    dialog = QtPreferences(parts.window.preferences(), parts.window.data_folders(), parts.window)
     dialog.max_pages.setValue(7)
     dialog.max_file_mb.setValue(3)
-    parts.window.apply_document_limits(dialog.limits())
+    parts.window.apply_preferences(dialog.result_preferences())
     assert parts.attachments.limits().max_pages == 7
     saved = AppSettings.load(tmp_path / "settings.json").document_limits
     assert (saved.max_pages, saved.max_file_bytes) == (7, 3 * 1024 * 1024)
@@ -156,8 +162,7 @@ def test_wrong_passphrase_is_asked_again_then_unlocks(qtbot, make_app, tmp_path,
     with qtbot.waitSignal(parts.conversations.conversationsChanged, timeout=20000):
         parts.opener.open()
     assert len(asked) == 1 and "passphrase" in asked[0].lower() and "try again" in asked[0].lower()
-    listed = parts.window.conversation_list.list
-    assert [listed.item(i).text() for i in range(listed.count())] == ["Board minutes"]
+    assert parts.window.conversation_list.titles() == ["Board minutes"]
 
 
 def test_keyboard_shortcuts_reach_search_new_chat_and_stop(qtbot, make_app) -> None:
@@ -245,8 +250,8 @@ def test_a_stored_chat_with_sampling_out_of_range_is_reset_and_the_window_offers
     w = parts.window
     notices = []
     parts.conversations.notice.connect(notices.append)
-    qtbot.waitUntil(lambda: w.conversation_list.list.count() == 1, timeout=10000)
-    w.conversation_list.list.setCurrentRow(0)
+    qtbot.waitUntil(lambda: len(w.conversation_list.titles()) == 1, timeout=10000)
+    w.conversation_list.list.setCurrentItem(w.conversation_list.row_of(w.conversation_list.ids()[0]))
     assert notices and "temperature" in notices[0] and "Hot" in notices[0]
     assert (w.chat_settings.temperature.value(), w.chat_settings.top_p.value(), w.chat_settings.max_tokens.value()) \
         == (1.0, 0.5, 300)  # the bad value is back to its default, the good ones are kept

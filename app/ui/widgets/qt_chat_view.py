@@ -1,4 +1,4 @@
-"""The scrolling list of messages of the open conversation.
+"""The scrolling conversation: turns in a centred column of readable width, or a short welcome when empty.
 
 Streaming deltas only mark a message dirty; a 30 Hz timer re-renders dirty messages. Re-rendering Markdown on
 every token would make the UI thread's work grow with the reply length times the token rate.
@@ -6,11 +6,12 @@ every token would make the UI thread's work grow with the reply length times the
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import QTimer, Qt, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from app.ui.chat_state import ChatMessage
+from app.ui.theme import READABLE_WIDTH, SPACE
 from app.ui.widgets.qt_message import QtMessage
 
 RENDER_INTERVAL_MS = 33
@@ -18,21 +19,49 @@ RENDER_INTERVAL_MS = 33
 
 class QtChatView(QScrollArea):
     regenerateRequested = Signal(int)  # message index
-    editRequested = Signal(int)
+    editRequested = Signal(int)  # the editor of this message opened
+    editSubmitted = Signal(int, str)  # message index, the edited text
+    alternativeRequested = Signal(int, int)  # message index, reply version to show
     citationActivated = Signal(int, int)  # message index, citation index
 
     def __init__(self, *, dark: bool = False, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setObjectName("chatView")
         self._dark = dark
         self._widgets: list[QtMessage] = []
         self._dirty: set[int] = set()
         self.setWidgetResizable(True)
-        self._container = QWidget()
-        self._layout = QVBoxLayout(self._container)
-        self._layout.setContentsMargins(16, 12, 16, 12)
-        self._layout.setSpacing(10)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the messages inside take focus, not the scroll area
+        page = QWidget()
+        page.setObjectName("chatColumn")
+        row = QHBoxLayout(page)
+        row.setContentsMargins(SPACE["xl"], SPACE["xl"], SPACE["xl"], SPACE["lg"])
+        self._column = QWidget()
+        self._column.setObjectName("chatColumn")
+        self._column.setMaximumWidth(READABLE_WIDTH)
+        row.addStretch(1)
+        row.addWidget(self._column, 100)
+        row.addStretch(1)
+        self._layout = QVBoxLayout(self._column)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(SPACE["xl"])  # turns are set apart by space, not by boxes
+        self.empty = QWidget()
+        empty_layout = QVBoxLayout(self.empty)
+        empty_layout.setContentsMargins(0, 80, 0, 0)
+        self.empty_title = QLabel(self.tr("What would you like to know?"))
+        self.empty_title.setObjectName("emptyChatTitle")
+        self.empty_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_hint = QLabel(self.tr("Ask a question, or drop documents on the window to ask about them. "
+                                         "Everything stays on this computer."))
+        self.empty_hint.setObjectName("emptyChatHint")
+        self.empty_hint.setWordWrap(True)
+        self.empty_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        empty_layout.addWidget(self.empty_title)
+        empty_layout.addWidget(self.empty_hint)
+        self._layout.addWidget(self.empty)
         self._layout.addStretch(1)
-        self.setWidget(self._container)
+        self.setWidget(page)
         self._timer = QTimer(self)
         self._timer.setInterval(RENDER_INTERVAL_MS)
         self._timer.timeout.connect(self._render_dirty)
@@ -51,10 +80,12 @@ class QtChatView(QScrollArea):
         for message in messages:
             self._append_widget(message)
         self._stick_to_bottom = True
+        self.empty.setVisible(not messages)
 
     def append_message(self, message: ChatMessage) -> None:
         self._append_widget(message)
         self._stick_to_bottom = True
+        self.empty.setVisible(False)
 
     def mark_dirty(self, index: int) -> None:
         self._dirty.add(index)
@@ -86,6 +117,8 @@ class QtChatView(QScrollArea):
         widget.copyRequested.connect(lambda text: QGuiApplication.clipboard().setText(text))
         widget.regenerateRequested.connect(lambda i=index: self.regenerateRequested.emit(i))
         widget.editRequested.connect(lambda i=index: self.editRequested.emit(i))
+        widget.editSubmitted.connect(lambda text, i=index: self.editSubmitted.emit(i, text))
+        widget.alternativeRequested.connect(lambda version, i=index: self.alternativeRequested.emit(i, version))
         widget.citationActivated.connect(
             lambda url, i=index: self.citationActivated.emit(i, int(url.split(":", 1)[1])))
         self._layout.insertWidget(self._layout.count() - 1, widget)

@@ -3,26 +3,37 @@ Open, Verify, Remove (with the space it frees) and Show in folder, plus Download
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QDialog, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton,
     QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
-from app.ui.safe_text import plain_tooltip
-from app.ui.widgets.managed import MANAGED
+from app.ui.i18n import translate
+from app.ui.safe_text import PlainLabel, plain_tooltip
+from app.ui.theme import SPACE
+from app.ui.widgets.managed import managed_text
 from app.ui.widgets.qt_progress import show_fraction
 
-COLUMNS = ("Name", "Kind", "Source and revision", "Size", "Target", "Checked", "Last used")
+
+def columns() -> tuple[str, ...]:
+    return tuple(translate("Library", name) for name in (
+        QT_TRANSLATE_NOOP("Library", "Name"), QT_TRANSLATE_NOOP("Library", "Kind"),
+        QT_TRANSLATE_NOOP("Library", "Source and revision"), QT_TRANSLATE_NOOP("Library", "Size"),
+        QT_TRANSLATE_NOOP("Library", "Target"), QT_TRANSLATE_NOOP("Library", "Checked"),
+        QT_TRANSLATE_NOOP("Library", "Last used")))
 
 
 def entry_cells(entry) -> tuple[str, ...]:
     revision = f" @ {entry.revision[:12]}" if entry.revision else ""
-    where = " (used in place)" if entry.in_place else ""
-    checked = {"verified": "Verified", "failed": "FAILED", "unchecked": "Not checked"}.get(entry.verified,
-                                                                                         entry.verified)
-    return (entry.name, entry.kind + where, entry.source + revision, f"{entry.size_bytes / 1e9:.2f} GB",
-            entry.target or "", checked, (entry.last_used_utc or "never").replace("T", " ").rstrip("Z"))
+    where = translate("Library", " (used in place)") if entry.in_place else ""
+    checked = {"verified": translate("Library", "Verified"), "failed": translate("Library", "FAILED"),
+               "unchecked": translate("Library", "Not checked")}.get(entry.verified, entry.verified)
+    kinds = {"package": translate("Library", "package"), "checkpoint": translate("Library", "checkpoint"),
+             "genai": translate("Library", "onnxruntime-genai folder")}
+    last_used = (entry.last_used_utc or "").replace("T", " ").rstrip("Z") or translate("Library", "never")
+    return (entry.name, kinds.get(entry.kind, entry.kind) + where, entry.source + revision,
+            f"{entry.size_bytes / 1e9:.2f} GB", entry.target or "", checked, last_used)
 
 
 class QtLibrary(QDialog):
@@ -36,11 +47,16 @@ class QtLibrary(QDialog):
 
     def __init__(self, catalog: list[tuple[str, str]], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Models")
+        self.setWindowTitle(self.tr("Models"))
         self.resize(900, 420)
         self.entries: list = []
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table = QTableWidget(0, len(columns()))
+        self.table.setHorizontalHeaderLabels(columns())
+        self.table.setAccessibleName(self.tr("Installed models"))
+        self.table.verticalHeader().setVisible(False)
+        self.table.setShowGrid(False)
+        self.table.setAlternatingRowColors(True)
+        self.table.horizontalHeader().setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -48,10 +64,12 @@ class QtLibrary(QDialog):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.itemSelectionChanged.connect(self._update_buttons)
         self.table.itemDoubleClicked.connect(lambda _i: self._open())
-        self.open_button = QPushButton("Open")
-        self.verify_button = QPushButton("Verify")
-        self.remove_button = QPushButton("Remove…")
-        self.reveal_button = QPushButton("Show in folder")
+        self.open_button = QPushButton(self.tr("Open"))
+        self.open_button.setObjectName("primaryButton")
+        self.verify_button = QPushButton(self.tr("Verify"))
+        self.verify_button.setToolTip(self.tr("Check every file against its recorded size and SHA-256"))
+        self.remove_button = QPushButton(self.tr("Remove…"))
+        self.reveal_button = QPushButton(self.tr("Show in folder"))
         self.open_button.clicked.connect(self._open)
         self.verify_button.clicked.connect(lambda: self._selected() and self.verifyRequested.emit(self._selected().name))
         self.remove_button.clicked.connect(lambda: self._selected() and self.removeRequested.emit(self._selected().name))
@@ -59,18 +77,20 @@ class QtLibrary(QDialog):
         self.catalog_choice = QComboBox()
         for model_id, label in catalog:
             self.catalog_choice.addItem(label, model_id)
-        self.download_button = QPushButton("Download")
+        self.catalog_choice.setAccessibleName(self.tr("Model to download"))
+        self.download_button = QPushButton(self.tr("Download"))
         self.download_button.clicked.connect(lambda: self.downloadRequested.emit(self.catalog_choice.currentData()))
-        self.import_button = QPushButton("Import folder…")
+        self.import_button = QPushButton(self.tr("Import folder…"))
         self.import_button.clicked.connect(self.importRequested)
         self.progress = QProgressBar()
+        self.progress.setAccessibleName(self.tr("Progress"))
         self.progress.setVisible(False)
-        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button = QPushButton(self.tr("Cancel"))
         self.cancel_button.setVisible(False)
         self.cancel_button.clicked.connect(self.cancelRequested)
-        self.status = QLabel("")
+        self.status = PlainLabel("")  # file names and messages come from outside
+        self.status.setObjectName("libraryStatus")
         self.status.setWordWrap(True)
-        self.status.setTextFormat(Qt.TextFormat.PlainText)  # file names and messages come from outside
 
         actions = QHBoxLayout()
         for button in (self.open_button, self.verify_button, self.remove_button, self.reveal_button):
@@ -83,6 +103,15 @@ class QtLibrary(QDialog):
         busy.addWidget(self.progress, 1)
         busy.addWidget(self.cancel_button)
         layout = QVBoxLayout(self)
+        layout.setSpacing(SPACE["sm"])
+        title = QLabel(self.tr("Models on this computer"))
+        title.setObjectName("sectionHeading")
+        layout.addWidget(title)
+        hint = QLabel(self.tr("Every model is checked file by file when it is added and before it is opened. "
+                              "Downloads are the only time Enclave goes online."))
+        hint.setObjectName("hint")
+        hint.setWordWrap(True)
+        layout.addWidget(hint)
         layout.addWidget(self.table, 1)
         layout.addLayout(actions)
         layout.addLayout(busy)
@@ -94,8 +123,10 @@ class QtLibrary(QDialog):
     def set_downloads_allowed(self, allowed: bool) -> None:
         """The organisation's DownloadsAllowed: off locks Download (Import and everything else stay)."""
         self._downloads_allowed = allowed
-        self.download_button.setText("Download" if allowed else f"Download ({MANAGED.lower()})")
-        tip = "" if allowed else f"{MANAGED}: its policy does not allow downloading models"
+        self.download_button.setText(self.tr("Download") if allowed
+                                     else self.tr("Download (managed by your organization)"))
+        tip = "" if allowed else self.tr("{managed}: its policy does not allow downloading models").format(
+            managed=managed_text())
         for widget in (self.download_button, self.catalog_choice):
             widget.setToolTip(tip)
         self._update_buttons()
@@ -141,7 +172,7 @@ class QtLibrary(QDialog):
         self._busy = True
         show_fraction(self.progress, fraction)
         self.cancel_button.setVisible(cancellable)
-        self.status.setStyleSheet("")
+        self._set_error(False)
         self.status.setText(text)
         self._update_buttons()
 
@@ -149,6 +180,13 @@ class QtLibrary(QDialog):
         self._busy = False
         self.progress.setVisible(False)
         self.cancel_button.setVisible(False)
-        self.status.setStyleSheet("color: #d93025;" if error else "")
+        self._set_error(error)
         self.status.setText(text)
         self._update_buttons()
+
+    def _set_error(self, error: bool) -> None:
+        kind = "error" if error else ""
+        if self.status.property("kind") != kind:
+            self.status.setProperty("kind", kind)
+            self.status.style().unpolish(self.status)
+            self.status.style().polish(self.status)

@@ -8,13 +8,15 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QVBoxLayout, QWidget
 
 from app.documents.grounding import Citation
 from app.documents.model import Document
+from app.ui.i18n import translate
 from app.ui.safe_text import SafeTextBrowser
 
 
 def passage_html(document: Document, citation: Citation) -> str:
     index = citation.section_index
     if not 0 <= index < len(document.sections):
-        return "<p>This passage is no longer available: the document changed after the answer was written.</p>"
+        return "<p>" + html.escape(translate("Passage", "This passage is no longer available: the document changed "
+                                                       "after the answer was written.")) + "</p>"
     text = document.sections[index].text
     start = max(0, min(len(text), citation.start))
     end = max(start, min(len(text), citation.end))
