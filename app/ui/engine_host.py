@@ -17,7 +17,7 @@ from app.engine.events import FinishReason, GenerationEvent, LoadProgress, Model
 from app.serve.engine_queue import Sink, run_reply
 from app.storage.settings import EngineSettings
 from app.ui.requests import ExportRequest
-from app.ui.worker import Report, human_message
+from app.ui.worker import Report, human_message, translate
 
 
 class ChatBackend(Protocol):
@@ -78,7 +78,7 @@ class EngineHost:
         """One request of the local API server (app.serve), in line with the window's own replies; `sink` gets
         every event, the last one finished, even when no model is open."""
         if self._backend is None:
-            sink(GenerationEvent(finish_reason=FinishReason.ERROR, error="No model is open in Enclave."))
+            sink(GenerationEvent(finish_reason=FinishReason.ERROR, error=translate("Engine", "No model is open in Enclave.")))
             return
         run_reply(self._backend, request, sink)
 

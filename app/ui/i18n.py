@@ -35,6 +35,9 @@ class Counts(QObject):
     def pages(self, n: int) -> str:
         return self.tr("%n page(s)", "", n)
 
+    def requests_answered(self, n: int) -> str:
+        return self.tr("Serving; %n request(s) answered.", "", n)
+
     def passages_not_cited(self, n: int) -> str:
         return self.tr("No source cited (%n passage(s) were given to the model).", "", n)
 

@@ -101,7 +101,7 @@ class ServerController(QObject):
         if self._server is not None:
             return True
         if not self._policy.server_allowed:
-            return self._fail("Your organisation's policy does not allow the local API server.")
+            return self._fail(self.tr("Your organisation's policy does not allow the local API server."))
         try:
             token = self.token()
             server = LocalServer(ChatApi(self._engine, token, on_request=self._finished.emit), port)

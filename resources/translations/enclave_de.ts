@@ -307,6 +307,13 @@ Das kann eine Weile dauern; Sie können jederzeit abbrechen.</translation>
             </translation>
         </message>
         <message numerus="yes">
+            <source>Serving; %n request(s) answered.</source>
+            <translation>
+                <numerusform>In Betrieb; %n Anfrage beantwortet.</numerusform>
+                <numerusform>In Betrieb; %n Anfragen beantwortet.</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
             <source>No source cited (%n passage(s) were given to the model).</source>
             <translation>
                 <numerusform>Keine Quelle zitiert (%n Passage wurde dem Modell gegeben).</numerusform>
@@ -319,6 +326,13 @@ Das kann eine Weile dauern; Sie können jederzeit abbrechen.</translation>
         <message>
             <source>{name} could not be read: {reason}</source>
             <translation>{name} konnte nicht gelesen werden: {reason}</translation>
+        </message>
+    </context>
+    <context>
+        <name>Engine</name>
+        <message>
+            <source>No model is open in Enclave.</source>
+            <translation>In Enclave ist kein Modell geöffnet.</translation>
         </message>
     </context>
     <context>
@@ -482,6 +496,10 @@ Holen Sie sich zu Beginn einmal ein Modell: laden Sie es herunter (das einzige M
         <message>
             <source>&amp;Import model folder…</source>
             <translation>Modellordner &amp;importieren …</translation>
+        </message>
+        <message>
+            <source>Connect to a &amp;remote engine…</source>
+            <translation>Mit einer entfernten &amp;Engine verbinden …</translation>
         </message>
         <message>
             <source>&amp;New chat</source>
@@ -1460,6 +1478,128 @@ Versuchen Sie es noch einmal:</translation>
         </message>
     </context>
     <context>
+        <name>QtRemoteDialog</name>
+        <message>
+            <source>Connect to a remote engine</source>
+            <translation>Mit einer entfernten Engine verbinden</translation>
+        </message>
+        <message>
+            <source>Use gpt-oss on a server of your organisation (vLLM, SGLang, llama.cpp, Enclave...) instead of a model on this computer. History stays here; conversations and the passages of attached documents are sent to that server only.</source>
+            <translation>gpt-oss auf einem Server Ihrer Organisation (vLLM, SGLang, llama.cpp, Enclave …) statt eines Modells auf diesem Computer nutzen. Der Verlauf bleibt hier; Unterhaltungen und die Passagen angehängter Dokumente gehen nur an diesen Server.</translation>
+        </message>
+        <message>
+            <source>Allowed by your organisation: {engines}</source>
+            <translation>Von Ihrer Organisation erlaubt: {engines}</translation>
+        </message>
+        <message>
+            <source>none (an administrator lists them in the policy)</source>
+            <translation>keine (ein Administrator führt sie in der Richtlinie auf)</translation>
+        </message>
+        <message>
+            <source>URL</source>
+            <translation>URL</translation>
+        </message>
+        <message>
+            <source>the model the server serves</source>
+            <translation>das Modell, das der Server anbietet</translation>
+        </message>
+        <message>
+            <source>Model</source>
+            <translation>Modell</translation>
+        </message>
+        <message>
+            <source>the system's certificates</source>
+            <translation>die Zertifikate des Systems</translation>
+        </message>
+        <message>
+            <source>CA bundle</source>
+            <translation>CA-Bündel</translation>
+        </message>
+        <message>
+            <source>Choose…</source>
+            <translation>Auswählen …</translation>
+        </message>
+        <message>
+            <source>Choose a CA bundle</source>
+            <translation>Ein CA-Bündel auswählen</translation>
+        </message>
+        <message>
+            <source>kept in the OS keyring once entered</source>
+            <translation>nach der Eingabe im Schlüsselbund des Betriebssystems aufbewahrt</translation>
+        </message>
+        <message>
+            <source>Token</source>
+            <translation>Token</translation>
+        </message>
+        <message>
+            <source>Connect</source>
+            <translation>Verbinden</translation>
+        </message>
+        <message>
+            <source>Certificates (*.pem *.crt *.cer);;All files (*)</source>
+            <translation>Zertifikate (*.pem *.crt *.cer);;Alle Dateien (*)</translation>
+        </message>
+    </context>
+    <context>
+        <name>QtServerDialog</name>
+        <message>
+            <source>Local API server</source>
+            <translation>Lokaler API-Server</translation>
+        </message>
+        <message>
+            <source>Programs on this computer (editors, scripts, codex --oss) can use the open model through an OpenAI-compatible API. Only this computer can connect, and every request needs the token.</source>
+            <translation>Programme auf diesem Computer (Editoren, Skripte, codex --oss) können das geöffnete Modell über eine OpenAI-kompatible API nutzen. Nur dieser Computer kann sich verbinden, und jede Anfrage braucht das Token.</translation>
+        </message>
+        <message>
+            <source>Serve the API on 127.0.0.1</source>
+            <translation>Die API auf 127.0.0.1 anbieten</translation>
+        </message>
+        <message>
+            <source>Port</source>
+            <translation>Port</translation>
+        </message>
+        <message>
+            <source>Base URL</source>
+            <translation>Basis-URL</translation>
+        </message>
+        <message>
+            <source>Copy the base URL</source>
+            <translation>Die Basis-URL kopieren</translation>
+        </message>
+        <message>
+            <source>Token</source>
+            <translation>Token</translation>
+        </message>
+        <message>
+            <source>Show</source>
+            <translation>Zeigen</translation>
+        </message>
+        <message>
+            <source>Copy the token</source>
+            <translation>Das Token kopieren</translation>
+        </message>
+        <message>
+            <source>New token</source>
+            <translation>Neues Token</translation>
+        </message>
+        <message>
+            <source>Make a new token; programs using the old one are refused from now on</source>
+            <translation>Ein neues Token erzeugen; Programme mit dem alten werden ab jetzt abgewiesen</translation>
+        </message>
+        <message>
+            <source>Managed by your organization: the policy does not allow the local API server</source>
+            <translation>Von Ihrer Organisation verwaltet: Die Richtlinie erlaubt den lokalen API-Server nicht</translation>
+        </message>
+        <message>
+            <source>The token is {where}.</source>
+            <translation>Das Token liegt {where}.</translation>
+        </message>
+        <message>
+            <source>Off.</source>
+            <translation>Aus.</translation>
+        </message>
+    </context>
+    <context>
         <name>QtStatus</name>
         <message>
             <source>Context used</source>
@@ -1503,6 +1643,20 @@ Versuchen Sie es noch einmal:</translation>
         <message>
             <source>Stopped the reply of the conversation you deleted.</source>
             <translation>Die Antwort der gelöschten Unterhaltung wurde gestoppt.</translation>
+        </message>
+    </context>
+    <context>
+        <name>ServerController</name>
+        <message>
+            <source>Your organisation's policy does not allow the local API server.</source>
+            <translation>Die Richtlinie Ihrer Organisation erlaubt den lokalen API-Server nicht.</translation>
+        </message>
+    </context>
+    <context>
+        <name>ServerDialog</name>
+        <message>
+            <source>Copy</source>
+            <translation>Kopieren</translation>
         </message>
     </context>
     <context>
@@ -1574,6 +1728,45 @@ Versuchen Sie es noch einmal:</translation>
         <message>
             <source>Use in place</source>
             <translation>An Ort und Stelle verwenden</translation>
+        </message>
+    </context>
+    <context>
+        <name>WindowServer</name>
+        <message>
+            <source>&amp;Server</source>
+            <translation>&amp;Server</translation>
+        </message>
+        <message>
+            <source>&amp;Serve the API on 127.0.0.1</source>
+            <translation>Die API auf 127.0.0.1 &amp;anbieten</translation>
+        </message>
+        <message>
+            <source>Managed by your organization</source>
+            <translation>Von Ihrer Organisation verwaltet</translation>
+        </message>
+        <message>
+            <source>API &amp;address and token…</source>
+            <translation>API-&amp;Adresse und Token …</translation>
+        </message>
+        <message>
+            <source>No OS keyring is available: the token is kept until Enclave closes.</source>
+            <translation>Kein Schlüsselbund des Betriebssystems verfügbar: Das Token bleibt nur, bis Enclave geschlossen wird.</translation>
+        </message>
+        <message>
+            <source>Connecting to {host}…</source>
+            <translation>Verbindung mit {host} wird hergestellt …</translation>
+        </message>
+        <message>
+            <source>{engine}: this conversation and the passages of attached documents are sent to that server and nowhere else.</source>
+            <translation>{engine}: Diese Unterhaltung und die Passagen angehängter Dokumente werden an diesen Server gesendet und nirgendwohin sonst.</translation>
+        </message>
+        <message>
+            <source>API on {host}</source>
+            <translation>API auf {host}</translation>
+        </message>
+        <message>
+            <source>OpenAI-compatible API at {url}; {count} requests answered</source>
+            <translation>OpenAI-kompatible API unter {url}; {count} Anfragen beantwortet</translation>
         </message>
     </context>
     <context>

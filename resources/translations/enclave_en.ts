@@ -25,6 +25,13 @@
             </translation>
         </message>
         <message numerus="yes">
+            <source>Serving; %n request(s) answered.</source>
+            <translation>
+                <numerusform>Serving; %n request answered.</numerusform>
+                <numerusform>Serving; %n requests answered.</numerusform>
+            </translation>
+        </message>
+        <message numerus="yes">
             <source>No source cited (%n passage(s) were given to the model).</source>
             <translation>
                 <numerusform>No source cited (%n passage was given to the model).</numerusform>

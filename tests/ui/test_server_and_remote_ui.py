@@ -135,7 +135,7 @@ def test_a_remote_engine_added_in_the_window_answers_and_says_where_documents_go
         window.choose_remote_engine()
     info = loaded.args[0]
     assert offered == [[url]]
-    assert info.provider == "Remote engine 127.0.0.1" and window.status.provider_label.text() == info.provider
+    assert info.provider == "Remote engine 127.0.0.1" and info.provider in window.model_bar.facts.text()
     assert not window.composer.notice.isHidden()
     assert "passages of attached documents are sent to that server and nowhere else" in window.composer.notice.text()
     assert window.settings.remote_engine["url"] == url and window.settings.last_model == ""

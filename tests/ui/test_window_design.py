@@ -297,3 +297,19 @@ def test_the_first_run_screen_states_each_models_needs_once(qtbot, make_app) -> 
     text = parts.window.first_run.catalog.text()
     assert "16 GB or 16 GB" not in text
     assert "a GPU with 16 GB of its own memory, or 16 GB of RAM on a computer without one" in text
+
+
+def test_the_reasoning_label_sits_beside_its_menu(qtbot, make_app) -> None:
+    parts = make_app(opener(ScriptedBackend([], ["ok"])))
+    _load(qtbot, parts)  # the chat page, with its composer
+    composer = parts.window.composer
+    parts.window.resize(1200, 800)
+    QApplication.processEvents()
+    label, menu = composer.reasoning_label, composer.reasoning
+    top_left = label.mapTo(composer, label.rect().topLeft())
+    menu_left = menu.mapTo(composer, menu.rect().topLeft())
+    label_middle = top_left.y() + label.height() / 2
+    menu_middle = menu_left.y() + menu.height() / 2
+    assert abs(label_middle - menu_middle) <= 3  # on one line
+    assert 0 <= menu_left.x() - (top_left.x() + label.width()) <= 16  # right before it
+    assert label.buddy() is menu  # and a screen reader names the menu by it

@@ -92,3 +92,21 @@ def test_status_follows_the_open_chat_and_replies_keep_their_versions_across_a_r
         reopened.next_button.click()
     _idle(qtbot, again)
     assert reopened.message.text + reopened.message.reasoning == second_text
+
+
+def test_context_length_and_cpu_threads_from_preferences_reach_the_next_model(qtbot, make_app,
+                                                                              long_cpu_package) -> None:
+    from app.ui.engine_host import EngineHost
+    from app.ui.widgets.qt_preferences import QtPreferences
+
+    parts = make_app(backend.open_backend)
+    w = parts.window
+    dialog = QtPreferences(w.preferences(), w.data_folders(), w)
+    dialog.context_length.setCurrentIndex(dialog.context_length.findData(4096))
+    dialog.cpu_threads.setValue(1)
+    w.apply_preferences(dialog.result_preferences())
+    _open(qtbot, parts, long_cpu_package)  # an 8k package: 4096 is the user's choice, not the package's limit
+    assert parts.models.info().context_length == 4096
+    host = next(worker.host for worker in parts.threads._workers if isinstance(worker.host, EngineHost))
+    assert host._backend.model.session.get_session_options().intra_op_num_threads == 1
+    assert "4,096-token context" in w.model_bar.facts.text()

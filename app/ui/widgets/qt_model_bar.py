@@ -19,8 +19,13 @@ def provider_name(provider: str) -> str:
 
 
 def model_facts(info: ModelInfo) -> str:
-    """"cpu-int4 package · CPU · 9.8 GB in memory · 32,768-token context"."""
-    parts = [translate("ModelBar", "{target} package").format(target=info.target), provider_name(info.provider)]
+    """"cpu-int4 package · CPU · 9.8 GB in memory · 32,768-token context" (a remote engine: where it runs)."""
+    from app.remote.endpoint import REMOTE_TARGET
+
+    if info.target == REMOTE_TARGET:
+        parts = [provider_name(info.provider)]
+    else:
+        parts = [translate("ModelBar", "{target} package").format(target=info.target), provider_name(info.provider)]
     if info.peak_rss_bytes:
         parts.append(translate("ModelBar", "{size} GB in memory").format(size=f"{info.peak_rss_bytes / 2**30:.1f}"))
     parts.append(translate("ModelBar", "{count}-token context").format(count=f"{info.context_length:,}"))

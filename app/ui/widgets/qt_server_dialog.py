@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget,
 )
 
+from app.ui.i18n import counts, translate
 from app.ui.server_controller import ServerState
 
 
@@ -18,35 +19,38 @@ class QtServerDialog(QDialog):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("Local API server")
+        self.setWindowTitle(self.tr("Local API server"))
         layout = QVBoxLayout(self)
-        intro = QLabel("Programs on this computer (editors, scripts, codex --oss) can use the open model through "
-                       "an OpenAI-compatible API. Only this computer can connect, and every request needs the token.")
+        intro = QLabel(self.tr("Programs on this computer (editors, scripts, codex --oss) can use the open model "
+                               "through an OpenAI-compatible API. Only this computer can connect, and every request "
+                               "needs the token."))
         intro.setWordWrap(True)
         layout.addWidget(intro)
-        self.switch = QCheckBox("Serve the API on 127.0.0.1")
+        self.switch = QCheckBox(self.tr("Serve the API on 127.0.0.1"))
         self.switch.toggled.connect(lambda on: self.switched.emit(on, self.port.value()))
         layout.addWidget(self.switch)
         form = QFormLayout()
         self.port = QSpinBox()
         self.port.setRange(1024, 65535)
-        form.addRow("Port", self.port)
+        form.addRow(self.tr("Port"), self.port)
         self.url = QLineEdit()
         self.url.setReadOnly(True)
-        form.addRow("Base URL", _with_copy(self.url))
+        self.url.setAccessibleName(self.tr("Base URL"))
+        form.addRow(self.tr("Base URL"), _with_copy(self.url, self.tr("Copy the base URL")))
         self.token = QLineEdit()
         self.token.setReadOnly(True)
         self.token.setEchoMode(QLineEdit.EchoMode.Password)
-        self.show_token = QCheckBox("Show")
+        self.token.setAccessibleName(self.tr("Token"))
+        self.show_token = QCheckBox(self.tr("Show"))
         self.show_token.toggled.connect(lambda on: self.token.setEchoMode(
             QLineEdit.EchoMode.Normal if on else QLineEdit.EchoMode.Password))
-        row = _with_copy(self.token)
+        row = _with_copy(self.token, self.tr("Copy the token"))
         row.layout().insertWidget(1, self.show_token)
-        self.renew = QPushButton("New token")
-        self.renew.setToolTip("Make a new token; programs using the old one are refused from now on")
+        self.renew = QPushButton(self.tr("New token"))
+        self.renew.setToolTip(self.tr("Make a new token; programs using the old one are refused from now on"))
         self.renew.clicked.connect(self.renewRequested)
         row.layout().addWidget(self.renew)
-        form.addRow("Token", row)
+        form.addRow(self.tr("Token"), row)
         layout.addLayout(form)
         self.note = QLabel("")
         self.note.setWordWrap(True)
@@ -62,11 +66,12 @@ class QtServerDialog(QDialog):
         self.switch.setEnabled(allowed)
         self.port.setEnabled(allowed)
         if not allowed:
-            self.switch.setToolTip("Managed by your organization: the policy does not allow the local API server")
+            self.switch.setToolTip(self.tr("Managed by your organization: the policy does not allow the local API "
+                                           "server"))
 
     def set_token(self, value: str, note: str) -> None:
         self.token.setText(value)
-        self.note.setText(f"The token is {note}.")
+        self.note.setText(self.tr("The token is {where}.").format(where=note))
 
     def show_state(self, state: ServerState, port: int) -> None:
         self.switch.blockSignals(True)
@@ -74,21 +79,22 @@ class QtServerDialog(QDialog):
         self.switch.blockSignals(False)
         self.port.setValue(port)
         self.port.setEnabled(not state.running and self.switch.isEnabled())
-        self.url.setText(state.url or f"http://127.0.0.1:{port}/v1")
+        self.url.setText(state.url or f"http://127.0.0.1:{port}/v1")  # not translated: an address
         if state.error:
             self.status.setText(state.error)
         elif state.running:
-            self.status.setText(f"Serving; {state.requests} request{'s' if state.requests != 1 else ''} answered.")
+            self.status.setText(counts.requests_answered(state.requests))
         else:
-            self.status.setText("Off.")
+            self.status.setText(self.tr("Off."))
 
 
-def _with_copy(field: QLineEdit) -> QWidget:
+def _with_copy(field: QLineEdit, name: str) -> QWidget:
     row = QWidget()
     layout = QHBoxLayout(row)
     layout.setContentsMargins(0, 0, 0, 0)
     layout.addWidget(field, 1)
-    copy = QPushButton("Copy")
+    copy = QPushButton(translate("ServerDialog", "Copy"))
+    copy.setAccessibleName(name)
     copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(field.text()))
     layout.addWidget(copy)
     return row
