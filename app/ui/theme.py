@@ -19,7 +19,7 @@ from importlib import resources
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPainter, QPalette, QPen
-from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleFactory
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleFactory, QWidget
 
 
 class ThemeChoice(enum.Enum):
@@ -112,6 +112,17 @@ TYPE = {"small": 0.86, "body": 1.0, "heading": 1.15, "title": 1.5, "display": 2.
 # Widths that keep text readable: a chat column of about 75 characters, bubbles a little narrower.
 READABLE_WIDTH = 760
 RADIUS = {"sm": 6, "md": 10, "lg": 14}
+
+
+def set_style_state(widget: QWidget, value: str, *, name: str = "kind", also: tuple[QWidget, ...] = ()) -> None:
+    """Sets the property the style sheet selects on (`QLabel#x[kind="error"]`) and restyles the widget (and `also`,
+    its children styled by the same property) — only when the value changes: restyling is the costly part."""
+    if widget.property(name) == value:
+        return
+    widget.setProperty(name, value)
+    for target in (widget, *also):
+        target.style().unpolish(target)
+        target.style().polish(target)
 
 
 def palette_for(dark: bool) -> Palette:

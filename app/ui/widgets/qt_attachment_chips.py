@@ -14,6 +14,7 @@ from app.ui.attachments import AttachmentItem, ChipState
 from app.ui.i18n import counts, translate
 from app.ui.icons import icon
 from app.ui.safe_text import PlainLabel, plain_tooltip
+from app.ui.theme import set_style_state
 from app.ui.widgets.qt_flow_layout import FlowLayout
 
 MAX_NAME = 40  # characters of a file name on a chip; the whole name is in its tooltip
@@ -112,11 +113,10 @@ class QtAttachmentChip(QFrame):
             failed = item.state is ChipState.ERROR
             self.icon.setPixmap(icon("alert" if failed else "file", "danger" if failed else "text_muted")
                                 .pixmap(QSize(16, 16), self.devicePixelRatioF()))
-            self.setProperty("state", item.state.value)
-            if not first:  # a new chip is styled when it is first shown; a changed one must be restyled
-                for widget in (self, self.label):
-                    widget.style().unpolish(widget)
-                    widget.style().polish(widget)
+            if first:  # a new chip is styled when it is first shown
+                self.setProperty("state", item.state.value)
+            else:
+                set_style_state(self, item.state.value, name="state", also=(self.label,))
 
 
 class QtAttachmentChips(QWidget):

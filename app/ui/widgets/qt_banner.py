@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolBut
 
 from app.ui.icons import icon
 from app.ui.safe_text import PlainLabel
-from app.ui.theme import SPACE
+from app.ui.theme import SPACE, set_style_state
 
 KINDS = {"warning": ("alert", "warning_text"), "error": ("alert", "danger"), "info": ("check", "text")}
 
@@ -52,10 +52,7 @@ class QtBanner(QFrame):
         if kind not in KINDS:
             raise ValueError(f"banner kind must be one of {', '.join(KINDS)}, not {kind!r}")
         self.kind = kind
-        self.setProperty("kind", kind)
-        self.style().polish(self)
-        for child in (self.text, self.icon):
-            child.style().polish(child)
+        set_style_state(self, kind, also=(self.text,))
         name, tone = KINDS[kind]
         self.icon.setPixmap(icon(name, tone).pixmap(QSize(18, 18), self.devicePixelRatioF()))
         self.text.setText(text)

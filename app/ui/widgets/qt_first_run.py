@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QV
 from app.ui.i18n import translate
 from app.ui.icons import icon
 from app.ui.safe_text import PlainLabel
+from app.ui.theme import set_style_state
 from app.ui.widgets.qt_progress import show_fraction
 
 TEXT_WIDTH = 580
@@ -154,8 +155,4 @@ class QtFirstRun(QWidget):
             button.setEnabled(enabled)
 
     def _set_error(self, error: bool) -> None:
-        kind = "error" if error else ""
-        if self.status.property("kind") != kind:
-            self.status.setProperty("kind", kind)
-            self.status.style().unpolish(self.status)
-            self.status.style().polish(self.status)
+        set_style_state(self.status, "error" if error else "")

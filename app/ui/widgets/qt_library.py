@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (
 
 from app.ui.i18n import translate
 from app.ui.safe_text import PlainLabel, plain_tooltip
-from app.ui.theme import SPACE
+from app.ui.theme import SPACE, set_style_state
 from app.ui.widgets.managed import managed_text
 from app.ui.widgets.qt_progress import show_fraction
 
@@ -185,8 +185,4 @@ class QtLibrary(QDialog):
         self._update_buttons()
 
     def _set_error(self, error: bool) -> None:
-        kind = "error" if error else ""
-        if self.status.property("kind") != kind:
-            self.status.setProperty("kind", kind)
-            self.status.style().unpolish(self.status)
-            self.status.style().polish(self.status)
+        set_style_state(self.status, "error" if error else "")

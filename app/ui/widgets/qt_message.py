@@ -23,7 +23,7 @@ from app.ui.i18n import counts, translate
 from app.ui.icons import icon
 from app.ui.markdown_render import render_markdown
 from app.ui.safe_text import PlainLabel
-from app.ui.theme import SPACE
+from app.ui.theme import SPACE, set_style_state
 from app.ui.widgets.qt_auto_text import QtAutoText
 
 BUBBLE_SHARE = 0.82  # a user's message takes at most this much of the column
@@ -305,11 +305,7 @@ class QtMessage(QWidget):
         self.sources.setVisible(bool(m.citations) and m.state is not MessageState.STREAMING)
         note = finish_note(m)
         self.note.setText(note)
-        kind = "error" if m.state is MessageState.ERROR else ""
-        if self.note.property("kind") != kind:  # restyling is costly: only when the kind changes
-            self.note.setProperty("kind", kind)
-            self.note.style().unpolish(self.note)
-            self.note.style().polish(self.note)
+        set_style_state(self.note, "error" if m.state is MessageState.ERROR else "")
         self.note.setVisible(bool(note))
         if self.details_button is not None and self.details_button.isChecked():
             self.details.setText(details_text(m))
