@@ -10,7 +10,6 @@ import enum
 import itertools
 import json
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 

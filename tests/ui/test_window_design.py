@@ -4,8 +4,6 @@ events the engine sends) drives the real window, history and document reader."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QLineEdit, QMessageBox
 
