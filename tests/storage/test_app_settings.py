@@ -128,3 +128,29 @@ def test_sampling_in_the_file_has_the_engines_range(settings_path: Path) -> None
     assert (sampling.temperature, sampling.repetition_penalty, sampling.top_p, sampling.seed) == (1.0, 1.5, 0.9, None)
     warning = settings.load_warning or ""
     assert "sampling.temperature" in warning and "sampling.seed" in warning and "top_p" not in warning
+
+
+def test_window_preferences_round_trip_and_bad_values_are_named_and_reset(settings_path: Path) -> None:
+    from app.storage.settings import EngineSettings, WindowState
+
+    settings = AppSettings.load(settings_path)
+    settings.language, settings.export_folder = "de", "/home/user/Exports"
+    settings.new_chat = ChatSettings(system_prompt="Answer briefly.", reasoning_effort="low")
+    settings.engine = EngineSettings(context_length=16384, cpu_threads=3)
+    settings.window = WindowState(sidebar=False, chat_settings=True)
+    settings.save()
+    loaded = AppSettings.load(settings_path)
+    assert (loaded.language, loaded.export_folder, loaded.new_chat.system_prompt) == \
+        ("de", "/home/user/Exports", "Answer briefly.")
+    assert loaded.engine == EngineSettings(16384, 3) and loaded.window == WindowState(False, True)
+    assert loaded.load_warning is None
+
+    settings_path.write_text(json.dumps({
+        "language": "klingon", "system_prompt": ["not", "text"],
+        "engine": {"context_length": 10**9, "cpu_threads": 2},
+        "window": {"sidebar": "yes", "chat_settings": True}}), encoding="utf-8")
+    odd = AppSettings.load(settings_path)
+    assert (odd.language, odd.new_chat.system_prompt) == ("", "")
+    assert odd.engine == EngineSettings(None, 2) and odd.window == WindowState(True, True)  # the good ones stay
+    for name in ("language", "system_prompt", "engine.context_length", "window.sidebar"):
+        assert name in odd.load_warning
