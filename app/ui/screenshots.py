@@ -53,7 +53,8 @@ class DemoBackend:
 
         self.info = ModelInfo(name="gpt-oss-20b", path="demo", provider="CPUExecutionProvider",
                               provider_reason="no supported GPU on this computer", context_length=32768,
-                              target="cpu-int4", load_seconds=4.2, peak_rss_bytes=int(12.6 * 2**30))
+                              target="cpu-int4", load_seconds=4.2, peak_rss_bytes=int(12.6 * 2**30),
+                              verification="passed: The cpu-int4 package computes what its checkpoint means on CPU.")
         self.script: list[tuple[str, str]] = []  # (reasoning, answer) for the next replies
         self.citations: tuple = ()
         self.fail_with: str | None = None
@@ -93,7 +94,7 @@ def _words(text: str) -> list[str]:
 
 def _seed_library(work: Path) -> None:
     """One real (random-weight, tiny) package in the library, so the Models window has an entry to show."""
-    from app.checkpoint.test_model import PRESETS, write_test_model
+    from app.checkpoint.random_checkpoint import PRESETS, write_test_model
     from app.export.exporter import export_model
     from app.library.library import Library
 

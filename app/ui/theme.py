@@ -19,7 +19,7 @@ from importlib import resources
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPainter, QPalette, QPen
-from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle, QStyleFactory, QWidget
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QProxyStyle, QStyle, QStyleFactory, QWidget
 
 
 class ThemeChoice(enum.Enum):
@@ -112,6 +112,15 @@ TYPE = {"small": 0.86, "body": 1.0, "heading": 1.15, "title": 1.5, "display": 2.
 # Widths that keep text readable: a chat column of about 75 characters, bubbles a little narrower.
 READABLE_WIDTH = 760
 RADIUS = {"sm": 6, "md": 10, "lg": 14}
+
+
+def add_readable_column(row: QHBoxLayout, column: QWidget) -> None:
+    """Puts `column` in the middle of `row`, at most READABLE_WIDTH wide: the chat and the composer share one
+    column, so their edges line up at every window width."""
+    column.setMaximumWidth(READABLE_WIDTH)
+    row.addStretch(1)
+    row.addWidget(column, 100)
+    row.addStretch(1)
 
 
 def set_style_state(widget: QWidget, value: str, *, name: str = "kind", also: tuple[QWidget, ...] = ()) -> None:

@@ -11,7 +11,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from app.ui.chat_state import ChatMessage
-from app.ui.theme import READABLE_WIDTH, SPACE
+from app.ui.theme import SPACE, add_readable_column
 from app.ui.widgets.qt_message import QtMessage
 
 RENDER_INTERVAL_MS = 33
@@ -39,10 +39,7 @@ class QtChatView(QScrollArea):
         row.setContentsMargins(SPACE["xl"], SPACE["xl"], SPACE["xl"], SPACE["lg"])
         self._column = QWidget()
         self._column.setObjectName("chatColumn")
-        self._column.setMaximumWidth(READABLE_WIDTH)
-        row.addStretch(1)
-        row.addWidget(self._column, 100)
-        row.addStretch(1)
+        add_readable_column(row, self._column)
         self._layout = QVBoxLayout(self._column)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(SPACE["xl"])  # turns are set apart by space, not by boxes

@@ -18,7 +18,7 @@ from app.engine.chat_request import REASONING_EFFORTS
 from app.ui.i18n import translate
 from app.ui.icons import icon
 from app.ui.safe_text import PlainLabel
-from app.ui.theme import READABLE_WIDTH, SPACE
+from app.ui.theme import SPACE, add_readable_column
 from app.ui.widgets.qt_attachment_chips import QtAttachmentChips
 
 
@@ -71,10 +71,7 @@ class QtComposer(QWidget):
         outer.setContentsMargins(SPACE["xl"], SPACE["sm"], SPACE["xl"], SPACE["lg"])
         self.card = QFrame()
         self.card.setObjectName("composerCard")
-        self.card.setMaximumWidth(READABLE_WIDTH)
-        outer.addStretch(1)
-        outer.addWidget(self.card, 100)
-        outer.addStretch(1)
+        add_readable_column(outer, self.card)
         layout = QVBoxLayout(self.card)
         layout.setContentsMargins(SPACE["sm"], SPACE["sm"], SPACE["sm"], SPACE["sm"])
         layout.setSpacing(SPACE["xs"])
