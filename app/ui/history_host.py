@@ -21,8 +21,9 @@ from app.ui.worker import Report, WorkerClient
 R = TypeVar("R")
 StoreFactory = Callable[[str | None], HistoryStore]  # passphrase (None: keyring or ENCLAVE_PASSPHRASE) -> store
 EphemeralFactory = Callable[[], HistoryStore]  # a throwaway store, used when the real history cannot be opened
-TEMPORARY_NOTE = ("Your history is locked, so this session's conversations are kept only until Enclave closes; "
-                  "unlock it from the status bar or the File menu.")
+def temporary_note() -> str:
+    return translate("History", "Your history is locked, so this session's conversations are kept only until "
+                                "Enclave closes; unlock it from the status bar or the File menu.")
 
 
 class Opened(enum.Enum):
@@ -75,7 +76,7 @@ class HistoryHost:
         """The user cancelled the passphrase prompt: a throwaway history until they unlock the real one."""
         outcome = self._open_ephemeral("")
         if outcome.opened is Opened.EPHEMERAL:
-            return OpenOutcome(Opened.TEMPORARY, TEMPORARY_NOTE)
+            return OpenOutcome(Opened.TEMPORARY, temporary_note())
         return outcome
 
     def _open_ephemeral(self, why: str) -> OpenOutcome:

@@ -12,6 +12,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.storage.store import HistoryStore
 from app.ui.history_host import HistoryClient
+from app.ui.i18n import translate
 
 
 class HistoryLifecycle(QObject):
@@ -35,13 +36,16 @@ class HistoryLifecycle(QObject):
 
     def change_passphrase(self, current: str, new: str) -> None:
         self._run(lambda store: store.change_passphrase(current, new),
-                  "The passphrase was changed and the history encrypted again under a new key.")
+                  translate("History", "The passphrase was changed and the history encrypted again under a "
+                                       "new key."))
 
     def use_passphrase(self, new: str) -> None:
-        self._run(lambda store: store.use_passphrase(new), "The history is now protected by your passphrase.")
+        self._run(lambda store: store.use_passphrase(new),
+                  translate("History", "The history is now protected by your passphrase."))
 
     def use_keyring(self, current: str) -> None:
-        self._run(lambda store: store.use_keyring(current), "The history's key is now kept in the OS keyring.")
+        self._run(lambda store: store.use_keyring(current),
+                  translate("History", "The history's key is now kept in the OS keyring."))
 
     def delete_all(self) -> None:
         self._history.call(lambda store: store.delete_all(), finished=lambda _r: self.deletedAll.emit(),

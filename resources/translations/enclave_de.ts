@@ -324,6 +324,20 @@ Das kann eine Weile dauern; Sie können jederzeit abbrechen.</translation>
             <numerusform>Keine Quelle zitiert (%n Passagen wurden dem Modell gegeben).</numerusform>
         </translation>
     </message>
+    <message numerus="yes">
+        <source>Organization policy: %n problem(s)</source>
+        <translation>
+            <numerusform>Organisationsrichtlinie: %n Problem</numerusform>
+            <numerusform>Organisationsrichtlinie: %n Probleme</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>Deleted %n conversation(s) not used for longer than the retention period.</source>
+        <translation>
+            <numerusform>%n Chat gelöscht, der länger als die Aufbewahrungsfrist nicht benutzt wurde.</numerusform>
+            <numerusform>%n Chats gelöscht, die länger als die Aufbewahrungsfrist nicht benutzt wurden.</numerusform>
+        </translation>
+    </message>
 </context>
 <context>
     <name>Documents</name>
@@ -373,6 +387,10 @@ Holen Sie sich zu Beginn einmal ein Modell: laden Sie es herunter (das einzige M
 <context>
     <name>History</name>
     <message>
+        <source>Your history is locked, so this session&apos;s conversations are kept only until Enclave closes; unlock it from the status bar or the File menu.</source>
+        <translation>Ihr Verlauf ist gesperrt, daher werden die Chats dieser Sitzung nur bis zum Schließen von Enclave aufbewahrt; entsperren Sie ihn über die Statusleiste oder das Menü Datei.</translation>
+    </message>
+    <message>
         <source>{reason} Even a temporary history could not be created: {error}</source>
         <translation>{reason} Nicht einmal ein vorübergehender Verlauf ließ sich anlegen: {error}</translation>
     </message>
@@ -383,6 +401,18 @@ Holen Sie sich zu Beginn einmal ein Modell: laden Sie es herunter (das einzige M
     <message>
         <source>The conversation history could not be opened.</source>
         <translation>Der Verlauf der Unterhaltungen konnte nicht geöffnet werden.</translation>
+    </message>
+    <message>
+        <source>The passphrase was changed and the history encrypted again under a new key.</source>
+        <translation>Die Passphrase wurde geändert und der Verlauf mit einem neuen Schlüssel neu verschlüsselt.</translation>
+    </message>
+    <message>
+        <source>The history is now protected by your passphrase.</source>
+        <translation>Der Verlauf ist jetzt durch Ihre Passphrase geschützt.</translation>
+    </message>
+    <message>
+        <source>The history&apos;s key is now kept in the OS keyring.</source>
+        <translation>Der Schlüssel des Verlaufs liegt jetzt im Schlüsselbund des Betriebssystems.</translation>
     </message>
 </context>
 <context>
@@ -534,6 +564,14 @@ Holen Sie sich zu Beginn einmal ein Modell: laden Sie es herunter (das einzige M
         <translation>&amp;Einstellungen …</translation>
     </message>
     <message>
+        <source>&amp;History settings…</source>
+        <translation>&amp;Verlaufseinstellungen…</translation>
+    </message>
+    <message>
+        <source>&amp;Unlock history…</source>
+        <translation>Verlauf &amp;entsperren…</translation>
+    </message>
+    <message>
         <source>&amp;Quit</source>
         <translation>&amp;Beenden</translation>
     </message>
@@ -612,8 +650,40 @@ Holen Sie sich zu Beginn einmal ein Modell: laden Sie es herunter (das einzige M
 {folder}</translation>
     </message>
     <message>
+        <source>Conversation history</source>
+        <translation>Chat-Verlauf</translation>
+    </message>
+    <message>
         <source>Open model folder</source>
         <translation>Modellordner öffnen</translation>
+    </message>
+    <message>
+        <source>Your organization does not allow exporting conversations.</source>
+        <translation>Ihre Organisation erlaubt das Exportieren von Chats nicht.</translation>
+    </message>
+    <message>
+        <source>Wait until the reply has finished, then unlock the history.</source>
+        <translation>Warten Sie, bis die Antwort fertig ist, und entsperren Sie dann den Verlauf.</translation>
+    </message>
+    <message>
+        <source>Wait until the reply has finished, then delete the history.</source>
+        <translation>Warten Sie, bis die Antwort fertig ist, und löschen Sie dann den Verlauf.</translation>
+    </message>
+    <message>
+        <source>All conversations and their key were deleted.</source>
+        <translation>Alle Chats und ihr Schlüssel wurden gelöscht.</translation>
+    </message>
+    <message>
+        <source>Choose a passphrase to encrypt your conversation history.</source>
+        <translation>Wählen Sie eine Passphrase, mit der Ihr Chat-Verlauf verschlüsselt wird.</translation>
+    </message>
+    <message>
+        <source>Enter the passphrase that protects your conversation history.</source>
+        <translation>Geben Sie die Passphrase ein, die Ihren Chat-Verlauf schützt.</translation>
+    </message>
+    <message>
+        <source>The history stays locked.</source>
+        <translation>Der Verlauf bleibt gesperrt.</translation>
     </message>
     <message>
         <source>{reason} The download settings were not changed.</source>
@@ -708,24 +778,19 @@ Versuchen Sie es noch einmal:</translation>
         <translation>Es ist kein Schlüsselbund des Betriebssystems verfügbar, daher schützt nur eine Passphrase Ihrer Wahl Ihren Verlauf: Wer eine Kopie der Datei hat, kann versuchen, sie zu erraten, und eine vergessene Passphrase lässt sich nicht wiederherstellen.</translation>
     </message>
     <message>
-        <source>Choose a passphrase to encrypt your conversation history:</source>
-        <translation>Wählen Sie eine Passphrase, mit der Ihr Verlauf verschlüsselt wird:</translation>
-    </message>
-    <message>
-        <source>Enter the passphrase that protects your conversation history:</source>
-        <translation>Geben Sie die Passphrase ein, die Ihren Verlauf schützt:</translation>
-    </message>
-    <message>
-        <source>No passphrase was given, so the history stays locked.</source>
-        <translation>Es wurde keine Passphrase eingegeben, daher bleibt der Verlauf gesperrt.</translation>
-    </message>
-    <message>
         <source>History passphrase</source>
         <translation>Passphrase des Verlaufs</translation>
     </message>
     <message>
         <source>The new language applies the next time Enclave starts.</source>
         <translation>Die neue Sprache gilt ab dem nächsten Start von Enclave.</translation>
+    </message>
+</context>
+<context>
+    <name>Managed</name>
+    <message>
+        <source>Managed by your organization</source>
+        <translation>Von Ihrer Organisation verwaltet</translation>
     </message>
 </context>
 <context>
@@ -1046,6 +1111,14 @@ Versuchen Sie es noch einmal:</translation>
         <translation>Als JSON exportieren …</translation>
     </message>
     <message>
+        <source>Export as Markdown (managed by your organization)</source>
+        <translation>Als Markdown exportieren (von Ihrer Organisation verwaltet)</translation>
+    </message>
+    <message>
+        <source>Export as JSON (managed by your organization)</source>
+        <translation>Als JSON exportieren (von Ihrer Organisation verwaltet)</translation>
+    </message>
+    <message>
         <source>Delete…</source>
         <translation>Löschen …</translation>
     </message>
@@ -1083,6 +1156,109 @@ Versuchen Sie es noch einmal:</translation>
     <message>
         <source>Cancel</source>
         <translation>Abbrechen</translation>
+    </message>
+</context>
+<context>
+    <name>QtHistorySettings</name>
+    <message>
+        <source>History settings</source>
+        <translation>Verlaufseinstellungen</translation>
+    </message>
+    <message>
+        <source>Keeping conversations</source>
+        <translation>Chats aufbewahren</translation>
+    </message>
+    <message>
+        <source>Delete conversations not used for</source>
+        <translation>Chats löschen, die nicht benutzt wurden seit</translation>
+    </message>
+    <message>
+        <source> days</source>
+        <translation> Tagen</translation>
+    </message>
+    <message>
+        <source>Days before an unused conversation is deleted</source>
+        <translation>Tage, bis ein unbenutzter Chat gelöscht wird</translation>
+    </message>
+    <message>
+        <source>Deleted conversations are overwritten in the history file, not just hidden.</source>
+        <translation>Gelöschte Chats werden in der Verlaufsdatei überschrieben, nicht nur ausgeblendet.</translation>
+    </message>
+    <message>
+        <source>Encryption key</source>
+        <translation>Schlüssel</translation>
+    </message>
+    <message>
+        <source>Change passphrase…</source>
+        <translation>Passphrase ändern…</translation>
+    </message>
+    <message>
+        <source>Protect with a passphrase instead…</source>
+        <translation>Stattdessen mit einer Passphrase schützen…</translation>
+    </message>
+    <message>
+        <source>Keep the key in the OS keyring instead…</source>
+        <translation>Schlüssel stattdessen im Schlüsselbund des Betriebssystems ablegen…</translation>
+    </message>
+    <message>
+        <source>No OS keyring is available in this session.</source>
+        <translation>In dieser Sitzung ist kein Schlüsselbund des Betriebssystems verfügbar.</translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation>Löschen</translation>
+    </message>
+    <message>
+        <source>Delete all history…</source>
+        <translation>Gesamten Verlauf löschen…</translation>
+    </message>
+    <message>
+        <source>Change passphrase</source>
+        <translation>Passphrase ändern</translation>
+    </message>
+    <message>
+        <source>Choose a new passphrase for your history. Every conversation is encrypted again under a new key.</source>
+        <translation>Wählen Sie eine neue Passphrase für Ihren Verlauf. Jeder Chat wird mit einem neuen Schlüssel neu verschlüsselt.</translation>
+    </message>
+    <message>
+        <source>Protect with a passphrase</source>
+        <translation>Mit einer Passphrase schützen</translation>
+    </message>
+    <message>
+        <source>Choose the passphrase that will protect your history instead of the OS keyring. Anyone with a copy of the file can then try to guess it, so make it long.</source>
+        <translation>Wählen Sie die Passphrase, die Ihren Verlauf statt des Schlüsselbunds schützen soll. Wer eine Kopie der Datei hat, kann dann versuchen, sie zu erraten; wählen Sie sie daher lang.</translation>
+    </message>
+    <message>
+        <source>Keep the key in the OS keyring</source>
+        <translation>Schlüssel im Schlüsselbund des Betriebssystems ablegen</translation>
+    </message>
+    <message>
+        <source>Enter your passphrase once more; afterwards the OS keyring unlocks your history when you log in.</source>
+        <translation>Geben Sie Ihre Passphrase noch einmal ein; danach entsperrt der Schlüsselbund Ihren Verlauf bei der Anmeldung.</translation>
+    </message>
+    <message>
+        <source>Delete all history</source>
+        <translation>Gesamten Verlauf löschen</translation>
+    </message>
+    <message>
+        <source>Delete every conversation and its documents, and the key that encrypts them? This cannot be undone.</source>
+        <translation>Alle Chats mit ihren Dokumenten und den Schlüssel, der sie verschlüsselt, löschen? Das lässt sich nicht rückgängig machen.</translation>
+    </message>
+    <message>
+        <source>The history is locked: unlock it to change how it is protected.</source>
+        <translation>Der Verlauf ist gesperrt: Entsperren Sie ihn, um seinen Schutz zu ändern.</translation>
+    </message>
+    <message>
+        <source>The key that encrypts your history is kept in the OS keyring.</source>
+        <translation>Der Schlüssel, der Ihren Verlauf verschlüsselt, liegt im Schlüsselbund des Betriebssystems.</translation>
+    </message>
+    <message>
+        <source>Your history is protected by your passphrase (Argon2id). Anyone with a copy of the file can try to guess it, so the OS keyring is safer where there is one.</source>
+        <translation>Ihr Verlauf ist durch Ihre Passphrase geschützt (Argon2id). Wer eine Kopie der Datei hat, kann versuchen, sie zu erraten; ein Schlüsselbund des Betriebssystems ist daher sicherer, wo es einen gibt.</translation>
+    </message>
+    <message>
+        <source>The history&apos;s key settings could not be read.</source>
+        <translation>Die Schlüsseleinstellungen des Verlaufs konnten nicht gelesen werden.</translation>
     </message>
 </context>
 <context>
@@ -1142,6 +1318,14 @@ Versuchen Sie es noch einmal:</translation>
     <message>
         <source>Every model is checked file by file when it is added and before it is opened. Downloads are the only time Enclave goes online.</source>
         <translation>Jedes Modell wird beim Hinzufügen und vor dem Öffnen Datei für Datei geprüft. Downloads sind das einzige Mal, dass Enclave online geht.</translation>
+    </message>
+    <message>
+        <source>Download (managed by your organization)</source>
+        <translation>Herunterladen (von Ihrer Organisation verwaltet)</translation>
+    </message>
+    <message>
+        <source>{managed}: its policy does not allow downloading models</source>
+        <translation>{managed}: Ihre Richtlinie erlaubt das Herunterladen von Modellen nicht</translation>
     </message>
 </context>
 <context>
@@ -1284,6 +1468,37 @@ Versuchen Sie es noch einmal:</translation>
     <message>
         <source>Chat settings panel</source>
         <translation>Bereich Chat-Einstellungen</translation>
+    </message>
+</context>
+<context>
+    <name>QtPassphraseDialog</name>
+    <message>
+        <source>Current passphrase</source>
+        <translation>Aktuelle Passphrase</translation>
+    </message>
+    <message>
+        <source>New passphrase</source>
+        <translation>Neue Passphrase</translation>
+    </message>
+    <message>
+        <source>Passphrase</source>
+        <translation>Passphrase</translation>
+    </message>
+    <message>
+        <source>Type it again</source>
+        <translation>Noch einmal eingeben</translation>
+    </message>
+    <message>
+        <source>Enter the passphrase that protects the history now.</source>
+        <translation>Geben Sie die Passphrase ein, die den Verlauf jetzt schützt.</translation>
+    </message>
+    <message>
+        <source>The two passphrases are not the same.</source>
+        <translation>Die beiden Passphrasen stimmen nicht überein.</translation>
+    </message>
+    <message>
+        <source>Strong enough. Keep it somewhere safe: a forgotten passphrase cannot be recovered.</source>
+        <translation>Stark genug. Bewahren Sie sie sicher auf: Eine vergessene Passphrase lässt sich nicht wiederherstellen.</translation>
     </message>
 </context>
 <context>
@@ -1445,10 +1660,6 @@ Versuchen Sie es noch einmal:</translation>
         <translation>Proxy</translation>
     </message>
     <message>
-        <source>Managed by your organization</source>
-        <translation>Von Ihrer Organisation verwaltet</translation>
-    </message>
-    <message>
         <source>{setting} (managed by your organization)</source>
         <translation>{setting} (von Ihrer Organisation verwaltet)</translation>
     </message>
@@ -1608,6 +1819,46 @@ Versuchen Sie es noch einmal:</translation>
     <message>
         <source>Context used</source>
         <translation>Genutzter Kontext</translation>
+    </message>
+    <message>
+        <source>History locked: Unlock…</source>
+        <translation>Verlauf gesperrt: Entsperren…</translation>
+    </message>
+    <message>
+        <source>Unlock the history</source>
+        <translation>Verlauf entsperren</translation>
+    </message>
+    <message>
+        <source>This session&apos;s conversations are not kept until you unlock the history</source>
+        <translation>Die Chats dieser Sitzung werden erst aufbewahrt, wenn Sie den Verlauf entsperren</translation>
+    </message>
+    <message>
+        <source>Offline</source>
+        <translation>Offline</translation>
+    </message>
+    <message>
+        <source>Online: {scopes}</source>
+        <translation>Online: {scopes}</translation>
+    </message>
+    <message>
+        <source>Network guard not installed</source>
+        <translation>Netzwerkschutz nicht aktiv</translation>
+    </message>
+    <message>
+        <source>Enclave refuses every network connection; nothing you type or attach leaves this computer.</source>
+        <translation>Enclave verweigert jede Netzwerkverbindung; nichts, was Sie eingeben oder anhängen, verlässt diesen Computer.</translation>
+    </message>
+    <message>
+        <source>Only what you started may use the network: {scopes}</source>
+        <translation>Nur was Sie gestartet haben, darf das Netzwerk nutzen: {scopes}</translation>
+    </message>
+    <message>
+        <source>The network guard is not running in this process.</source>
+        <translation>Der Netzwerkschutz läuft in diesem Prozess nicht.</translation>
+    </message>
+    <message>
+        <source>Refused so far: {count}.</source>
+        <translation>Bisher verweigert: {count}.</translation>
     </message>
     <message>
         <source>Verified</source>

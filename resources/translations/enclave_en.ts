@@ -38,5 +38,19 @@
             <numerusform>No source cited (%n passages were given to the model).</numerusform>
         </translation>
     </message>
+    <message numerus="yes">
+        <source>Organization policy: %n problem(s)</source>
+        <translation>
+            <numerusform>Organization policy: %n problem</numerusform>
+            <numerusform>Organization policy: %n problems</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>Deleted %n conversation(s) not used for longer than the retention period.</source>
+        <translation>
+            <numerusform>Deleted %n conversation not used for longer than the retention period.</numerusform>
+            <numerusform>Deleted %n conversations not used for longer than the retention period.</numerusform>
+        </translation>
+    </message>
 </context>
 </TS>

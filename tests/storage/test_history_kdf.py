@@ -108,7 +108,7 @@ def test_version_1_scrypt_database_is_migrated_at_its_next_unlock(tmp_path: Path
         assert store.list_attachments(conv.id)[0].file_name == "falcon.docx"
         assert store.key_warning and "weaker" not in store.key_warning
     new = _meta(path)
-    assert new["schema_version"] == 2 and new["kdf"] == "argon2id"
+    assert new["schema_version"] == 3 and new["kdf"] == "argon2id"
     assert (new["kdf_memory_kib"], new["kdf_iterations"], new["kdf_lanes"]) == (65536, 3, 4)
     assert "kdf_n" not in new and new["db_id"] == old["db_id"]
     disk = _disk(path)

@@ -179,7 +179,7 @@ def test_database_settings_on_disk(db_path: Path, store: HistoryStore) -> None:
     assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert raw.execute("PRAGMA application_id").fetchone()[0] == int.from_bytes(b"EnCv", "big")
     assert dict(raw.execute("SELECT key, value FROM meta WHERE key = 'schema_version'").fetchall()) == {
-        "schema_version": 2}
+        "schema_version": 3}
     raw.close()
     store.close()
     assert db_path.read_bytes()[68:72] == b"EnCv"  # SQLite header: application id

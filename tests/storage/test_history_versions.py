@@ -107,22 +107,44 @@ def test_a_reply_that_failed_before_writing_is_not_kept_and_numbering_stays_dens
     assert store.show_reply_version(reply.id, 1).content == "good one"
 
 
-def test_a_version_one_history_is_migrated_in_place(db_path: Path, memory_keyring) -> None:
-    """A history written before reply versions existed (schema 1) opens, keeps every message, and gains them."""
+def test_a_version_two_history_is_migrated_in_place(db_path: Path, memory_keyring) -> None:
+    """A history written before reply versions existed (schema 2) opens, keeps every message, and gains them."""
     with HistoryStore.open(db_path) as store:
         cid = store.create_conversation("Old").id
         store.add_message(cid, Role.USER, "old question")
         reply_id = _reply(store, cid, "old answer").id
-    conn = sqlite3.connect(db_path)  # take the file back to schema 1, as Enclave 0.1 wrote it
+    conn = sqlite3.connect(db_path)  # take the file back to schema 2 (sealed details, no reply versions)
     conn.execute("DROP TABLE reply_versions")
     conn.execute("ALTER TABLE messages DROP COLUMN version")
-    conn.execute("UPDATE meta SET value = 1 WHERE key = 'schema_version'")
-    conn.execute("PRAGMA user_version = 1")
+    conn.execute("UPDATE meta SET value = 2 WHERE key = 'schema_version'")
+    conn.execute("PRAGMA user_version = 2")
     conn.commit()
     conn.close()
     with HistoryStore.open(db_path) as store:
         assert [m.content for m in store.get_messages(cid)] == ["old question", "old answer"]
         assert _again(store, reply_id, "new answer").versions == 2
     conn = sqlite3.connect(db_path)
-    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == 2
+    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == 3
     conn.close()
+
+
+def test_earlier_versions_are_sealed_again_when_the_passphrase_changes(db_path: Path, passphrase: str) -> None:
+    """Changing the passphrase re-encrypts every sealed value under the new key, the kept versions included: an
+    earlier version still opens afterwards, and none of its old ciphertext is left in the file."""
+    with HistoryStore.open(db_path) as store:
+        cid = store.create_conversation("Rotated").id
+        store.add_message(cid, Role.USER, "question")
+        first = _reply(store, cid, "the first answer", reasoning="first thoughts", timings={"ttft_s": 0.25})
+        _again(store, first.id, "the second answer")
+        store.checkpoint()
+        conn = sqlite3.connect(db_path)
+        old = [blob for row in conn.execute("SELECT content, reasoning, details FROM reply_versions")
+               for blob in row]
+        conn.close()
+        store.change_passphrase(passphrase, "otter lantern meridian")
+        shown = store.show_reply_version(first.id, 1)
+        assert (shown.content, shown.reasoning, shown.timings) == ("the first answer", "first thoughts",
+                                                                   {"ttft_s": 0.25})
+        store.checkpoint()
+    disk = db_path.read_bytes()
+    assert old and all(blob not in disk for blob in old)

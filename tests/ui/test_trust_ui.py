@@ -273,8 +273,9 @@ def test_managed_settings_are_locked(qtbot, make_app, enterprise_policy, tmp_pat
     with qtbot.waitSignal(parts.replies.replyFinished, timeout=10000):
         parts.replies.send("hello")
     qtbot.waitUntil(lambda: len(c.summaries()) == 1, timeout=10000)
-    w.conversation_list.list.setCurrentRow(0)
-    item_rect = w.conversation_list.list.visualItemRect(w.conversation_list.list.item(0))
+    row = w.conversation_list.row_of(c.summaries()[0].conversation_id)  # the list's first row is its date heading
+    w.conversation_list.list.setCurrentItem(row)
+    item_rect = w.conversation_list.list.visualItemRect(row)
 
     def look_at_menu(menu) -> None:
         seen["menu"] = {a.text(): a.isEnabled() for a in menu.actions() if a.text()}

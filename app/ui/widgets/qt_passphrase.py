@@ -28,12 +28,16 @@ class QtPassphraseDialog(QDialog):
         form = QFormLayout()
         self.current_edit = self._field("currentPassphrase") if current else None
         if self.current_edit is not None:
-            form.addRow("Current passphrase", self.current_edit)
+            self.current_edit.setAccessibleName(self.tr("Current passphrase"))
+            form.addRow(self.tr("Current passphrase"), self.current_edit)
         self.edit = self._field("passphrase")
-        form.addRow("New passphrase" if choose and current else "Passphrase", self.edit)
+        label = self.tr("New passphrase") if choose and current else self.tr("Passphrase")
+        self.edit.setAccessibleName(label)
+        form.addRow(label, self.edit)
         self.confirm_edit = self._field("confirmPassphrase") if choose else None
         if self.confirm_edit is not None:
-            form.addRow("Type it again", self.confirm_edit)
+            self.confirm_edit.setAccessibleName(self.tr("Type it again"))
+            form.addRow(self.tr("Type it again"), self.confirm_edit)
         layout.addLayout(form)
         self.feedback = QLabel("")
         self.feedback.setObjectName("passphraseFeedback")
@@ -61,7 +65,7 @@ class QtPassphraseDialog(QDialog):
     def problem(self) -> str | None:
         """Why OK is disabled, or None."""
         if self.current_edit is not None and not self.current_edit.text():
-            return "Enter the passphrase that protects the history now."
+            return self.tr("Enter the passphrase that protects the history now.")
         text = self.edit.text()
         if not self._choose:
             return None if text else ""
@@ -71,14 +75,14 @@ class QtPassphraseDialog(QDialog):
         if weak:
             return weak
         if self.confirm_edit is not None and self.confirm_edit.text() != text:
-            return "The two passphrases are not the same."
+            return self.tr("The two passphrases are not the same.")
         return None
 
     def _update(self) -> None:
         problem = self.problem()
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(problem is None)
         if problem is None and self._choose:
-            self.feedback.setText("Strong enough. Keep it somewhere safe: a forgotten passphrase cannot be "
-                                  "recovered.")
+            self.feedback.setText(self.tr("Strong enough. Keep it somewhere safe: a forgotten passphrase cannot "
+                                          "be recovered."))
         else:
             self.feedback.setText(problem or "")
