@@ -309,6 +309,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("out", type=Path, help="folder for the PNG files (packaging/screenshots in the repository)")
     parser.add_argument("--only", nargs="+", choices=STATES, help="just these states")
     args = parser.parse_args(argv)
+    from app import netguard
+
+    netguard.install()  # as `enclave gui` does: the pictures show the status bar the user sees ("Offline")
     return run(args.out, tuple(args.only or STATES))
 
 

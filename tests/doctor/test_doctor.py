@@ -47,7 +47,7 @@ def test_doctor_reports_the_history_encryption_guard_and_policy(tmp_path: Path) 
     assert out.strip().endswith("onnxruntime imported: False")
     assert data["packages"]["onnxruntime"] and data["packages"]["sqlite"]
     info = data["data"]["history"]
-    assert info["path"] == str(history) and info["exists"] and info["schema"] == 2 and info["bytes"] > 0
+    assert info["path"] == str(history) and info["exists"] and info["schema"] == 3 and info["bytes"] > 0
     assert info["key"] == {"mode": "passphrase", "kdf": "argon2id", "memory_kib": 65536, "iterations": 3,
                            "lanes": 4}
     assert data["data"]["settings"]["path"] == str(tmp_path / "config" / "Enclave" / "settings.json")
@@ -66,7 +66,7 @@ def test_doctor_reports_the_history_encryption_guard_and_policy(tmp_path: Path) 
     assert any("Proxy" in problem for problem in policy["problems"])
 
     text = _doctor(tmp_path)
-    assert f"history    {history}" in text and "schema 2, encrypted; key wrapped by a passphrase" in text
+    assert f"history    {history}" in text and "schema 3, encrypted; key wrapped by a passphrase" in text
     assert "Argon2id 64 MiB, 3 passes, 4 lanes" in text
     assert "guard      Offline" in text
     assert "ChatExportAllowed     managed  false" in text
