@@ -6,7 +6,7 @@ password"); the reader's own sentence, which may name a parser's internals, is i
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
 
 from app.documents.model import ErrorKind
