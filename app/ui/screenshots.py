@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -289,6 +290,7 @@ def run(out: Path, states: tuple[str, ...] = STATES) -> int:
     finally:
         window.close()
         parts.shutdown()
+        shutil.rmtree(work, ignore_errors=True)  # the seeded history, library and test model (~300 MB)
     if shooter.warnings:
         print(f"screenshots: {len(shooter.warnings)} Qt warning(s); see above", file=sys.stderr)
         return 1

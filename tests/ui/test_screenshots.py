@@ -22,10 +22,13 @@ def test_the_screenshot_command_makes_every_state_without_a_qt_warning(tmp_path:
 
     out = tmp_path / "shots"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path / "home"),
-           "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_DATA_HOME": str(tmp_path / "data")}
+           "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_DATA_HOME": str(tmp_path / "data"),
+           "TMPDIR": str(tmp_path / "tmp")}
+    (tmp_path / "tmp").mkdir()
     proc = subprocess.run([sys.executable, "-m", "app.ui.screenshots", str(out)], capture_output=True, text=True,
                           env=env, cwd=ROOT, timeout=500)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert not list((tmp_path / "tmp").glob("enclave-screenshots-*")), "the command left its scratch folder behind"
     assert "Qt warning" not in proc.stderr
     made = {p.name for p in out.glob("*.png")}
     assert {f"{state}.png" for state in STATES} <= made
