@@ -54,13 +54,16 @@ def classify_model_folder(path: Path) -> ModelFolder:
 def recommend_target(available_providers: list[str], total_ram_bytes: int, checkpoint_bytes: int) -> str:
     """The export target that suits this computer: a GPU provider if there is one, else the CPU targets.
 
-    The lossless `cpu` package holds experts in int8, about twice the MXFP4 checkpoint; it needs that much RAM
-    plus headroom, otherwise the smaller `cpu-int4` package is the one that will run.
+    The lossless `cpu` package holds experts in int8, larger than the MXFP4 checkpoint: it is chosen when this
+    computer's RAM holds what a chat with it was measured to need (app.package.footprint), otherwise the
+    smaller `cpu-int4` package is the one that will run.
     """
+    from app.package.footprint import memory_needed
+
     if "CUDAExecutionProvider" in available_providers:
         return "cuda"
     if "DmlExecutionProvider" in available_providers:
         return "dml"
-    if total_ram_bytes >= 2.4 * checkpoint_bytes:
+    if total_ram_bytes >= memory_needed("cpu", checkpoint_bytes):
         return "cpu"
     return "cpu-int4"

@@ -14,9 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-# Initializers that are gathered by row (one row per token), by name prefix as the exporter writes them.
-_GATHERED = ("embed_tokens", "cos_cache", "sin_cache")
-_EXPERTS = ".moe.fc"  # layers.{i}.moe.fc1/fc2 .weight/.scales/.bias: [num_experts, ...]
 
 
 @dataclass(frozen=True)
@@ -31,21 +28,13 @@ class DecodeBytes:
         return self.dense + self.experts_active + self.gathered_rows
 
 
-def decode_bytes_per_token(model_file: Path, experts_per_token: int, num_experts: int) -> DecodeBytes:
-    import onnx
-
-    proto = onnx.load(str(model_file), load_external_data=False)
-    dense = experts = rows = 0
-    for tensor in proto.graph.initializer:
-        size = _stored_bytes(tensor)
-        if _EXPERTS in tensor.name:
-            experts += size
-        elif tensor.name.startswith(_GATHERED) and tensor.dims:
-            rows += size // max(1, int(tensor.dims[0]))
-        else:
-            dense += size
-    active = experts * experts_per_token // max(1, num_experts)
-    return DecodeBytes(dense=dense, experts_active=active, gathered_rows=rows, experts_total=experts)
+def decode_bytes(budget: dict[str, Component]) -> DecodeBytes:
+    """The budget folded into what a decoded token reads: dense, active experts, gathered rows."""
+    rows = sum(budget[c].per_token for c in ROW_COMPONENTS if c in budget)
+    experts = budget.get("experts", Component(0, 0))
+    dense = sum(c.per_token for name, c in budget.items() if name not in ROW_COMPONENTS and name != "experts")
+    return DecodeBytes(dense=dense, experts_active=experts.per_token, gathered_rows=rows,
+                       experts_total=experts.stored)
 
 
 def _stored_bytes(tensor: object) -> int:
@@ -63,3 +52,70 @@ def kv_bytes_per_token(bytes_per_position: int, sliding_layers: int, layers: int
     """KV cache read by one decode step at `context` tokens: full layers read all, sliding ones the window."""
     per_layer = bytes_per_position // max(1, layers)
     return per_layer * ((layers - sliding_layers) * context + sliding_layers * min(context, window))
+
+
+# Components of the byte budget, by the exporter's initializer names (first match wins).
+ONNX_COMPONENTS = (
+    ("experts", (".moe.fc",)),  # layers.{i}.moe.fc1/fc2 .weight/.scales/.bias: [num_experts, ...]
+    ("attention", (".attn.qkv_proj.", ".attn.o_proj.")),
+    ("router", (".moe.router.",)),
+    ("embedding", ("embed_tokens",)),
+    ("lm_head", ("lm_head",)),
+    ("rope", ("cos_cache", "sin_cache")),
+)
+ROW_COMPONENTS = ("embedding", "rope")  # gathered: one row per token is read
+
+
+@dataclass(frozen=True)
+class Component:
+    stored: int  # bytes in the package
+    per_token: int  # bytes one decoded token reads
+
+
+def component_budget(model_file: Path, experts_per_token: int, num_experts: int,
+                     layers: int | None = None) -> dict[str, Component]:
+    """Package bytes and decode bytes per token for each component (experts, attention, router, embedding,
+    lm_head, rope, other: norms, sinks, shape constants) of an exported graph.
+
+    With `layers`, per-layer tensors (named `layers.{i}.`) are scaled from the graph's own layer count to
+    `layers`: every gpt-oss layer has the same tensors, so a 2-layer package at real widths gives the exact
+    budget of the 24-layer model without writing 13.8 GB."""
+    import onnx
+
+    proto = onnx.load(str(model_file), load_external_data=False)
+    tensors = [(t.name, _stored_bytes(t), int(t.dims[0]) if t.dims else 1, t.name.startswith("layers."))
+               for t in proto.graph.initializer]
+    graph_layers = 1 + max((int(t.name.split(".")[1]) for t in proto.graph.initializer
+                            if t.name.startswith("layers.")), default=0)
+    return budget(tensors, ONNX_COMPONENTS, experts_per_token, num_experts, (layers or graph_layers) / graph_layers)
+
+
+def budget(tensors: list[tuple[str, int, int, bool]], components: tuple[tuple[str, tuple[str, ...]], ...],
+           experts_per_token: int, num_experts: int, layer_scale: float = 1.0) -> dict[str, Component]:
+    """Bytes per component from (name, bytes, rows, per_layer) rows, the first matching name mark naming the
+    component: experts are read k/E per token, gathered components one of `rows` rows, the rest whole."""
+    stored: dict[str, float] = {}
+    per_token: dict[str, float] = {}
+    for tensor_name, size, rows, per_layer in tensors:
+        name = next((c for c, marks in components if any(m in tensor_name for m in marks)), "other")
+        factor = layer_scale if per_layer else 1.0
+        read = float(size)
+        if name == "experts":
+            read = size * experts_per_token / max(1, num_experts)
+        elif name in ROW_COMPONENTS:
+            read = size / max(1, rows)
+        stored[name] = stored.get(name, 0) + size * factor
+        per_token[name] = per_token.get(name, 0) + read * factor
+    return {name: Component(int(stored[name]), int(per_token[name])) for name in stored}
+
+
+def format_budget(components: dict[str, dict[str, int]]) -> list[str]:
+    """One line per component, largest read first, then the totals: GB (1e9 bytes) stored and read per decoded
+    token, the units of the issue's goals."""
+    order = sorted(components.items(), key=lambda kv: -kv[1]["per_token"])
+    lines = [f"  {name:9s} stored {c['stored'] / 1e9:7.3f} GB, read per token {c['per_token'] / 1e9:7.3f} GB"
+             for name, c in order]
+    stored = sum(c["stored"] for c in components.values())
+    read = sum(c["per_token"] for c in components.values())
+    return ["byte budget per component (weights only; KV separately):", *lines,
+            f"  {'total':9s} stored {stored / 1e9:7.3f} GB, read per token {read / 1e9:7.3f} GB"]

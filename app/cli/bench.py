@@ -12,16 +12,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("bench", help="benchmark a model package",
                                    description="Measure prefill and decode speed of a model package.")
     parser.add_argument("package", type=Path, help="exported model package folder")
-    parser.add_argument("--prompt-tokens", type=int, default=512)
+    parser.add_argument("--prompt-tokens", type=_lengths, default=(512,), metavar="N[,N...]",
+                        help="prompt lengths, each with its own rounds (e.g. 512,8192); the longest is also the "
+                             "history of the second-turn TTFT (default: 512)")
     parser.add_argument("--new-tokens", type=int, default=128)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--vs-genai", action="store_true", help="also run onnxruntime-genai, alternating rounds")
     parser.add_argument("--genai-export", type=Path, default=None, metavar="FOLDER",
                         help="also run onnxruntime-genai on its own export of the same checkpoint (built with "
                              "python -m onnxruntime_genai.models.builder)")
+    parser.add_argument("--llama-bench", type=Path, default=None, metavar="PROGRAM",
+                        help="also run llama.cpp's llama-bench (built outside Enclave) on --gguf, alternating rounds")
+    parser.add_argument("--gguf", type=Path, default=None, metavar="FILE",
+                        help="the same checkpoint as a GGUF made by llama.cpp's convert_hf_to_gguf.py")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="intra-op threads for ours and llama.cpp (default: one per core)")
+    parser.add_argument("--no-prepack", action="store_true",
+                        help="keep ORT from re-laying weights at load (they stay memory-mapped)")
     parser.add_argument("--provider", default=None, help="cpu, cuda or dml (default: the best available)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random prompt")
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    parser.add_argument("--budget", action="store_true",
+                        help="only print the package's byte budget per component (stored, read per decoded token) "
+                             "from its graph, without loading it")
+    parser.add_argument("--layers", type=int, default=None, metavar="N",
+                        help="with --budget: scale the per-layer tensors to N layers (a 2-layer package at 20b "
+                             "widths gives the 24-layer model's budget)")
     parser.set_defaults(func=_run)
 
 
@@ -29,17 +45,65 @@ def _run(args: argparse.Namespace) -> int:
     from app.bench.run import BenchOptions, run_bench, to_json
     from app.engine.session import LoadError
 
-    if args.prompt_tokens < 1 or args.new_tokens < 2 or args.rounds < 1:
-        print("enclave bench: --prompt-tokens >= 1, --new-tokens >= 2 and --rounds >= 1 are required",
+    from app.bench.llama_cpp import LlamaCppError
+
+    if args.budget:
+        return _budget(args)
+    if args.new_tokens < 2 or args.rounds < 1 or (args.threads is not None and args.threads < 1):
+        print("enclave bench: --new-tokens >= 2, --rounds >= 1 and --threads >= 1 are required", file=sys.stderr)
+        return 2
+    if (args.llama_bench is None) != (args.gguf is None):
+        print("enclave bench: --llama-bench and --gguf go together (the program and the model it runs)",
               file=sys.stderr)
         return 2
     opts = BenchOptions(package=args.package, prompt_tokens=args.prompt_tokens, new_tokens=args.new_tokens,
-                        rounds=args.rounds, vs_genai=args.vs_genai, genai_export=args.genai_export, provider=args.provider, seed=args.seed)
+                        rounds=args.rounds, vs_genai=args.vs_genai, genai_export=args.genai_export,
+                        llama_bench=args.llama_bench, gguf=args.gguf, provider=args.provider, threads=args.threads,
+                        prepack=not args.no_prepack, seed=args.seed)
     try:
         result = run_bench(opts, sys.stdout)
-    except LoadError as exc:
+    except (LoadError, LlamaCppError) as exc:
         print(f"enclave bench: {exc}", file=sys.stderr)
         return 1
     if args.json:
         print(to_json(result))
     return 0
+
+
+def _budget(args: argparse.Namespace) -> int:
+    import json
+
+    from app.bench.weights import component_budget, format_budget
+    from app.package.manifest import PackageError
+    from app.package.reader import read_package
+
+    if args.layers is not None and args.layers < 1:
+        print("enclave bench: --layers must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        package = read_package(args.package)
+    except PackageError as exc:
+        print(f"enclave bench: {exc}", file=sys.stderr)
+        return 1
+    config = package.config
+    budget = component_budget(package.model_path, config.num_experts_per_tok, config.num_local_experts,
+                              layers=args.layers)
+    components = {name: {"stored": c.stored, "per_token": c.per_token} for name, c in budget.items()}
+    layers = args.layers or config.num_hidden_layers
+    print(f"{args.package} ({package.target}), {layers} layers:")
+    for line in format_budget(components):
+        print(line)
+    if args.json:
+        print(json.dumps({"package": str(args.package), "target": package.target, "layers": layers,
+                          "components": components}))
+    return 0
+
+
+def _lengths(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        values = ()
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive token counts separated by commas, got {text!r}")
+    return values

@@ -22,8 +22,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--context-length", type=int, default=None,
                         help="longest context the package supports (default: the model's maximum)")
     parser.add_argument("--lm-head", choices=("full", "int8"), default=None,
-                        help="lm_head precision (default: int8 for cpu-int4, full precision otherwise); int8 is "
-                             "a quarter of the size and much faster per token on CPU")
+                        help="lm_head precision (default: int8 on the CPU targets, full precision otherwise); "
+                             "int8 is a quarter of the size and much faster per token on CPU")
+    parser.add_argument("--projections", choices=("full", "int8"), default=None,
+                        help="attention QKV/output projections (default: int8 on the CPU targets, full precision "
+                             "otherwise)")
+    parser.add_argument("--embedding", choices=("full", "int8"), default=None,
+                        help="token embedding (default: int8 for cpu-int4, the checkpoint's bf16 otherwise)")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     parser.set_defaults(func=_run)
 
@@ -41,8 +46,9 @@ def _run(args: argparse.Namespace) -> int:
             print(f"{percent}{progress.message}", file=sys.stderr, flush=True)
 
     try:
-        lm_head_bits = {"full": 0, "int8": 8, None: None}[args.lm_head]
-        options = ExportOptions(context_length=args.context_length, lm_head_bits=lm_head_bits)
+        bits = {"full": 0, "int8": 8, None: None}
+        options = ExportOptions(context_length=args.context_length, lm_head_bits=bits[args.lm_head],
+                                projection_bits=bits[args.projections], embedding_bits=bits[args.embedding])
         result = export_model(args.src, args.out, args.target, options=options, on_progress=show)
     except (CheckpointError, ExportError) as exc:
         print(f"enclave export: {exc}", file=sys.stderr)

@@ -10,6 +10,7 @@ ORT's intra-op pool uses by default: one per core).
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable
@@ -41,17 +42,57 @@ def rss_breakdown() -> dict[str, int]:
 
     Memory-mapped weights show up in RSS once touched but are page cache that the OS can drop and share;
     RssAnon is what the process really owns. Empty on other systems."""
+    return {k: v for k, v in process_memory().items() if k in ("RssAnon", "RssFile", "VmHWM")}
+
+
+def process_memory(pid: int | str = "self") -> dict[str, int]:
+    """Linux only: VmRSS, RssAnon (private copies), RssFile (memory-mapped pages) and VmHWM (peak RSS) of a
+    process, in bytes; empty where /proc is missing or the process has gone."""
     try:
-        with open("/proc/self/status", encoding="ascii") as handle:
+        with open(f"/proc/{pid}/status", encoding="ascii") as handle:
             lines = handle.read().splitlines()
     except OSError:
         return {}
     out = {}
     for line in lines:
         key, _, value = line.partition(":")
-        if key in ("RssAnon", "RssFile", "VmHWM"):
+        if key in ("VmRSS", "RssAnon", "RssFile", "VmHWM"):
             out[key] = int(value.split()[0]) * 1024
     return out
+
+
+class MemoryWatch:
+    """Samples a process's resident memory on a background thread and keeps the peaks.
+
+    Why sample: the kernel keeps a high-water mark for RSS (VmHWM) but none for private memory, and RSS alone
+    mixes memory-mapped weights (page cache the OS can drop and share) with the copies a process really owns,
+    which is what decides whether a 16 GB laptop starts swapping. Sampling every `interval_s` catches
+    allocations that live longer than that (ORT's arenas and prepacked weights live for the whole session).
+    """
+
+    def __init__(self, pid: int | str = "self", interval_s: float = 0.02) -> None:
+        self.pid = pid
+        self.interval_s = interval_s
+        self.peak_anon = 0
+        self.peak_rss = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="memory-watch", daemon=True)
+        self._thread.start()
+
+    def sample(self) -> None:
+        now = process_memory(self.pid)
+        self.peak_anon = max(self.peak_anon, now.get("RssAnon", 0))
+        self.peak_rss = max(self.peak_rss, now.get("VmHWM", now.get("VmRSS", 0)))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self.sample()
+
+    def stop(self) -> MemoryWatch:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+        return self
 
 
 @dataclass(frozen=True)

@@ -64,8 +64,14 @@ def choose_provider(
     target: str | None,
     package_bytes: int,
     requested: str | None = None,
+    private_bytes: int | None = None,
 ) -> ProviderChoice:
     """Picks the provider for a package of `package_bytes` exported for `target` (None: any provider).
+
+    `package_bytes` is what a session holds when all of it is resident (weights and KV cache); on the CPU,
+    `private_bytes` is the part that cannot be paged back to the package file (prepacked weights, arenas, KV;
+    app.package.footprint): less free RAM than that would swap, so the CPU is refused; less than
+    `package_bytes` still runs, with memory-mapped weights re-read from disk, and `note` says so.
 
     With `requested`, only that provider is considered and an unusable one raises ProviderError naming why;
     a requested provider may also be one of the target's `on_request` providers (then `note` says the caveat).
@@ -77,10 +83,14 @@ def choose_provider(
     on_request = record.on_request if record and requested else {}
     rejected: dict[str, str] = {}
     for provider in candidates:
-        why_not = _why_not(provider, env, (*compatible, *on_request), target, package_bytes)
+        why_not = _why_not(provider, env, (*compatible, *on_request), target, package_bytes, private_bytes)
         if why_not is None:
             reason = "requested by the user" if requested else "first usable provider in the order CUDA, DirectML, CPU"
             note = "" if provider in compatible else on_request[provider]
+            if provider == CPU and env.free_ram is not None and env.free_ram < package_bytes and not note:
+                note = (f"only {_gib(env.free_ram)} of RAM is free and the whole model needs about "
+                        f"{_gib(package_bytes)}: it runs, but re-reads weights from disk and answers more slowly "
+                        f"(close other programs for full speed)")
             if note:
                 reason += f" ({note})"
             if rejected:
@@ -92,7 +102,7 @@ def choose_provider(
 
 
 def _why_not(provider: str, env: Environment, compatible: Sequence[str], target: str | None,
-             package_bytes: int) -> str | None:
+             package_bytes: int, private_bytes: int | None) -> str | None:
     if provider not in env.available:
         return "not offered by this onnxruntime build (onnxruntime.get_available_providers())"
     if provider not in compatible:
@@ -101,10 +111,17 @@ def _why_not(provider: str, env: Environment, compatible: Sequence[str], target:
             why += f" (ask for {_short(provider)} explicitly to run it there anyway, slower)"
         return why
     free = env.free_ram if provider == CPU else env.free_vram.get(provider)
-    needed = int(package_bytes * MEMORY_HEADROOM)
+    resident = private_bytes if provider == CPU and private_bytes is not None else package_bytes
+    needed = int(resident * MEMORY_HEADROOM)
     if free is not None and needed > free:
         where = "RAM" if provider == CPU else "GPU memory"
-        return f"too little free {where}: the package needs about {_gib(needed)}, {_gib(free)} is free"
+        advice = "close other programs"
+        if target == "cpu":
+            advice += " or convert the checkpoint for the smaller cpu-int4 target"
+        what = ("the model's private memory and KV cache" if resident != package_bytes
+                else "the package and its KV cache")
+        return (f"too little free {where}: {what} need about {_gib(needed)}, "
+                f"{_gib(free)} is free ({advice}; loading it anyway would make the computer swap)")
     return None
 
 

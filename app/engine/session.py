@@ -28,6 +28,7 @@ from app.engine.events import LoadProgress, ModelInfo
 from app.engine.kv_cache import KVSpec
 from app.engine.memory import peak_rss
 from app.engine.providers import CPU, CUDA, DML, ProviderChoice, ProviderError, choose_provider, detect_environment
+from app.package.footprint import private_bytes
 from app.json_files import read_json_object
 from app.package.manifest import GENAI_CONFIG_FILE, MANIFEST_FILE, MODEL_FILE, TOKENIZER_FILE, PackageError
 from app.package.reader import Package, read_package
@@ -43,6 +44,7 @@ from app.package.targets import (
     PRESENT_KEY,
     PRESENT_VALUE,
     SHARED_BUFFER,
+    TARGETS,
 )
 
 # KV buffers are allocated for this many positions unless the caller asks for more (or the model allows
@@ -118,6 +120,11 @@ def read_package_facts(folder: Path, *, verify: bool = False) -> PackageFacts:
                         num_layers=num_layers, kv_heads=kv_heads, head_dim=head_dim, query_heads=query_heads,
                         inputs=inputs,
                         outputs=outputs, data_files=data_files)
+
+
+def kv_cache_bytes(facts: PackageFacts, length: int, itemsize: int = 4) -> int:
+    """Bytes of a full KV cache of `length` positions (float32 on CPU; an upper bound for float16 packages)."""
+    return 2 * facts.num_layers * facts.kv_heads * facts.head_dim * length * itemsize
 
 
 def _read_json(path: Path, what: str) -> dict[str, Any]:
@@ -266,9 +273,14 @@ def load_model(
     started = time.perf_counter()
     progress(LoadProgress("Checking model files", 0.0))
     facts = read_package_facts(Path(folder), verify=verify)
+    length = min(max_length or DEFAULT_MAX_LENGTH, facts.context_length)
     try:
-        choice = choose_provider(detect_environment(), target=facts.target, package_bytes=facts.size_bytes,
-                                 requested=provider)
+        # The free-memory check counts the weights and the KV cache at the context the session will allow
+        # (full-length buffers are touched as the conversation grows, so that is what a long chat reaches).
+        kv = kv_cache_bytes(facts, length)
+        private = private_bytes(facts.target, facts.size_bytes) + kv if facts.target in TARGETS else None
+        choice = choose_provider(detect_environment(), target=facts.target, package_bytes=facts.size_bytes + kv,
+                                 requested=provider, private_bytes=private)
     except (ProviderError, ValueError) as exc:
         raise LoadError(str(exc)) from exc
     tokenizer_path = facts.folder / TOKENIZER_FILE
@@ -291,7 +303,6 @@ def load_model(
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise LoadError(f"ONNX Runtime could not load {facts.model_file.name} from {facts.folder}: "
                         f"{first_line}") from exc
-    length = min(max_length or DEFAULT_MAX_LENGTH, facts.context_length)
     info = ModelInfo(name=facts.name, path=str(facts.folder), provider=choice.provider,
                      provider_reason=choice.reason, context_length=length, target=facts.target or "genai",
                      load_seconds=time.perf_counter() - started, peak_rss_bytes=peak_rss())

@@ -15,6 +15,9 @@ from app.checkpoint.config import GptOssConfig
 from app.package.targets import TARGETS, Target
 
 
+INT8_BLOCK = 32  # block of the int8 projections and lm_head (K = 2880 and 4096 are multiples; 64 measured slower)
+
+
 class WeightSource(Protocol):
     """The part of app.checkpoint.weights.Checkpoint the exporter uses (lazy, one tensor at a time)."""
 
@@ -47,6 +50,10 @@ class ExportOptions:
     # lm_head storage: 0 = full precision (Gemm); 8 = MatMulNBits int8 block-32 (a quarter of fp32's size, ~14x
     # faster per token on CPU); None = the target's default (Target.lm_head_bits).
     lm_head_bits: int | None = None
+    # attention QKV/O projections: 0 = activation dtype MatMul, 8 = MatMulNBits int8; None = Target.projection_bits
+    projection_bits: int | None = None
+    # token embedding: 0 = the checkpoint's dtype, 8 = GatherBlockQuantized int8; None = Target.embedding_bits
+    embedding_bits: int | None = None
     # Diagnostic: float32 experts through ORT's plain MoE op (4x the size of int8). Measures what QMoE's int8
     # activation quantisation costs, and separates it from graph mistakes. Not a shipping target.
     experts_fp32: bool = False
@@ -89,6 +96,25 @@ class LayerContext:
         if self.options.lm_head_bits is not None:
             return self.options.lm_head_bits
         return self.record.lm_head_bits
+
+    @property
+    def embedding_bits(self) -> int:
+        bits = self.options.embedding_bits
+        bits = self.record.embedding_bits if bits is None else bits
+        if bits not in (0, 8) or (bits and not (self.record.fused_operators and self.record.runs_on_cpu)):
+            raise ValueError(f"embedding bits {bits} are not available for the {self.target} target")
+        return bits
+
+    @property
+    def projection_bits(self) -> int:
+        bits = self.options.projection_bits
+        bits = self.record.projection_bits if bits is None else bits
+        if bits not in (0, 8):
+            raise ValueError(f"projection bits must be 0 (full precision) or 8, not {bits}")
+        if bits and not self.record.fused_operators:
+            raise ValueError(f"the {self.target} target has no MatMulNBits kernel; export its projections at full "
+                             "precision")
+        return bits
 
 
 @dataclass(frozen=True)

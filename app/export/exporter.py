@@ -39,7 +39,7 @@ from app.package.manifest import (
     write_manifest,
 )
 from app.package.local_record import remember_source
-from app.package.targets import INT4, SHARED_BUFFER, target_record
+from app.package.targets import INT4, INT8, SHARED_BUFFER, target_record
 from app.progress import LoadProgress
 
 EXPORTER_VERSION = __version__
@@ -60,8 +60,8 @@ _DTYPES = {
 }
 _NOTES = {
     "cpu": ("ORT's CPU QMoE quantises activations to int8 inside 8-bit experts.",),
-    "cpu-int4": ("Experts are symmetric int4 (float32 activations); the lm_head is int8 with int8 activations "
-                 "unless exported with --lm-head full.",),
+    "cpu-int4": ("Experts are symmetric int4 (float32 activations); the lm_head and attention projections are int8 "
+                 "with int8 activations unless exported with --lm-head full / --projections full.",),
     "cuda": ("Experts are MXFP4 codes with E8M0 scales (QMoE quant_type=fp4).",),
     "dml": ("Attention and experts are built from operators DirectML implements.",),
 }
@@ -221,6 +221,12 @@ def _dtypes(ctx: LayerContext) -> dict[str, str]:
         dtypes["experts"] = dtypes["experts"].replace("block-wise", f"block-{ctx.options.int4_block_size}")
     if ctx.lm_head_bits == 8:
         dtypes["lm_head"] = "int8 block-32 (MatMulNBits, int8 activations)"
+    if ctx.record.experts in (INT8, INT4) and not ctx.options.experts_fp32:
+        dtypes["expert_scales"] = "float16 (float32 in a layer whose scales float16 would move by over 2^-10)"
+    if ctx.embedding_bits == 8:
+        dtypes["embeddings"] = "int8 block-32 (GatherBlockQuantized, dequantised rows)"
+    if ctx.projection_bits == 8:
+        dtypes["attention"] = "int8 block-32 QKV/O projections (MatMulNBits, int8 activations); float32 softmax"
     if ctx.options.experts_fp32:
         dtypes["experts"] = "float32 (diagnostic MoE op)"
     return dtypes

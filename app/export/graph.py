@@ -24,7 +24,7 @@ from app.checkpoint.names import EMBED, FINAL_NORM, LM_HEAD, layer_names
 from app.checkpoint.safetensors_io import raw_to_f32
 from app.export import dml_attention, dml_moe, dml_weights, experts, layers
 from app.export.builder import MS_DOMAIN, GraphBuilder
-from app.export.context import AttentionIO, LayerContext
+from app.export.context import INT8_BLOCK, AttentionIO, LayerContext
 from app.export.pages import release_pages
 from app.export.rope import cos_sin_cache
 from app.package.targets import (
@@ -39,7 +39,6 @@ from app.package.targets import (
 )
 
 LM_HEAD_ROWS_PER_CHUNK = 8192  # vocabulary rows converted per step when streaming the lm_head
-LM_HEAD_INT8_BLOCK = 32
 
 
 class ExportCancelled(Exception):
@@ -172,10 +171,30 @@ def _embedding(b: GraphBuilder, ctx: LayerContext, input_ids: str) -> str:
                                            dml_weights.fp16_rows(EMBED, raw, dtype))
         gathered = b.op("Gather", table, input_ids, name="embed_tokens/Gather", axis=0)
         return dml_weights.to_activation(b, ctx, gathered, "embed_tokens")
+    if ctx.embedding_bits == 8:
+        return _embedding_int8(b, ctx, raw, dtype, input_ids)
     table = b.add_streamed_initializer("embed_tokens.weight", _SAME_BYTES[dtype], list(raw.shape),
                                        _raw_rows(raw))
     gathered = b.op("Gather", table, input_ids, name="embed_tokens/Gather", axis=0)
     return b.op("Cast", gathered, name="embed_tokens/Cast", to=layers.elem_type(ctx))
+
+
+def _embedding_int8(b: GraphBuilder, ctx: LayerContext, raw: np.ndarray, dtype: str, input_ids: str) -> str:
+    """The token embedding as int8 block-32 rows (stored = q + 128, GatherBlockQuantized's default zero point
+    for uint8) with float scales; the gathered rows come out dequantised in the activation dtype."""
+    vocab, hidden = raw.shape
+    scales: list[np.ndarray] = []
+
+    def chunks() -> Iterator[np.ndarray]:
+        for rows in _raw_rows(raw):
+            q, s = experts.quantize_int8(raw_to_f32(rows, dtype), INT8_BLOCK)
+            scales.append(s)
+            yield q.reshape(len(rows), hidden)
+
+    table = b.add_streamed_initializer("embed_tokens.qweight", TensorProto.UINT8, [vocab, hidden], chunks())
+    scale = b.add_initializer("embed_tokens.scales", np.concatenate(scales).astype(ctx.float_type))
+    return b.op("GatherBlockQuantized", table, input_ids, scale, name="embed_tokens/GatherBlockQuantized",
+                domain=MS_DOMAIN, bits=8, block_size=INT8_BLOCK, quantize_axis=1, gather_axis=0)
 
 
 def _lm_head(b: GraphBuilder, ctx: LayerContext, final: str) -> None:
@@ -212,7 +231,7 @@ def _lm_head_int8(b: GraphBuilder, ctx: LayerContext, raw: np.ndarray, dtype: st
     accuracy_level 4 (int8 activations, int8 dot products): onnxruntime 1.32 has no float32-activation kernel for
     8-bit MatMulNBits on CPU, and its fallback took 4.1 s per call at gpt-oss widths against 17 ms here."""
     vocab, hidden = raw.shape
-    block = LM_HEAD_INT8_BLOCK
+    block = INT8_BLOCK
     scales: list[np.ndarray] = []
 
     def chunks() -> Iterator[np.ndarray]:

@@ -16,7 +16,7 @@ from onnx import TensorProto
 from app.checkpoint.names import layer_names
 from app.export import experts
 from app.export.builder import MS_DOMAIN, GraphBuilder, onnx_dtype
-from app.export.context import AttentionIO, LayerContext
+from app.export.context import INT8_BLOCK, AttentionIO, LayerContext
 from app.export.dml_weights import to_storage_fp16
 from app.package.targets import INT4, MXFP4
 
@@ -64,6 +64,26 @@ def linear(b: GraphBuilder, ctx: LayerContext, x: str, weight: np.ndarray, bias:
     return b.op("Add", b.op("MatMul", x, w, name=name + "/MatMul"), bias_name, name=name + "/Add")
 
 
+def projection(b: GraphBuilder, ctx: LayerContext, x: str, weight: np.ndarray, bias: np.ndarray, name: str) -> str:
+    """An attention projection in the target's storage (Target.projection_bits): `linear`, or int8 block-32
+    MatMulNBits (weight [out, in] is already MatMulNBits' [N, K] order) followed by the float bias."""
+    if ctx.projection_bits == 0:
+        return linear(b, ctx, x, weight, bias, name)
+    bias_name = b.add_initializer(name + ".bias", float_weight(ctx, bias, name + ".bias"))
+    return b.op("Add", int8_matmul(b, ctx, x, weight, name), bias_name, name=name + "/Add")
+
+
+def int8_matmul(b: GraphBuilder, ctx: LayerContext, x: str, weight: np.ndarray, name: str) -> str:
+    """x @ weight.T with weight [out, in] stored as int8 block-32 (MatMulNBits, accuracy_level 4: int8
+    activations and dot products, see app.package.targets for the measurement)."""
+    n, k = weight.shape
+    q, scales = experts.quantize_int8(np.asarray(weight, dtype=np.float32), INT8_BLOCK)
+    qweight = b.add_initializer(name + ".qweight", q)
+    scale = b.add_initializer(name + ".scales", scales.astype(ctx.float_type))
+    return b.op("MatMulNBits", x, qweight, scale, name=name + "/MatMulNBits", domain=MS_DOMAIN,
+                K=k, N=n, bits=8, block_size=INT8_BLOCK, accuracy_level=4)
+
+
 def build_attention(b: GraphBuilder, layer: int, hidden: str, ctx: LayerContext, io: AttentionIO) -> str:
     """Self-attention of one layer: fused QKV projection, GQA with sinks/window/YaRN rotary, o_proj."""
     cfg, opts = ctx.config, ctx.options
@@ -72,7 +92,7 @@ def build_attention(b: GraphBuilder, layer: int, hidden: str, ctx: LayerContext,
     prefix = f"layers.{layer}.attn"
     qkv_w = np.concatenate([f32(names["q_weight"]), f32(names["k_weight"]), f32(names["v_weight"])], axis=0)
     qkv_b = np.concatenate([f32(names["q_bias"]), f32(names["k_bias"]), f32(names["v_bias"])])
-    qkv = linear(b, ctx, hidden, qkv_w, qkv_b, prefix + ".qkv_proj")
+    qkv = projection(b, ctx, hidden, qkv_w, qkv_b, prefix + ".qkv_proj")
     del qkv_w
     sinks = "" if opts.debug_drop_sinks else b.add_initializer(
         prefix + ".sinks", float_weight(ctx, f32(names["sinks"]), names["sinks"]))
@@ -94,7 +114,7 @@ def build_attention(b: GraphBuilder, layer: int, hidden: str, ctx: LayerContext,
         num_heads=cfg.num_attention_heads, kv_num_heads=cfg.num_key_value_heads,
         do_rotary=1, rotary_interleaved=0, local_window_size=window,
     )
-    return linear(b, ctx, attn, f32(names["o_weight"]), f32(names["o_bias"]), prefix + ".o_proj")
+    return projection(b, ctx, attn, f32(names["o_weight"]), f32(names["o_bias"]), prefix + ".o_proj")
 
 
 def build_moe(b: GraphBuilder, layer: int, hidden: str, ctx: LayerContext) -> str:
@@ -117,6 +137,10 @@ def build_moe(b: GraphBuilder, layer: int, hidden: str, ctx: LayerContext) -> st
         return _fp32_moe(b, ctx, layer, hidden, flat, flat_logits, up, down, order)
     fc1_w, fc1_s = _expert_tensors(b, ctx, up, prefix + ".fc1")
     fc2_w, fc2_s = _expert_tensors(b, ctx, down, prefix + ".fc2")
+    if not isinstance(fc1_s, str):  # CPU targets: both scales in one dtype (QMoE's T2 constraint)
+        scale_type = expert_scale_dtype(fc1_s, fc2_s)
+        fc1_s = b.add_initializer(prefix + ".fc1.scales", fc1_s.astype(scale_type))
+        fc2_s = b.add_initializer(prefix + ".fc2.scales", fc2_s.astype(scale_type))
     fc1_b = b.add_initializer(prefix + ".fc1.bias",
                               float_weight(ctx, experts.reorder(w.tensor_f32(names["gate_up_bias"]), order),
                                            names["gate_up_bias"]))
@@ -167,8 +191,31 @@ def _fp32_moe(b: GraphBuilder, ctx: LayerContext, layer: int, hidden: str, flat:
     return b.op("Reshape", out, b.op("Shape", hidden, name=prefix + "/shape"), name=prefix + "/unflatten")
 
 
-def _expert_tensors(b: GraphBuilder, ctx: LayerContext, src: experts.ExpertSource, name: str) -> tuple[str, str]:
-    """Writes one projection's expert weights and scales for the context's target; returns their names."""
+# float16 expert scales halve the scale bytes (0.125 -> 0.0625 bytes per weight at block 32: 1.2 GB of a 24-layer
+# cpu package, 0.6 GB of cpu-int4). ORT 1.32's CPU QMoE takes float16 scales beside float32 activations (its
+# bfloat16 and E8M0 scale kernels are missing on CPU). The cpu target's scales are powers of two, exact in
+# float16 down to 2^-24; cpu-int4's are rounded to float16's 11 bits, which measured 3.3e-4 relative output
+# change on a 20b-width expert against an int4 error of 6e-2. Any scale that float16 would move by more than
+# this (overflow, underflow into subnormals) keeps the layer's scales in float32.
+EXPERT_SCALE_TOLERANCE = 2.0 ** -10
+
+
+def expert_scale_dtype(*scales: np.ndarray) -> np.dtype:
+    """float16 when every scale survives float16 within EXPERT_SCALE_TOLERANCE (relative), else float32."""
+    for array in scales:
+        with np.errstate(over="ignore"):
+            half = array.astype(np.float16).astype(np.float32)
+        nonzero = array != 0
+        if not np.all(np.isfinite(half)) or np.any(
+                np.abs(half[nonzero] - array[nonzero]) > EXPERT_SCALE_TOLERANCE * np.abs(array[nonzero])):
+            return np.dtype(np.float32)
+    return np.dtype(np.float16)
+
+
+def _expert_tensors(b: GraphBuilder, ctx: LayerContext, src: experts.ExpertSource,
+                    name: str) -> tuple[str, str | np.ndarray]:
+    """Writes one projection's expert weights for the context's target; returns their name and the scales
+    (the initializer's name for cuda, the float32 array for the CPU targets, whose dtype the caller picks)."""
     e, n, k = src.num_experts, src.out_features, src.in_features
     scales: list[np.ndarray] = []
     if ctx.record.experts == MXFP4:
@@ -183,8 +230,7 @@ def _expert_tensors(b: GraphBuilder, ctx: LayerContext, src: experts.ExpertSourc
     else:
         weights = b.add_streamed_initializer(name + ".weight", TensorProto.UINT8, [e, n, k],
                                              experts.int8_weight_chunks(src, scales))
-    scale_array = np.stack(scales).astype(ctx.float_type)
-    return weights, b.add_initializer(name + ".scales", scale_array)
+    return weights, np.stack(scales).astype(np.float32)
 
 
 def elem_type(ctx: LayerContext) -> int:

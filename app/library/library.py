@@ -27,7 +27,6 @@ from app.library.verify import check_tokenizer, checkpoint_files, verify_checkpo
 from app.model_catalog import find_by_repo
 from app.model_folder import FolderKind, NotAModelFolder, classify_model_folder
 from app.package.manifest import MANIFEST_FILE
-from app.package.targets import INT8, TARGETS
 
 
 @dataclass(frozen=True)
@@ -41,14 +40,15 @@ def folder_size(folder: Path) -> int:
 
 
 def conversion_estimate(checkpoint_bytes: int, target: str, repo: str | None = None) -> int:
-    """Bytes a conversion writes: the catalog's estimate for official models, else twice the checkpoint (the
-    lossless cpu package holds experts in int8, about twice MXFP4; the others are about its size)."""
+    """Bytes a conversion writes: the catalog's figure for official models, else the measured ratio of package
+    to checkpoint bytes (app.package.footprint)."""
+    from app.package.footprint import package_bytes
+
     model = find_by_repo(repo) if repo else None
     advice = model.target_advice(target) if model else None
     if advice is not None:
         return int(advice.package_gb_estimate * 1e9)
-    int8_experts = target in TARGETS and TARGETS[target].experts == INT8
-    return int(checkpoint_bytes * (2.0 if int8_experts else 1.1))
+    return package_bytes(target, checkpoint_bytes)
 
 
 class Library:

@@ -11,7 +11,7 @@ logits then cannot tell a graph mistake from rounding. So verify checks such a p
 
 The layout is the exporter's (app/export/experts.py, written there, read here independently): per QMoE node (one
 per layer, in order) weight uint8 [E, N, K/2] with the even input column in the low nibble, stored as q + 8, and
-float32 scales [E, N, K/block].
+float16 or float32 scales [E, N, K/block] (app.export.layers.expert_scale_dtype).
 """
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ class PackageExperts:
                 raise ValueError(f"{folder / 'model.onnx'}: {node.name} does not hold int4 experts")
             block = int(attrs["block_size"])
             self._layers.append({
-                proj: (_array(folder, initializers[node.input[w]], np.uint8),
-                       _array(folder, initializers[node.input[s]], np.float32), block)
+                proj: (_array(folder, initializers[node.input[w]]), _array(folder, initializers[node.input[s]]),
+                       block)
                 for proj, w, s in (("gate_up", 2, 3), ("down", 5, 6))
             })
         self._table = _byte_table()
@@ -95,8 +95,10 @@ class PackageExperts:
         return worst, where
 
 
-def _array(folder: Path, tensor: onnx.TensorProto, dtype: type) -> np.ndarray:
-    """An initializer as an array: a read-only map of the data file, or its inline bytes."""
+def _array(folder: Path, tensor: onnx.TensorProto) -> np.ndarray:
+    """An initializer as an array of its own dtype (the scales are float16 or float32, see
+    app.export.layers.expert_scale_dtype): a read-only map of the data file, or its inline bytes."""
+    dtype = onnx.helper.tensor_dtype_to_np_dtype(tensor.data_type)
     shape = tuple(int(d) for d in tensor.dims)
     if tensor.data_location != onnx.TensorProto.EXTERNAL:
         return np.frombuffer(tensor.raw_data, dtype=dtype).reshape(shape)

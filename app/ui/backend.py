@@ -121,17 +121,21 @@ def suggest_export(checkpoint: Path) -> tuple[str, Path, str]:
     import psutil
 
     from app.model_folder import recommend_target
+    from app.package.footprint import memory_needed
 
     size = sum(p.stat().st_size for p in checkpoint.glob("*.safetensors"))
     ram = psutil.virtual_memory().total
     target = recommend_target(ort.get_available_providers(), ram, size)
-    memory = f"{ram / 2**30:.0f}"
+    need, small = memory_needed("cpu", size) / 1e9, memory_needed("cpu-int4", size) / 1e9
     reasons = {"cuda": translate("Backend", "an NVIDIA GPU was found"),
                "dml": translate("Backend", "a DirectML GPU was found"),
-               "cpu": translate("Backend", "no supported GPU; {size} GB of memory fits the lossless CPU package").format(
-                   size=memory),
-               "cpu-int4": translate("Backend", "no supported GPU; {size} GB of memory needs the smaller CPU "
-                                                "package").format(size=memory)}
+               "cpu": translate("Backend", "no supported GPU; this computer's {ram} GB of memory holds the lossless "
+                                           "CPU package (a chat with it needs about {need} GB)").format(
+                   ram=f"{ram / 1e9:.0f}", need=f"{need:.0f}"),
+               "cpu-int4": translate("Backend", "no supported GPU; the lossless CPU package needs about {need} GB of "
+                                                "memory and this computer has {ram} GB, so the smaller one (about "
+                                                "{small} GB)").format(
+                   ram=f"{ram / 1e9:.0f}", need=f"{need:.0f}", small=f"{small:.0f}")}
     reason = reasons[target]
     advice = catalog_advice(checkpoint, target)
     if advice:

@@ -135,12 +135,12 @@ Das kann eine Weile dauern; Sie können jederzeit abbrechen.</translation>
         <translation>eine DirectML-GPU wurde gefunden</translation>
     </message>
     <message>
-        <source>no supported GPU; {size} GB of memory fits the lossless CPU package</source>
-        <translation>keine unterstützte GPU; {size} GB Arbeitsspeicher reichen für das verlustfreie CPU-Paket</translation>
+        <source>no supported GPU; this computer&apos;s {ram} GB of memory holds the lossless CPU package (a chat with it needs about {need} GB)</source>
+        <translation>keine unterstützte GPU; die {ram} GB Arbeitsspeicher dieses Computers fassen das verlustfreie CPU-Paket (ein Chat damit braucht etwa {need} GB)</translation>
     </message>
     <message>
-        <source>no supported GPU; {size} GB of memory needs the smaller CPU package</source>
-        <translation>keine unterstützte GPU; {size} GB Arbeitsspeicher brauchen das kleinere CPU-Paket</translation>
+        <source>no supported GPU; the lossless CPU package needs about {need} GB of memory and this computer has {ram} GB, so the smaller one (about {small} GB)</source>
+        <translation>keine unterstützte GPU; das verlustfreie CPU-Paket braucht etwa {need} GB Arbeitsspeicher und dieser Computer hat {ram} GB, daher das kleinere (etwa {small} GB)</translation>
     </message>
     <message>
         <source>; this target suits {advice}</source>

@@ -69,19 +69,32 @@ def test_greedy_matches_transformers_step_by_step(generator: Generator, tiny_che
     assert compared >= 12, f"only {compared} steps compared before a divergence"
 
 
-def test_prefix_reuse_gives_the_same_tokens_as_a_cold_start(tiny_model: LoadedModel) -> None:
+# Warm (cached prefix + 40 new tokens) and cold (140 at once) runs take different GroupQueryAttention paths whose
+# float32 results differ in the last bits; the int8 activations of the CPU package's MatMulNBits projections
+# and lm_head turn an occasional flipped rounding into a visible logit change (measured max 0.11 over 24 steps;
+# exactly 0 with full-precision dense weights). A wrong rewind or cache position moves logits by 2-15.
+REUSE_TOL = 0.5
+
+
+def test_prefix_reuse_gives_the_logits_of_a_cold_start(tiny_model: LoadedModel) -> None:
     first_turn = random_prompt(140, seed=1)
     warm = Generator(tiny_model, max_length=512)
     _, first = warm.complete(first_turn, None, GenerationConfig(max_new_tokens=20, ignore_eos=True))
+    assert first.finish_reason is FinishReason.LENGTH
     # The next turn keeps the first 100 tokens (e.g. earlier reasoning was dropped) and adds new ones.
     second_turn = first_turn[:100] + random_prompt(40, seed=2)
-    warm_ids = [e.token_ids for e in warm.generate(second_turn, None, GenerationConfig(max_new_tokens=24,
-                                                                                     ignore_eos=True))]
+    greedy = SamplingParams(temperature=0.0)
+    steps = [(token, logits.copy()) for token, logits in
+             warm.step(second_turn, make_sampler(greedy), max_new_tokens=24)]
+    assert len(warm.cache.tokens) == len(second_turn) + 23
     cold = Generator(tiny_model, max_length=512)
-    cold_events = list(cold.generate(second_turn, None, GenerationConfig(max_new_tokens=24, ignore_eos=True)))
-    assert first.finish_reason is FinishReason.LENGTH
-    assert warm_ids == [e.token_ids for e in cold_events]
-    assert cold_events[-1].cached_tokens == 0
+    logits, _ = cold.prefill(second_turn)  # then fed warm's own tokens, so both see the same sequence
+    errors = []
+    for token, warm_logits in steps:
+        errors.append(float(np.abs(np.asarray(logits).reshape(-1) - warm_logits.reshape(-1)).max()))
+        logits = cold.forward((token,))
+    print(f"warm vs cold: max |logit difference| {max(errors):.4f}")
+    assert max(errors) < REUSE_TOL, errors
 
 
 def test_prefix_reuse_reports_the_reused_tokens(generator: Generator) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.engine.providers import CPU, CUDA, DML, Environment, ProviderError, choose_provider, normalise
+from app.package.footprint import private_bytes
 
 GIB = 2**30
 ALL = (CUDA, DML, CPU)
@@ -35,6 +36,20 @@ def test_too_little_vram_falls_back_and_says_why() -> None:
 def test_too_little_ram_for_a_cpu_package_is_an_error() -> None:
     with pytest.raises(ProviderError, match="too little free RAM"):
         choose_provider(Environment((CPU,), free_ram=4 * GIB), target="cpu-int4", package_bytes=12 * GIB)
+
+
+def test_cpu_needs_the_private_part_in_ram_and_runs_slower_below_the_whole_package() -> None:
+    """cpu-int4 at real size: 12.8 GB package, 4.3 GB private after a 512-token prompt (docs/benchmarks.md)."""
+    package, private = int(12.8e9), int(4.3e9)
+    env = Environment((CPU,), free_ram=int(4.3e9))  # below private x 1.1: it would swap
+    with pytest.raises(ProviderError, match="the model's private memory and KV cache need about"):
+        choose_provider(env, target="cpu-int4", package_bytes=package, private_bytes=private)
+    laptop = Environment((CPU,), free_ram=10 * GIB)  # what a busy 16 GB laptop has free
+    choice = choose_provider(laptop, target="cpu-int4", package_bytes=package, private_bytes=private)
+    assert choice.provider == CPU and "answers more slowly" in choice.note and choice.note in choice.reason
+    roomy = choose_provider(Environment((CPU,), free_ram=32 * GIB), target="cpu-int4", package_bytes=package,
+                            private_bytes=private)
+    assert roomy.note == ""
 
 
 def test_requested_provider_is_used_or_refused_with_the_reason() -> None:
@@ -72,3 +87,28 @@ def test_only_standard_operator_graphs_run_elsewhere_on_request() -> None:
         choose_provider(env, target="cuda", package_bytes=GIB, requested="cpu")
     with pytest.raises(ProviderError, match="exported for the cpu-int4 target"):
         choose_provider(env, target="cpu-int4", package_bytes=GIB, requested="dml")
+
+
+def test_loading_checks_free_ram_against_the_weights_and_the_kv_cache(tiny_package, monkeypatch) -> None:
+    """Before ORT maps anything: a package whose weights fit but whose cache at the asked context does not is
+    refused with one sentence that says how much is needed and what to do."""
+    from app.engine import session
+    from app.engine.session import LoadError, load_model, read_package_facts
+
+    facts = read_package_facts(tiny_package)
+    length = facts.context_length
+    kv = session.kv_cache_bytes(facts, length)
+    assert kv == 2 * facts.num_layers * facts.kv_heads * facts.head_dim * length * 4
+    # Room for the private part of the weights (app.package.footprint) and half the cache, with headroom.
+    free = int((private_bytes("cpu", facts.size_bytes) + kv / 2) * 1.1)
+    monkeypatch.setattr(session, "detect_environment", lambda: Environment((CPU,), free_ram=free))
+    with pytest.raises(LoadError) as caught:
+        load_model(tiny_package, max_length=length)
+    message = str(caught.value)
+    assert "too little free RAM: the model's private memory and KV cache need about" in message
+    assert "convert the checkpoint for the smaller cpu-int4 target" in message and "\n" not in message
+    short = max(1, length // 8)  # an eighth of the context: its cache fits
+    model = load_model(tiny_package, max_length=short)
+    assert model.info.context_length == short
+    # Less free RAM than the whole package: it loads, memory-mapped, and says it will be slower.
+    assert free < facts.size_bytes and "re-reads weights from disk and answers more slowly" in model.info.provider_reason

@@ -1,7 +1,8 @@
 """onnxruntime-genai 0.18 runs our cpu package as it is, and its logits agree with our own driver's.
 
-Measured on the tiny model: prefill 9e-5, decode up to 0.01 (QMoE's int8 activation quantisation can round
-differently when the KV buffer is bound differently); tolerance 0.05, a tenth of the parity tolerance."""
+Measured on the tiny model: prefill 7e-5, decode up to 0.11 (the int8 activations of QMoE and of the int8
+MatMulNBits projections and lm_head round differently when the last float32 bits differ, as they do when the
+KV buffer is bound differently); tolerance 0.3, against 2-15 for a wrong cache position or window."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from tests.support.ort_runner import PackageRunner
 
 og = pytest.importorskip("onnxruntime_genai")
 
-GENAI_TOL = 0.05
+GENAI_TOL = 0.3
 PROMPT = 140  # longer than the 128-token window
 STEPS = 8
 

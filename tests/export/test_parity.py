@@ -8,7 +8,12 @@ tiny model whose logits have std ~3 and max ~17):
 - `cpu` target (QMoE int8 block-32 experts): measured 0.16-0.31 over six random prompts. The weights are
   bit-exact, but ORT's CPU QMoE quantises the activations entering each 8-bit expert GEMM to int8 (~1 %
   relative error per MoE layer, see test_expert_layouts.py) -> CPU_TOL 0.5.
-- every mutation must exceed MUTATION_FACTOR x CPU_TOL = 1.5 (the smallest measured, sinks dropped, is ~4).
+- the default `cpu` package adds the int8 block-32 lm_head (MatMulNBits, int8 activations): measured 0.34 ->
+  CPU_PACKAGE_TOL 1.0. cpu-int4's int8 QKV/O projections alone measured 1.06 (0.65 of it with float32
+  activations: the tiny model's random attention amplifies weight rounding); at 20b widths see
+  docs/benchmarks.md.
+- every mutation (exported with full-precision dense weights, so only QMoE's 0.16-0.31 remains) must exceed
+  MUTATION_FACTOR x CPU_TOL = 1.5 (the smallest measured, sinks dropped, is ~4).
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ from tests.support.ort_runner import PackageRunner
 
 FP32_TOL = 2e-4
 CPU_TOL = 0.5
+CPU_PACKAGE_TOL = 1.0
 LM_HEAD_INT8_TOL = 0.4
+PROJECTIONS_INT8_TOL = 1.6  # measured 1.06 (0.65 of it is the int8 weights: 0.65 with float32 activations)
 MUTATION_FACTOR = 3.0
 # cpu-int4 re-quantises E2M1 codes onto a uniform int4 grid (lossy: its expert weights end 7-8 % RMS from the
 # checkpoint's). On the tiny model (Gaussian-trained codes, app.checkpoint.random_checkpoint) max |int4 - cpu|
@@ -38,29 +45,50 @@ def max_error(package: Path, reference: Reference) -> float:
     return float(np.max(np.abs(np.stack(outputs) - reference.expected())))
 
 
+FULL_PRECISION = {"experts_fp32": True, "lm_head_bits": 0, "projection_bits": 0, "embedding_bits": 0}
+
+
 def test_float32_expert_graph_matches_transformers(tiny_checkpoint: Path, reference: Reference,
                                                    tmp_path: Path) -> None:
-    package = export_tiny(tiny_checkpoint, tmp_path / "fp32", "cpu", experts_fp32=True)
+    package = export_tiny(tiny_checkpoint, tmp_path / "fp32", "cpu", **FULL_PRECISION)
     assert max_error(package, reference) < FP32_TOL
 
 
 def test_int8_lm_head_costs_little(tiny_checkpoint: Path, reference: Reference, tmp_path: Path) -> None:
-    """cpu-int4's default int8 lm_head (MatMulNBits, int8 activations), isolated on the float32-expert graph:
+    """The CPU targets' int8 lm_head (MatMulNBits, int8 activations), isolated on the float32-expert graph:
     measured 0.13."""
-    package = export_tiny(tiny_checkpoint, tmp_path / "lm8", "cpu", experts_fp32=True, lm_head_bits=8)
+    package = export_tiny(tiny_checkpoint, tmp_path / "lm8", "cpu", **{**FULL_PRECISION, "lm_head_bits": 8})
     error = max_error(package, reference)
     assert FP32_TOL < error < LM_HEAD_INT8_TOL
 
 
+def test_int8_projections_cost_little(tiny_checkpoint: Path, reference: Reference, tmp_path: Path) -> None:
+    """The CPU targets' int8 block-32 QKV/O projections (MatMulNBits, int8 activations), isolated on the
+    float32-expert graph with a full-precision lm_head."""
+    package = export_tiny(tiny_checkpoint, tmp_path / "proj8", "cpu", **{**FULL_PRECISION, "projection_bits": 8})
+    error = max_error(package, reference)
+    print(f"int8 projections: max |logit error| {error:.4f}")
+    assert FP32_TOL < error < PROJECTIONS_INT8_TOL
+
+
 def test_cpu_package_matches_transformers(cpu_package: Path, reference: Reference) -> None:
-    assert max_error(cpu_package, reference) < CPU_TOL
+    error = max_error(cpu_package, reference)
+    print(f"cpu package: max |logit error| {error:.4f}")
+    assert error < CPU_PACKAGE_TOL
+
+
+def test_cpu_experts_alone_match_transformers(tiny_checkpoint: Path, reference: Reference, tmp_path: Path) -> None:
+    """The cpu target's QMoE with full-precision dense weights: what the mutation tests compare against."""
+    package = export_tiny(tiny_checkpoint, tmp_path / "cpu-dense", "cpu", lm_head_bits=0, projection_bits=0,
+                          embedding_bits=0)
+    assert max_error(package, reference) < CPU_TOL
 
 
 def test_prefill_in_one_go_equals_prefill_plus_decode(cpu_package: Path, reference: Reference) -> None:
     """The last-position logits of a 220-token prefill match the reference's last row as well."""
     runner = PackageRunner(cpu_package, max_length=PROMPT_LEN + DECODE_LEN)
     logits = runner.step(reference.ids)
-    assert np.max(np.abs(logits - reference.logits[-1])) < CPU_TOL
+    assert np.max(np.abs(logits - reference.logits[-1])) < CPU_PACKAGE_TOL
 
 
 def test_in_place_shared_buffer_gives_the_same_logits(cpu_package: Path, reference: Reference) -> None:
@@ -103,5 +131,6 @@ def test_cpu_int4_error_is_bounded(cpu_int4_package: Path, cpu_package: Path, re
 ], ids=["window+1", "window-1", "no-yarn", "no-sinks", "no-swiglu-limit", "swapped-nibbles", "swapped-experts"])
 def test_mutation_breaks_parity(mutation: dict[str, object], tiny_checkpoint: Path, reference: Reference,
                                 tmp_path: Path) -> None:
-    package = export_tiny(tiny_checkpoint, tmp_path / "mutant", "cpu", **mutation)
+    package = export_tiny(tiny_checkpoint, tmp_path / "mutant", "cpu", lm_head_bits=0, projection_bits=0, embedding_bits=0,
+                          **mutation)
     assert max_error(package, reference) > MUTATION_FACTOR * CPU_TOL

@@ -73,7 +73,8 @@ def test_graph_io_names_follow_onnxruntime_genai(cpu_package: Path) -> None:
     dims = [d.dim_value or d.dim_param for d in logits.type.tensor_type.shape.dim]
     assert dims == ["batch_size", 1, CFG.vocab_size]
     assert logits.type.tensor_type.elem_type == TensorProto.FLOAT
-    assert len(_nodes(model, "Gemm")) == 1, "the lm_head runs once, on the last position"
+    heads = [n for n in _nodes(model, "MatMulNBits") if _attrs(n)["N"] == CFG.vocab_size]
+    assert len(heads) == 1 and heads[0].input[0].startswith("lm_head/flatten"), "the lm_head runs once, on the last position"
 
 
 def test_gqa_attributes(cpu_package: Path) -> None:
@@ -100,16 +101,38 @@ def test_cpu_qmoe_is_int8_block32_swiglu(cpu_package: Path) -> None:
         assert list(weight.dims) == [CFG.num_local_experts, 2 * CFG.intermediate_size, CFG.hidden_size]
 
 
-def test_cpu_int4_uses_int4_experts_and_an_int8_lm_head(cpu_int4_package: Path) -> None:
+@pytest.mark.parametrize(("package", "int8_projections"), [("cpu_package", False), ("cpu_int4_package", True)])
+def test_cpu_targets_dense_weights(package: str, int8_projections: bool, request: pytest.FixtureRequest) -> None:
+    """Both CPU targets: an int8 block-32 MatMulNBits lm_head; cpu-int4 also has int8 attention projections, cpu
+    keeps them float32 (Target.projection_bits, app.package.targets); the router stays a float32 MatMul everywhere."""
+    model = _model(request.getfixturevalue(package))
+    q_out = (CFG.num_attention_heads + 2 * CFG.num_key_value_heads) * CFG.head_dim
+    projections = [(CFG.hidden_size, q_out), (CFG.num_attention_heads * CFG.head_dim, CFG.hidden_size)]
+    shapes = sorted((_attrs(n)["K"], _attrs(n)["N"]) for n in _nodes(model, "MatMulNBits"))
+    expected = sorted(projections * CFG.num_hidden_layers * int8_projections + [(CFG.hidden_size, CFG.vocab_size)])
+    assert shapes == expected
+    for node in _nodes(model, "MatMulNBits"):
+        attrs = _attrs(node)
+        assert (attrs["bits"], attrs["block_size"], attrs["accuracy_level"]) == (8, 32, 4)
+        assert list(_initializer(model, node.input[1]).dims) == [attrs["N"], attrs["K"] // 32, 32]
+    assert not _nodes(model, "Gemm")
+    routers = [n for n in _nodes(model, "MatMul") if "router" in n.name]
+    assert len(routers) == CFG.num_hidden_layers
+    assert len(_nodes(model, "MatMul")) == CFG.num_hidden_layers * (1 if int8_projections else 3)
+    embeddings = _nodes(model, "GatherBlockQuantized")  # cpu-int4: int8 rows; cpu: the checkpoint's bf16 Gather
+    assert len(embeddings) == int8_projections
+    for embedding in embeddings:
+        assert (_attrs(embedding)["bits"], _attrs(embedding)["block_size"]) == (8, 32)
+        assert list(_initializer(model, embedding.input[0]).dims) == [CFG.vocab_size, CFG.hidden_size]
+
+
+def test_cpu_int4_uses_int4_experts(cpu_int4_package: Path) -> None:
     model = _model(cpu_int4_package)
     for node in _nodes(model, "QMoE"):
         attrs = _attrs(node)
         assert attrs["expert_weight_bits"] == 4 and attrs["block_size"] == 32
         assert list(_initializer(model, node.input[2]).dims) == [CFG.num_local_experts, 2 * CFG.intermediate_size,
                                                                  CFG.hidden_size // 2]
-    (head,) = _nodes(model, "MatMulNBits")
-    assert _attrs(head)["bits"] == 8 and _attrs(head)["N"] == CFG.vocab_size
-    assert not _nodes(model, "Gemm")
 
 
 def test_cuda_package_structure(cuda_package: Path) -> None:
@@ -249,3 +272,24 @@ def test_every_initializer_is_used(target: str, tiny_checkpoint: Path, tmp_path:
     model = _model(package)
     unused = {t.name for t in model.graph.initializer} - _consumed(model.graph)
     assert not unused
+
+
+@pytest.mark.parametrize("package", ["cpu_package", "cpu_int4_package"])
+def test_cpu_expert_scales_are_float16(package: str, request: pytest.FixtureRequest) -> None:
+    model = _model(request.getfixturevalue(package))
+    for node in _nodes(model, "QMoE"):
+        for index in (3, 6):  # fc1_scales, fc2_scales
+            assert _initializer(model, node.input[index]).data_type == TensorProto.FLOAT16, node.name
+
+
+def test_expert_scales_stay_float32_where_float16_would_move_them() -> None:
+    import numpy as np
+
+    from app.export.layers import expert_scale_dtype
+
+    powers = np.ldexp(np.float32(1), np.arange(-24, 15)).astype(np.float32)  # MXFP4 scales as cpu stores them
+    assert expert_scale_dtype(powers) == np.float16
+    assert expert_scale_dtype(np.float32([6 / 7 * 2.0 ** -7, 0.0])) == np.float16  # rounded by < 2^-11
+    assert expert_scale_dtype(powers, np.float32([2.0 ** 16])) == np.float32  # overflow in either tensor
+    assert expert_scale_dtype(np.float32([2.0 ** -20 + 2.0 ** -25])) == np.float32  # subnormal: loses bits
+    assert expert_scale_dtype(np.float32([2.0 ** -25])) == np.float32  # underflows to zero
