@@ -111,4 +111,5 @@ def test_loading_checks_free_ram_against_the_weights_and_the_kv_cache(tiny_packa
     model = load_model(tiny_package, max_length=short)
     assert model.info.context_length == short
     # Less free RAM than the whole package: it loads, memory-mapped, and says it will be slower.
-    assert free < facts.size_bytes and "re-reads weights from disk and answers more slowly" in model.info.provider_reason
+    assert free < facts.size_bytes
+    assert "re-reads weights from disk and answers more slowly" in model.info.provider_reason

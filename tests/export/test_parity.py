@@ -131,6 +131,6 @@ def test_cpu_int4_error_is_bounded(cpu_int4_package: Path, cpu_package: Path, re
 ], ids=["window+1", "window-1", "no-yarn", "no-sinks", "no-swiglu-limit", "swapped-nibbles", "swapped-experts"])
 def test_mutation_breaks_parity(mutation: dict[str, object], tiny_checkpoint: Path, reference: Reference,
                                 tmp_path: Path) -> None:
-    package = export_tiny(tiny_checkpoint, tmp_path / "mutant", "cpu", lm_head_bits=0, projection_bits=0, embedding_bits=0,
-                          **mutation)
+    package = export_tiny(tiny_checkpoint, tmp_path / "mutant", "cpu", lm_head_bits=0, projection_bits=0,
+                          embedding_bits=0, **mutation)
     assert max_error(package, reference) > MUTATION_FACTOR * CPU_TOL

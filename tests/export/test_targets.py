@@ -74,7 +74,8 @@ def test_graph_io_names_follow_onnxruntime_genai(cpu_package: Path) -> None:
     assert dims == ["batch_size", 1, CFG.vocab_size]
     assert logits.type.tensor_type.elem_type == TensorProto.FLOAT
     heads = [n for n in _nodes(model, "MatMulNBits") if _attrs(n)["N"] == CFG.vocab_size]
-    assert len(heads) == 1 and heads[0].input[0].startswith("lm_head/flatten"), "the lm_head runs once, on the last position"
+    assert len(heads) == 1 and heads[0].input[0].startswith("lm_head/flatten"), \
+        "the lm_head runs once, on the last position"
 
 
 def test_gqa_attributes(cpu_package: Path) -> None:
