@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--context-length", type=int, default=None,
                         help="longest context the package supports (default: the model's maximum)")
     parser.add_argument("--lm-head", choices=("full", "int8"), default=None,
-                        help="lm_head precision (default: int8 on the CPU targets, full precision otherwise); "
+                        help="lm_head precision (default: int8 on cpu-int4, full precision otherwise); "
                              "int8 is a quarter of the size and much faster per token on CPU")
     parser.add_argument("--projections", choices=("full", "int8"), default=None,
                         help="attention QKV/output projections (default: int8 on the CPU targets, full precision "

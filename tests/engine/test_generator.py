@@ -64,10 +64,9 @@ def test_greedy_matches_transformers_step_by_step(generator: Generator, tiny_che
             assert close_call, f"step {k}: {ours[k]} vs reference {int(np.argmax(ref[k]))} with a clear margin"
             break
         compared += 1
-    # The tiny model's greedy path for this prompt meets near-ties (top-2 closer than the export tolerance): with
-    # float32 dense weights the first flip came at step 15, with the cpu target's int8 lm_head (int8 activations)
-    # at step 11, a close call as asserted above; the steps before it must all agree.
-    assert compared >= 10, f"only {compared} steps compared before a divergence"
+    # The tiny model's greedy path for this prompt meets a near-tie (top-2 closer than the export tolerance) at
+    # step 15 since its expert codes are Gaussian-quantised; steps before it must all agree.
+    assert compared >= 12, f"only {compared} steps compared before a divergence"
 
 
 # Warm (cached prefix + 40 new tokens) and cold (140 at once) runs take different GroupQueryAttention paths whose

@@ -73,7 +73,7 @@ def test_graph_io_names_follow_onnxruntime_genai(cpu_package: Path) -> None:
     dims = [d.dim_value or d.dim_param for d in logits.type.tensor_type.shape.dim]
     assert dims == ["batch_size", 1, CFG.vocab_size]
     assert logits.type.tensor_type.elem_type == TensorProto.FLOAT
-    heads = [n for n in _nodes(model, "MatMulNBits") if _attrs(n)["N"] == CFG.vocab_size]
+    heads = [n for n in _nodes(model, "MatMulNBits") if _attrs(n)["N"] == CFG.vocab_size] + _nodes(model, "Gemm")
     assert len(heads) == 1 and heads[0].input[0].startswith("lm_head/flatten"), \
         "the lm_head runs once, on the last position"
 
@@ -104,19 +104,20 @@ def test_cpu_qmoe_is_int8_block32_swiglu(cpu_package: Path) -> None:
 
 @pytest.mark.parametrize(("package", "int8_projections"), [("cpu_package", False), ("cpu_int4_package", True)])
 def test_cpu_targets_dense_weights(package: str, int8_projections: bool, request: pytest.FixtureRequest) -> None:
-    """Both CPU targets: an int8 block-32 MatMulNBits lm_head; cpu-int4 also has int8 attention projections, cpu
-    keeps them float32 (Target.projection_bits, app.package.targets); the router stays a float32 MatMul everywhere."""
+    """cpu-int4: an int8 block-32 MatMulNBits lm_head and int8 attention projections; cpu keeps both float32 (a
+    Gemm lm_head; Target.lm_head_bits / projection_bits, app.package.targets); the router stays a float32 MatMul
+    everywhere."""
     model = _model(request.getfixturevalue(package))
     q_out = (CFG.num_attention_heads + 2 * CFG.num_key_value_heads) * CFG.head_dim
     projections = [(CFG.hidden_size, q_out), (CFG.num_attention_heads * CFG.head_dim, CFG.hidden_size)]
     shapes = sorted((_attrs(n)["K"], _attrs(n)["N"]) for n in _nodes(model, "MatMulNBits"))
-    expected = sorted(projections * CFG.num_hidden_layers * int8_projections + [(CFG.hidden_size, CFG.vocab_size)])
+    expected = sorted((projections * CFG.num_hidden_layers + [(CFG.hidden_size, CFG.vocab_size)]) * int8_projections)
     assert shapes == expected
     for node in _nodes(model, "MatMulNBits"):
         attrs = _attrs(node)
         assert (attrs["bits"], attrs["block_size"], attrs["accuracy_level"]) == (8, 32, 4)
         assert list(_initializer(model, node.input[1]).dims) == [attrs["N"], attrs["K"] // 32, 32]
-    assert not _nodes(model, "Gemm")
+    assert len(_nodes(model, "Gemm")) == (not int8_projections)
     routers = [n for n in _nodes(model, "MatMul") if "router" in n.name]
     assert len(routers) == CFG.num_hidden_layers
     assert len(_nodes(model, "MatMul")) == CFG.num_hidden_layers * (1 if int8_projections else 3)

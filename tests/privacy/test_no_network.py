@@ -58,7 +58,7 @@ def test_cli_chat_with_a_document_makes_no_connection_and_no_lookup(long_cpu_pac
     doc.write_text("Maintenance notes.\n\nThe generator at the Kirkenes depot is serviced by Halvorsen Marine.\n",
                    encoding="utf-8")
     trace = run_traced([*enclave_command(), "chat", str(long_cpu_package), "--prompt", "Who services it?",
-                        "--attach", str(doc), "--ignore-eos", "--max-tokens", "1500", "--json"], home)
+                        "--attach", str(doc), "--ignore-eos", "--max-tokens", "3000", "--json"], home)
     assert_offline(trace, "enclave chat --attach")
     result = json.loads(trace.stdout.strip().splitlines()[-1])
     assert result["citations"] == ["depot-notes.txt lines 1-3"], trace.stderr  # read in the (traced) sandbox
