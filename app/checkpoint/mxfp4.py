@@ -82,17 +82,45 @@ def decode(blocks: np.ndarray, scales: np.ndarray, *, swap_nibbles: bool = False
     return out.reshape(prefix[:-1] + (prefix[-1] * BLOCK,))
 
 
-def mxfp4_to_int8_blocks(blocks: np.ndarray, scales: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Lossless int8 form: values int8 [..., G, 32] in [-12, 12] and float32 scales [..., G].
+def mxfp4_to_int8_blocks(blocks: np.ndarray, scales: np.ndarray, group: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Lossless int8 form: values int8 [..., G/group, 32·group] and float32 scales [..., G/group], one scale per
+    `group` consecutive MXFP4 blocks.
 
-    E2M1·2^(e-127) = (2·E2M1)·2^(e-128), and 2·E2M1 is an integer, so value == int8 * scale exactly. This is
-    what the `cpu` export target feeds to ORT's block-32 int8 QMoE. 2^(e-128) is representable in float32 for
-    every e in 0..254 (down to 2^-128, a subnormal); e = 255 is NaN in the OCP spec and never used by gpt-oss.
+    E2M1·2^(e-127) = (2·E2M1)·2^(e-m)·2^(m-128) with m the group's smallest exponent, and 2·E2M1·2^(e-m) is an
+    integer, so value == int8 * scale exactly while it fits int8 (`int8_groups_are_exact`; raises otherwise).
+    With group 1 the values are in [-12, 12]. This is what the `cpu` export target feeds to ORT's int8 QMoE.
+    2^(e-128) is representable in float32 for every e in 0..254 (down to 2^-128, a subnormal); e = 255 is NaN
+    in the OCP spec and never used by gpt-oss.
     """
     _check(blocks, scales)
-    values = FP4_DOUBLED[unpack_nibbles(blocks)]
-    block_scales = np.ldexp(np.float32(1.0), scales.astype(np.int32) - (_SCALE_BIAS + 1)).astype(np.float32)
+    if not int8_groups_are_exact(scales, group):
+        raise ValueError(f"MXFP4 exponents differ by more than {INT8_EXPONENT_SPREAD} inside a group of {group} "
+                         "blocks: int8 with one scale per group would round them")
+    lead = scales.shape[:-1]
+    exponents = scales.astype(np.int32).reshape(lead + (-1, group))
+    smallest = exponents.min(axis=-1)
+    shifts = (exponents - smallest[..., None])[..., None]  # [..., G/group, group, 1]
+    doubled = FP4_DOUBLED[unpack_nibbles(blocks)].reshape(lead + (-1, group, BLOCK))
+    values = (doubled.astype(np.int16) << shifts).astype(np.int8).reshape(lead + (-1, group * BLOCK))
+    block_scales = np.ldexp(np.float32(1.0), smallest - (_SCALE_BIAS + 1)).astype(np.float32)
     return values, block_scales
+
+
+# A power-of-two int8 scale shared by several MXFP4 blocks stays lossless while no block's exponent is more than
+# this above the group's smallest: 12 (the largest doubled E2M1 integer) x 2^3 = 96 <= 127, x 2^4 = 192 is not.
+INT8_EXPONENT_SPREAD = 3
+
+
+def int8_groups_are_exact(scales: np.ndarray, group: int) -> bool:
+    """Whether `mxfp4_to_int8_blocks(..., group)` reproduces every value: the exponents of each `group`
+    consecutive blocks (scales uint8 [..., G], G a multiple of `group`) lie within INT8_EXPONENT_SPREAD.
+
+    Judged from the exponents alone (conservative: a block of zeros counts with its exponent), so the export
+    can choose a QMoE block size per layer before it writes any weight."""
+    if scales.shape[-1] % group:
+        return False
+    e = scales.astype(np.int16).reshape(scales.shape[:-1] + (scales.shape[-1] // group, group))
+    return bool(np.all(e.max(axis=-1) - e.min(axis=-1) <= INT8_EXPONENT_SPREAD))
 
 
 _E2M1_MAX = 6.0

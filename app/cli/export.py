@@ -28,8 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--projections", choices=("full", "int8"), default=None,
                         help="attention QKV/output projections (default: int8 on cpu-int4, full precision otherwise; int8 "
                              "costs the cpu target 0.015 -> 0.215 sigma at 20b widths)")
-    parser.add_argument("--embedding", choices=("full", "int8"), default=None,
-                        help="token embedding (default: int8 for cpu-int4, the checkpoint's bf16 otherwise)")
+    parser.add_argument("--embedding", choices=("full", "int8", "int4"), default=None,
+                        help="token embedding (default: int8 on the CPU targets, the checkpoint's bf16 "
+                             "otherwise); int4 saves 0.3 GB at 20b but doubles cpu-int4's error")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     parser.set_defaults(func=_run)
 
@@ -47,7 +48,7 @@ def _run(args: argparse.Namespace) -> int:
             print(f"{percent}{progress.message}", file=sys.stderr, flush=True)
 
     try:
-        bits = {"full": 0, "int8": 8, None: None}
+        bits = {"full": 0, "int8": 8, "int4": 4, None: None}
         options = ExportOptions(context_length=args.context_length, lm_head_bits=bits[args.lm_head],
                                 projection_bits=bits[args.projections], embedding_bits=bits[args.embedding])
         result = export_model(args.src, args.out, args.target, options=options, on_progress=show)

@@ -15,9 +15,6 @@ from app.checkpoint.config import GptOssConfig
 from app.package.targets import TARGETS, Target
 
 
-INT8_BLOCK = 32  # block of the int8 projections and lm_head (K = 2880 and 4096 are multiples; 64 measured slower)
-
-
 class WeightSource(Protocol):
     """The part of app.checkpoint.weights.Checkpoint the exporter uses (lazy, one tensor at a time)."""
 
@@ -46,13 +43,15 @@ class ExportOptions:
     prove that the parity tests notice each class of mistake. Never set them outside tests."""
 
     context_length: int | None = None  # None: the config's max_position_embeddings
-    int4_block_size: int = 32  # cpu-int4 expert quantisation block (along the input dimension)
-    # lm_head storage: 0 = full precision (Gemm); 8 = MatMulNBits int8 block-32 (a quarter of fp32's size, ~14x
-    # faster per token on CPU); None = the target's default (Target.lm_head_bits).
+    # QMoE expert block (along the input dimension); None = Target.expert_block_size
+    expert_block_size: int | None = None
+    # lm_head storage: 0 = full precision (Gemm); 8 = MatMulNBits int8 (a quarter of fp32's size, ~14x faster
+    # per token on CPU); None = the target's default (Target.lm_head_bits).
     lm_head_bits: int | None = None
     # attention QKV/O projections: 0 = activation dtype MatMul, 8 = MatMulNBits int8; None = Target.projection_bits
     projection_bits: int | None = None
-    # token embedding: 0 = the checkpoint's dtype, 8 = GatherBlockQuantized int8; None = Target.embedding_bits
+    # token embedding: 0 = the checkpoint's dtype, 8 / 4 = GatherBlockQuantized int8 / int4; None =
+    # Target.embedding_bits
     embedding_bits: int | None = None
     # Diagnostic: float32 experts through ORT's plain MoE op (4x the size of int8). Measures what QMoE's int8
     # activation quantisation costs, and separates it from graph mistakes. Not a shipping target.
@@ -101,9 +100,20 @@ class LayerContext:
     def embedding_bits(self) -> int:
         bits = self.options.embedding_bits
         bits = self.record.embedding_bits if bits is None else bits
-        if bits not in (0, 8) or (bits and not (self.record.fused_operators and self.record.runs_on_cpu)):
+        if bits not in (0, 8, 4) or (bits and not (self.record.fused_operators and self.record.runs_on_cpu)):
             raise ValueError(f"embedding bits {bits} are not available for the {self.target} target")
         return bits
+
+    @property
+    def dense_block_size(self) -> int:
+        """Block of the int8 MatMulNBits weights and of a quantised embedding (Target.dense_block_size)."""
+        return self.record.dense_block_size
+
+    @property
+    def expert_block_size(self) -> int:
+        """The QMoE block the target asks for (int8 experts may fall back to 32 per layer, see build_moe)."""
+        block = self.options.expert_block_size
+        return self.record.expert_block_size if block is None else block
 
     @property
     def projection_bits(self) -> int:

@@ -40,7 +40,8 @@ class ExpertEncoding:
 
 
 ENCODINGS: dict[str, ExpertEncoding] = {
-    "cpu": ExpertEncoding("int8 block-32 (lossless MXFP4)", "int8 block-32 (symmetric, absmax/127)"),
+    "cpu": ExpertEncoding("int8 block-64 (lossless MXFP4; block-32 in a layer where 64 would round)",
+                          "int8 block-32 (symmetric, absmax/127)"),
     "cpu-int4": ExpertEncoding("int4 block-wise (re-quantised from MXFP4)", "int4 block-wise (quantised)"),
     "cuda": ExpertEncoding("mxfp4 (bit-exact, E8M0 scales)", "mxfp4 (quantised, E8M0 scales)"),
     "dml": ExpertEncoding("mxfp4 (4-bit, decoded in the graph)", "mxfp4 (quantised, decoded in the graph)"),
@@ -148,20 +149,35 @@ def expert_sources(weights, layer: int, order: tuple[int, ...], *,  # noqa: ANN0
     return sources[0], sources[1]
 
 
-# --- cpu: lossless int8, block 32 ----------------------------------------------------------------------------
-def int8_weight_chunks(src: ExpertSource, scales_out: list[np.ndarray]) -> Iterator[np.ndarray]:
-    """uint8 [N, K] per expert (value + 128) with float32 block-32 scales [N, K/32] appended to `scales_out`.
+# --- cpu: lossless int8, block 32 or 64 ----------------------------------------------------------------------
+def lossless_int8_block(sources: tuple[ExpertSource, ...], preferred: int) -> int:
+    """The QMoE block size for one layer's int8 experts: `preferred` (a multiple of MXFP4's 32) where one
+    power-of-two scale per `preferred` values reproduces every MXFP4 value of every source, else 32. From
+    floating-point experts always 32 (their int8 is absmax-rounded; a coarser block would round more)."""
+    group = preferred // mxfp4.BLOCK
+    if group <= 1 or not all(isinstance(src, Mxfp4Experts) for src in sources):
+        return mxfp4.BLOCK
+    scales = [src.scales for src in sources if isinstance(src, Mxfp4Experts)]
+    exact = all(mxfp4.int8_groups_are_exact(np.asarray(s), group) for s in scales)
+    for s in scales:
+        release_pages(s)
+    return preferred if exact else mxfp4.BLOCK
 
-    From MXFP4 the value is the doubled E2M1 integer (-12..12) and the scale 2^(e-128), which reproduces every
-    MXFP4 value exactly: E2M1·2^(e-127) = (2·E2M1)·2^(e-128). From floats it is symmetric int8 (absmax/127)."""
+
+def int8_weight_chunks(src: ExpertSource, block: int, scales_out: list[np.ndarray]) -> Iterator[np.ndarray]:
+    """uint8 [N, K] per expert (value + 128) with float32 scales [N, K/block] appended to `scales_out`.
+
+    From MXFP4 the value is the doubled E2M1 integer shifted by its block's exponent above the smallest in its
+    `block` and the scale that smallest power of two (app.checkpoint.mxfp4.mxfp4_to_int8_blocks): every MXFP4
+    value exactly, given `lossless_int8_block` chose `block`. From floats it is symmetric int8 (absmax/127)."""
     for slot in range(src.num_experts):
         if not src.is_mxfp4:
-            q, block_scales = quantize_int8(src.values(slot), mxfp4.BLOCK)
+            q, block_scales = quantize_int8(src.values(slot), block)
             scales_out.append(block_scales)
             yield q.reshape(src.out_features, src.in_features)
             continue
         blocks, scales = src.mxfp4(slot)
-        values, block_scales = mxfp4.mxfp4_to_int8_blocks(blocks, scales)
+        values, block_scales = mxfp4.mxfp4_to_int8_blocks(blocks, scales, block // mxfp4.BLOCK)
         scales_out.append(block_scales)
         yield (values.reshape(src.out_features, src.in_features).astype(np.int16) + INT8_ZERO_POINT).astype(np.uint8)
 

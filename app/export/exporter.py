@@ -218,15 +218,18 @@ def _dtypes(ctx: LayerContext) -> dict[str, str]:
     encoding = experts.ENCODINGS[ctx.target]
     dtypes["experts"] = encoding.from_mxfp4 if ctx.weights.experts_are_mxfp4 else encoding.from_float
     if ctx.record.experts == INT4:
-        dtypes["experts"] = dtypes["experts"].replace("block-wise", f"block-{ctx.options.int4_block_size}")
+        dtypes["experts"] = dtypes["experts"].replace("block-wise", f"block-{ctx.expert_block_size}")
+    block = ctx.dense_block_size
     if ctx.lm_head_bits == 8:
-        dtypes["lm_head"] = "int8 block-32 (MatMulNBits, int8 activations)"
+        dtypes["lm_head"] = f"int8 block-{block} (MatMulNBits, int8 activations)"
     if ctx.record.experts in (INT8, INT4) and not ctx.options.experts_fp32:
         dtypes["expert_scales"] = "float16 (float32 in a layer whose scales float16 would move by over 2^-10)"
-    if ctx.embedding_bits == 8:
-        dtypes["embeddings"] = "int8 block-32 (GatherBlockQuantized, dequantised rows)"
+    if ctx.embedding_bits:
+        dtypes["embeddings"] = (f"int{ctx.embedding_bits} block-{block} (GatherBlockQuantized, dequantised rows, "
+                                "float16 scales where they fit)")
     if ctx.projection_bits == 8:
-        dtypes["attention"] = "int8 block-32 QKV/O projections (MatMulNBits, int8 activations); float32 softmax"
+        dtypes["attention"] = (f"int8 block-{block} QKV/O projections (MatMulNBits, int8 activations); "
+                               "float32 softmax")
     if ctx.options.experts_fp32:
         dtypes["experts"] = "float32 (diagnostic MoE op)"
     return dtypes

@@ -24,7 +24,7 @@ from app.checkpoint.names import EMBED, FINAL_NORM, LM_HEAD, layer_names
 from app.checkpoint.safetensors_io import raw_to_f32
 from app.export import dml_attention, dml_moe, dml_weights, experts, layers
 from app.export.builder import MS_DOMAIN, GraphBuilder
-from app.export.context import INT8_BLOCK, AttentionIO, LayerContext
+from app.export.context import AttentionIO, LayerContext
 from app.export.pages import release_pages
 from app.export.rope import cos_sin_cache
 from app.package.targets import (
@@ -171,30 +171,44 @@ def _embedding(b: GraphBuilder, ctx: LayerContext, input_ids: str) -> str:
                                            dml_weights.fp16_rows(EMBED, raw, dtype))
         gathered = b.op("Gather", table, input_ids, name="embed_tokens/Gather", axis=0)
         return dml_weights.to_activation(b, ctx, gathered, "embed_tokens")
-    if ctx.embedding_bits == 8:
-        return _embedding_int8(b, ctx, raw, dtype, input_ids)
+    if ctx.embedding_bits:
+        return _embedding_quantised(b, ctx, raw, dtype, input_ids)
     table = b.add_streamed_initializer("embed_tokens.weight", _SAME_BYTES[dtype], list(raw.shape),
                                        _raw_rows(raw))
     gathered = b.op("Gather", table, input_ids, name="embed_tokens/Gather", axis=0)
     return b.op("Cast", gathered, name="embed_tokens/Cast", to=layers.elem_type(ctx))
 
 
-def _embedding_int8(b: GraphBuilder, ctx: LayerContext, raw: np.ndarray, dtype: str, input_ids: str) -> str:
-    """The token embedding as int8 block-32 rows (stored = q + 128, GatherBlockQuantized's default zero point
-    for uint8) with float scales; the gathered rows come out dequantised in the activation dtype."""
+def _embedding_quantised(b: GraphBuilder, ctx: LayerContext, raw: np.ndarray, dtype: str, input_ids: str) -> str:
+    """The token embedding as int8 or int4 rows in blocks of Target.dense_block_size (stored = q + 128 or, two
+    per byte low nibble first, q + 8: GatherBlockQuantized's packing and default zero points for uint8), with
+    float16 scales where every scale survives float16 (app.export.layers.expert_scale_dtype's rule). The
+    gathered rows come out dequantised in the scales' dtype and are cast to the activation dtype."""
     vocab, hidden = raw.shape
+    bits, block = ctx.embedding_bits, ctx.dense_block_size
     scales: list[np.ndarray] = []
 
     def chunks() -> Iterator[np.ndarray]:
         for rows in _raw_rows(raw):
-            q, s = experts.quantize_int8(raw_to_f32(rows, dtype), INT8_BLOCK)
+            values = raw_to_f32(rows, dtype)
+            if bits == 4:
+                q, s = experts.quantize_int4(values, block)
+            else:
+                q, s = experts.quantize_int8(values, block)
+                q = q.reshape(len(rows), hidden)
             scales.append(s)
-            yield q.reshape(len(rows), hidden)
+            yield q
 
-    table = b.add_streamed_initializer("embed_tokens.qweight", TensorProto.UINT8, [vocab, hidden], chunks())
-    scale = b.add_initializer("embed_tokens.scales", np.concatenate(scales).astype(ctx.float_type))
-    return b.op("GatherBlockQuantized", table, input_ids, scale, name="embed_tokens/GatherBlockQuantized",
-                domain=MS_DOMAIN, bits=8, block_size=INT8_BLOCK, quantize_axis=1, gather_axis=0)
+    table = b.add_streamed_initializer("embed_tokens.qweight", TensorProto.UINT8, [vocab, hidden * bits // 8],
+                                       chunks())
+    all_scales = np.concatenate(scales)
+    scale_type = layers.expert_scale_dtype(all_scales)
+    scale = b.add_initializer("embed_tokens.scales", all_scales.astype(scale_type))
+    gathered = b.op("GatherBlockQuantized", table, input_ids, scale, name="embed_tokens/GatherBlockQuantized",
+                    domain=MS_DOMAIN, bits=bits, block_size=block, quantize_axis=1, gather_axis=0)
+    if np.dtype(scale_type) == ctx.float_type:
+        return gathered
+    return b.op("Cast", gathered, name="embed_tokens/Cast", to=layers.elem_type(ctx))
 
 
 def _lm_head(b: GraphBuilder, ctx: LayerContext, final: str) -> None:
@@ -226,12 +240,12 @@ def _lm_head(b: GraphBuilder, ctx: LayerContext, final: str) -> None:
 
 
 def _lm_head_int8(b: GraphBuilder, ctx: LayerContext, raw: np.ndarray, dtype: str, flat: str) -> str:
-    """lm_head as MatMulNBits with int8 block-32 weights.
+    """lm_head as MatMulNBits with int8 weights in blocks of Target.dense_block_size.
 
     accuracy_level 4 (int8 activations, int8 dot products): onnxruntime 1.32 has no float32-activation kernel for
     8-bit MatMulNBits on CPU, and its fallback took 4.1 s per call at gpt-oss widths against 17 ms here."""
     vocab, hidden = raw.shape
-    block = INT8_BLOCK
+    block = ctx.dense_block_size
     scales: list[np.ndarray] = []
 
     def chunks() -> Iterator[np.ndarray]:

@@ -16,7 +16,7 @@ from onnx import TensorProto
 from app.checkpoint.names import layer_names
 from app.export import experts
 from app.export.builder import MS_DOMAIN, GraphBuilder, onnx_dtype
-from app.export.context import INT8_BLOCK, AttentionIO, LayerContext
+from app.export.context import AttentionIO, LayerContext
 from app.export.dml_weights import to_storage_fp16
 from app.package.targets import INT4, MXFP4
 
@@ -65,7 +65,7 @@ def linear(b: GraphBuilder, ctx: LayerContext, x: str, weight: np.ndarray, bias:
 
 
 def projection(b: GraphBuilder, ctx: LayerContext, x: str, weight: np.ndarray, bias: np.ndarray, name: str) -> str:
-    """An attention projection in the target's storage (Target.projection_bits): `linear`, or int8 block-32
+    """An attention projection in the target's storage (Target.projection_bits): `linear`, or int8 block-wise
     MatMulNBits (weight [out, in] is already MatMulNBits' [N, K] order) followed by the float bias."""
     if ctx.projection_bits == 0:
         return linear(b, ctx, x, weight, bias, name)
@@ -74,14 +74,15 @@ def projection(b: GraphBuilder, ctx: LayerContext, x: str, weight: np.ndarray, b
 
 
 def int8_matmul(b: GraphBuilder, ctx: LayerContext, x: str, weight: np.ndarray, name: str) -> str:
-    """x @ weight.T with weight [out, in] stored as int8 block-32 (MatMulNBits, accuracy_level 4: int8
-    activations and dot products, see app.package.targets for the measurement)."""
+    """x @ weight.T with weight [out, in] stored as int8 in blocks of Target.dense_block_size (MatMulNBits,
+    accuracy_level 4: int8 activations and dot products, see app.package.targets for the measurement)."""
     n, k = weight.shape
-    q, scales = experts.quantize_int8(np.asarray(weight, dtype=np.float32), INT8_BLOCK)
+    block = ctx.dense_block_size
+    q, scales = experts.quantize_int8(np.asarray(weight, dtype=np.float32), block)
     qweight = b.add_initializer(name + ".qweight", q)
     scale = b.add_initializer(name + ".scales", scales.astype(ctx.float_type))
     return b.op("MatMulNBits", x, qweight, scale, name=name + "/MatMulNBits", domain=MS_DOMAIN,
-                K=k, N=n, bits=8, block_size=INT8_BLOCK, accuracy_level=4)
+                K=k, N=n, bits=8, block_size=block, accuracy_level=4)
 
 
 def build_attention(b: GraphBuilder, layer: int, hidden: str, ctx: LayerContext, io: AttentionIO) -> str:
@@ -135,8 +136,9 @@ def build_moe(b: GraphBuilder, layer: int, hidden: str, ctx: LayerContext) -> st
     up, down = experts.expert_sources(w, layer, order, swap_nibbles=opts.debug_swap_nibbles)
     if opts.experts_fp32:
         return _fp32_moe(b, ctx, layer, hidden, flat, flat_logits, up, down, order)
-    fc1_w, fc1_s = _expert_tensors(b, ctx, up, prefix + ".fc1")
-    fc2_w, fc2_s = _expert_tensors(b, ctx, down, prefix + ".fc2")
+    block = expert_block(ctx, up, down)
+    fc1_w, fc1_s = _expert_tensors(b, ctx, up, block, prefix + ".fc1")
+    fc2_w, fc2_s = _expert_tensors(b, ctx, down, block, prefix + ".fc2")
     if not isinstance(fc1_s, str):  # CPU targets: both scales in one dtype (QMoE's T2 constraint)
         scale_type = expert_scale_dtype(fc1_s, fc2_s)
         fc1_s = b.add_initializer(prefix + ".fc1.scales", fc1_s.astype(scale_type))
@@ -154,10 +156,8 @@ def build_moe(b: GraphBuilder, layer: int, hidden: str, ctx: LayerContext) -> st
         inputs += ["", "", "", "", "", "", "", b.add_initializer(prefix + ".fc1.global_scale", ones),
                    b.add_initializer(prefix + ".fc2.global_scale", ones)]
         attrs.update(quant_type="fp4", expert_weight_bits=4, block_size=32)
-    elif ctx.record.experts == INT4:
-        attrs.update(expert_weight_bits=4, block_size=opts.int4_block_size)
     else:
-        attrs.update(expert_weight_bits=8, block_size=32)
+        attrs.update(expert_weight_bits=4 if ctx.record.experts == INT4 else 8, block_size=block)
     out = b.op("QMoE", *inputs, name=prefix + "/QMoE", domain=MS_DOMAIN, **_swiglu_attrs(ctx), **attrs)
     return b.op("Reshape", out, b.op("Shape", hidden, name=prefix + "/shape"), name=prefix + "/unflatten")
 
@@ -212,7 +212,17 @@ def expert_scale_dtype(*scales: np.ndarray) -> np.dtype:
     return np.dtype(np.float16)
 
 
-def _expert_tensors(b: GraphBuilder, ctx: LayerContext, src: experts.ExpertSource,
+def expert_block(ctx: LayerContext, up: experts.ExpertSource, down: experts.ExpertSource) -> int:
+    """One layer's QMoE block: MXFP4's own 32 on the MXFP4 targets, the target's int4 block on cpu-int4, and on
+    cpu the target's block where int8 stays lossless at it (else 32; both projections share the attribute)."""
+    if ctx.record.experts == MXFP4:
+        return 32
+    if ctx.record.experts == INT4:
+        return ctx.expert_block_size
+    return experts.lossless_int8_block((up, down), ctx.expert_block_size)
+
+
+def _expert_tensors(b: GraphBuilder, ctx: LayerContext, src: experts.ExpertSource, block: int,
                     name: str) -> tuple[str, str | np.ndarray]:
     """Writes one projection's expert weights for the context's target; returns their name and the scales
     (the initializer's name for cuda, the float32 array for the CPU targets, whose dtype the caller picks)."""
@@ -224,12 +234,11 @@ def _expert_tensors(b: GraphBuilder, ctx: LayerContext, src: experts.ExpertSourc
         scale_name = b.add_initializer(name + ".scales", np.stack(scales), elem_type=TensorProto.FLOAT8E8M0)
         return weights, scale_name
     if ctx.record.experts == INT4:
-        block = ctx.options.int4_block_size
         weights = b.add_streamed_initializer(name + ".weight", TensorProto.UINT8, [e, n, k // 2],
                                              experts.int4_weight_chunks(src, block, scales))
     else:
         weights = b.add_streamed_initializer(name + ".weight", TensorProto.UINT8, [e, n, k],
-                                             experts.int8_weight_chunks(src, scales))
+                                             experts.int8_weight_chunks(src, block, scales))
     return weights, np.stack(scales).astype(np.float32)
 
 

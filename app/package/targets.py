@@ -64,17 +64,41 @@ class Footprint:
 # Cost at 20b widths (2 layers, realistic MXFP4 codes, 200-token prompt + 40 steps against transformers,
 # docs/benchmarks.md): int8 lm_head 0.014 -> 0.016 sigma worst RMS (free, both targets); int8 projections
 # 0.014 -> 0.215 sigma on cpu but 0.314 -> 0.319 on cpu-int4, whose int4 experts dominate: cpu (the faithful
-# target) keeps float32 projections, cpu-int4 (the small one) takes int8. The embedding is read one row per
-# token, so its storage only changes the package size (bf16 1.16 GB, int8 0.65 GB; GatherBlockQuantized returns
-# the dequantised rows exactly): cpu-int4 takes int8 (0.319 -> 0.327 sigma), cpu keeps the checkpoint's bf16.
-# The router (2880 x 32) stays float32 everywhere: small, and it picks the experts.
+# target) keeps float32 projections, cpu-int4 (the small one) takes int8. float16 storage of cpu's projections
+# and lm_head would halve their package bytes but not what a token reads: ORT 1.32's x86 CPU provider has no
+# float16 MatMul/Gemm kernel and folds the float16 weight back into a float32 copy at load (its optimised graph
+# holds `FusedBack_*` float32 initializers), so speed and bytes read stay float32's and the copy is private
+# memory; see docs/benchmarks.md. The int8 MatMulNBits block is 64 on cpu-int4 (dense_block_size): its float32
+# scales cost 4 bytes per block, 0.037 GB at 20b for the lm_head and 0.040 for the attention; interleaved, 2
+# threads, load 4-11: block 64 / block 32 time 0.95 (QKV 2880x5120), 0.95 (o_proj), 1.09 (a quarter lm_head)
+# at M=1 and 0.84, 0.80, 0.75 at M=512; output error 8.4e-3 against 7.5e-3 (relative RMS). The embedding is
+# read one row per token, so its storage only changes the package size (at 20b with float16 scales: bf16
+# 1.16 GB, int8 block-32 0.62, block-64 0.60, int4 block-64 0.31; GatherBlockQuantized returns the dequantised
+# rows exactly). cpu-int4 takes int8 (0.56 % weight error at block 32, 0.60 GB at block 64); cpu keeps the
+# checkpoint's bf16: int8 rows took its 2-layer 20b-width error from 0.014 to 0.206 sigma worst (0.010 to 0.027
+# median, top-1 40 to 37 of 41), where cpu-int4's int4 experts hide it (0.319 -> 0.327). int4 (bits=4, packed
+# uint8, which ORT 1.32's CPU kernel takes at blocks 16-64, not 128: 2880 is no multiple) would bring cpu-int4
+# to 12.39 GB, under the 12.5 GB goal, but its 10 % row error took the 2-layer 20b-width error from 0.319 to
+# 0.610 sigma worst, 0.140 to 0.430 median, top-1 26 to 10 of 41 (with block-64 dense weights both;
+# transformers float32, docs/benchmarks.md): `enclave export --embedding int4` still makes one. The router
+# (2880 x 32) stays float32 everywhere: small, and it picks the experts.
 #
-# Footprints: cpu-int4 from `enclave export` + `enclave bench` of the 24-layer, 13.76 GB test checkpoint
-# (package 12.82 GB; after a 512-token prompt peak private 4.31 GB, peak RSS 5.00 GB). cpu: package 24.70 GB
-# from its graph (the 2-layer package's budget scaled to 24 layers, which matched the 24-layer cpu-int4 package
-# to 132 bytes); private not measured at real size (the package exceeds this machine's free RAM): cpu-int4's
-# 4.31 GB plus the float32 attention it prepacks instead of int8 (+1.83 GB), an estimate. cuda, dml: not
-# measured (no GPU here): MXFP4 experts as the checkpoint has them, about its size; all of it device memory.
+# cpu's int8 experts take block 64 (expert_block_size): one power-of-two scale per 64 values is still every
+# MXFP4 value exactly when the two 32-blocks' exponents differ by at most 3, which held for all
+# 24.9 M block pairs of the 20b-width test checkpoint's realistic codes; ORT's CPU QMoE accepts it at the
+# same speed (M=1: 37.9 vs 40.0 ms, 76.8 vs 72.3 ms, 8 experts at 20b widths, loaded), though its int8
+# activation rounding per block grows (1.32e-2 against 1.11e-2 relative output error); at 20b widths the cpu
+# package's error stayed 0.014 -> 0.016 sigma worst, 0.010 -> 0.011 median, top-1 40 of 41: -0.60 GB.
+#
+# Footprints (package bytes per checkpoint byte) are the 20b budget of app.bench.plan, the export's storage
+# rules applied to gpt-oss-20b's shapes (tests/export/test_budget_plan.py ties them to real exports): cpu-int4
+# 12.68 GB, cpu 25.77 GB. The plan matched the 24-layer cpu-int4 package's scaled 2-layer budget, which matched
+# the real 24-layer package to 132 bytes. Private memory: cpu-int4's 4.31 GB measured after a 512-token prompt
+# on the 24-layer 12.82 GB package of the previous storage (peak RSS 5.00 GB), kept as bytes, so its ratio to
+# the smaller package is an estimate; cpu's not measured at real size (the package exceeds this machine's free
+# RAM): cpu-int4's 4.31 GB plus the float32 attention and lm_head it prepacks instead of int8, an estimate.
+# cuda, dml: not measured (no GPU here): MXFP4 experts as the checkpoint has them, about its size; all of it
+# device memory.
 
 
 @dataclass(frozen=True)
@@ -96,8 +120,16 @@ class Target:
     # Providers that also run the graph correctly but only when the user names one: provider -> the caveat.
     on_request: dict[str, str] = field(default_factory=dict)
     genai_provider_options: tuple[dict[str, Any], ...] = ()  # genai_config's session_options.provider_options
-    projection_bits: int = 0  # attention QKV/O: 0 = the activation dtype, 8 = int8 block-32 (MatMulNBits)
-    embedding_bits: int = 0  # token embedding: 0 = as the checkpoint stores it, 8 = int8 (GatherBlockQuantized)
+    projection_bits: int = 0  # attention QKV/O: 0 = the activation dtype, 8 = int8 (MatMulNBits)
+    # token embedding: 0 = as the checkpoint stores it, 8 or 4 = int8 / int4 rows (GatherBlockQuantized)
+    embedding_bits: int = 0
+    # Block (values per scale, along the input dimension) of the int8 MatMulNBits projections and lm_head and of
+    # a quantised embedding: each block adds a 4-byte float32 MatMulNBits scale (2 bytes in float16 for the
+    # embedding's), so 64 halves what 32 adds. gpt-oss's inputs (2880, 4096) are multiples of 64, not of 128.
+    dense_block_size: int = 32
+    # QMoE block of the experts. cpu: 64 where one power-of-two scale per 64 values is still lossless (a
+    # layer where it is not falls back to 32, app.export.experts.lossless_int8_block); cpu-int4: int4 block.
+    expert_block_size: int = 32
 
     @property
     def float_type(self) -> np.dtype:
@@ -111,13 +143,13 @@ class Target:
 TARGETS: dict[str, Target] = {t.name: t for t in (
     # cpu keeps a float32 lm_head: with int8 activations (accuracy_level 4) a greedy answer depended on whether
     # the prompt was read whole or after a cached prefix (the served answer differed from the direct one on the
-    # tiny model); `enclave export --lm-head int8` still makes one. Footprint: +1.665 GB at 20b over the int8
-    # lm_head's 24.70 GB package, and its prepacked float32 weights counted private (an estimate).
+    # tiny model); `enclave export --lm-head int8` still makes one (-1.70 GB at 20b).
     Target("cpu", "float32", SHARED_BUFFER, fused_operators=True, experts=INT8, bfloat16_cast=True,
-           lm_head_bits=0, providers=(CPU,), footprint=Footprint(package=1.916, private=0.321, measured=False)),
+           lm_head_bits=0, providers=(CPU,), footprint=Footprint(package=1.8688, private=0.3291, measured=False),
+           expert_block_size=64),
     Target("cpu-int4", "float32", SHARED_BUFFER, fused_operators=True, experts=INT4, bfloat16_cast=True,
-           lm_head_bits=8, providers=(CPU,), footprint=Footprint(package=0.931, private=0.336, measured=True),
-           projection_bits=8, embedding_bits=8),
+           lm_head_bits=8, providers=(CPU,), footprint=Footprint(package=0.9194, private=0.340, measured=True),
+           projection_bits=8, embedding_bits=8, dense_block_size=64),
     Target("cuda", "float16", SHARED_BUFFER, fused_operators=True, experts=MXFP4, bfloat16_cast=True,
            lm_head_bits=0, providers=(CUDA,), footprint=Footprint(package=1.0, private=1.0, measured=False),
            genai_provider_options=({"cuda": {}},)),

@@ -151,15 +151,19 @@ def mlp(config: GptOssConfig, checkpoint: Checkpoint, experts: ExpertReader, lay
 class Transformer:
     """The reference model over an opened checkpoint (weights are read from it layer by layer, not kept).
 
-    `experts` replaces where the expert weights come from (anything with ExpertReader's `matmul`): verify runs a
-    cpu-int4 package's own int4 experts through it (app.reference.package_experts)."""
+    `experts` replaces where the expert weights come from (anything with ExpertReader's `matmul`) and `embedding`
+    where the embedding rows do (anything with a `rows(tokens)`): verify runs a cpu-int4 package's own int4
+    experts and embedding through it (app.reference.package_experts)."""
 
-    def __init__(self, checkpoint: Checkpoint, experts: object | None = None) -> None:
+    def __init__(self, checkpoint: Checkpoint, experts: object | None = None, embedding: object | None = None) -> None:
         self.checkpoint = checkpoint
         self.config = checkpoint.config
         self.experts = experts if experts is not None else ExpertReader(checkpoint)
+        self.embedding = embedding
 
     def embed(self, tokens: Sequence[int]) -> np.ndarray:
+        if self.embedding is not None:
+            return self.embedding.rows(np.asarray(tokens, dtype=np.int64))  # type: ignore[attr-defined]
         raw = self.checkpoint.tensor_raw(EMBED)
         return raw_to_f32(raw[np.asarray(tokens, dtype=np.int64)], self.checkpoint.tensor_dtype(EMBED))
 

@@ -95,6 +95,51 @@ class PackageExperts:
         return worst, where
 
 
+class PackageEmbedding:
+    """A package's quantised token embedding (GatherBlockQuantized, int8 or int4 rows), read back from its data
+    file for the reference: cpu-int4's int4 rows move each embedding by about 10 % RMS, which the reference
+    must see to compare only what the graph computes. Layout (app/export/graph.py writes it, read here
+    independently): uint8 [vocab, hidden·bits/8], int8 stored as q + 128, int4 two per byte with the even
+    column in the low nibble, stored as q + 8; scales [vocab, hidden/block] float16 or float32."""
+
+    def __init__(self, folder: Path, table: np.ndarray, scales: np.ndarray, bits: int, block: int) -> None:
+        self.folder, self.table, self.scales, self.bits, self.block = folder, table, scales, bits, block
+
+    @classmethod
+    def of(cls, package_folder: Path) -> PackageEmbedding | None:
+        """The package's quantised embedding, or None when it keeps the checkpoint's floats (a plain Gather)."""
+        folder = Path(package_folder)
+        model = onnx.load(str(folder / MODEL_FILE), load_external_data=False)
+        node = next((n for n in model.graph.node if n.op_type == "GatherBlockQuantized"), None)
+        if node is None:
+            return None
+        initializers = {t.name: t for t in model.graph.initializer}
+        attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+        bits, block = int(attrs["bits"]), int(attrs["block_size"])
+        if bits not in (4, 8) or len(node.input) > 3:
+            raise ValueError(f"{folder / MODEL_FILE}: {node.name} is not an int8 or int4 table without zero points")
+        return cls(folder, _array(folder, initializers[node.input[0]]), _array(folder, initializers[node.input[2]]),
+                   bits, block)
+
+    def rows(self, tokens: np.ndarray) -> np.ndarray:
+        """float32 [len(tokens), hidden]: the dequantised rows the graph gathers."""
+        packed = np.asarray(self.table[np.asarray(tokens, dtype=np.int64)]).astype(np.int16)
+        if self.bits == 4:
+            q = np.empty((packed.shape[0], packed.shape[1] * 2), dtype=np.int16)
+            q[:, 0::2], q[:, 1::2] = packed & 0xF, packed >> 4
+            q -= ZERO_POINT
+        else:
+            q = packed - 128
+        scales = np.asarray(self.scales[np.asarray(tokens, dtype=np.int64)]).astype(np.float32)
+        n, k = q.shape
+        return (q.reshape(n, k // self.block, self.block) * scales[..., None]).reshape(n, k).astype(np.float32)
+
+    def weights_error(self, checkpoint_rows: np.ndarray, tokens: np.ndarray) -> float:
+        """Relative RMS error of the package's rows of `tokens` against the checkpoint's."""
+        ours = self.rows(tokens)
+        return float(np.sqrt(np.mean((ours - checkpoint_rows) ** 2) / max(np.mean(checkpoint_rows ** 2), 1e-30)))
+
+
 def _array(folder: Path, tensor: onnx.TensorProto) -> np.ndarray:
     """An initializer as an array of its own dtype (the scales are float16 or float32, see
     app.export.layers.expert_scale_dtype): a read-only map of the data file, or its inline bytes."""

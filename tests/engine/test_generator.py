@@ -97,6 +97,32 @@ def test_prefix_reuse_gives_the_logits_of_a_cold_start(tiny_model: LoadedModel) 
     assert max(errors) < REUSE_TOL, errors
 
 
+@pytest.mark.parametrize("target", ["cpu", "cpu-int4"])
+def test_the_greedy_answer_does_not_depend_on_the_cached_prefix(target: str, tiny_package: Path,
+                                                                tiny_checkpoint: Path, tmp_path: Path) -> None:
+    """A second turn that reuses 100 cached tokens of the first answers, greedily, exactly as the same prompt
+    read whole by a fresh generator: what the API server (one generator, warm) and the window (another) must
+    agree on. Both CPU targets' default packages, whose int8 kernels round activations per call."""
+    if target == "cpu":
+        model = load_model(tiny_package, threads=2)
+    else:
+        from app.export.context import ExportOptions
+        from app.export.exporter import export_model
+
+        package = export_model(tiny_checkpoint, tmp_path / target, target,
+                               options=ExportOptions(context_length=512)).folder
+        model = load_model(package, threads=2)
+    first_turn = random_prompt(140, seed=1)
+    warm = Generator(model, max_length=512)
+    warm.complete(first_turn, None, GenerationConfig(max_new_tokens=20, ignore_eos=True))
+    second_turn = first_turn[:100] + random_prompt(40, seed=2)
+    greedy = make_sampler(SamplingParams(temperature=0.0))
+    after_prefix = [token for token, _ in warm.step(second_turn, greedy, max_new_tokens=32)]
+    assert len(warm.cache.tokens) == len(second_turn) + 31  # the cache did hold the 100-token prefix
+    whole = [token for token, _ in Generator(model, max_length=512).step(second_turn, greedy, max_new_tokens=32)]
+    assert after_prefix == whole
+
+
 def test_prefix_reuse_reports_the_reused_tokens(generator: Generator) -> None:
     prompt = random_prompt(60, seed=3)
     list(generator.generate(prompt, None, GenerationConfig(max_new_tokens=4)))

@@ -18,9 +18,10 @@ from app.export import experts
 E2M1 = [0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0]
 
 
-def _random_mxfp4(rng: np.random.Generator, e: int, n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+def _random_mxfp4(rng: np.random.Generator, e: int, n: int, k: int, spread: int = 8) -> tuple[np.ndarray, np.ndarray]:
+    """Random codes with exponents in 118..118+spread-1 (spread <= 4: every block-64 int8 is lossless)."""
     blocks = rng.integers(0, 256, size=(e, n, k // 32, 16), dtype=np.uint8)
-    scales = rng.integers(118, 126, size=(e, n, k // 32), dtype=np.uint8)
+    scales = rng.integers(118, 118 + spread, size=(e, n, k // 32), dtype=np.uint8)
     return blocks, scales
 
 
@@ -30,15 +31,36 @@ def _independent_decode(code: int, e8m0: int) -> float:
     return sign * E2M1[code & 7] * 2.0 ** (int(e8m0) - 127)
 
 
-def test_int8_re_encoding_is_lossless() -> None:
+@pytest.mark.parametrize("block", [32, 64])
+def test_int8_re_encoding_is_lossless(block: int) -> None:
     rng = np.random.default_rng(0)
-    blocks, scales = _random_mxfp4(rng, 3, 8, 64)
+    blocks, scales = _random_mxfp4(rng, 3, 8, 128, spread=4)
     src = experts.Mxfp4Experts(blocks, scales, order=(0, 1, 2))
+    assert experts.lossless_int8_block((src,), block) == block
     collected: list[np.ndarray] = []
-    weights = np.stack(list(experts.int8_weight_chunks(src, collected)))
+    weights = np.stack(list(experts.int8_weight_chunks(src, block, collected)))
     block_scales = np.stack(collected)
-    values = (weights.astype(np.float32) - 128).reshape(3, 8, 2, 32) * block_scales[..., None]
-    np.testing.assert_array_equal(values.reshape(3, 8, 64), mxfp4.decode(blocks, scales))
+    assert block_scales.shape == (3, 8, 128 // block)
+    values = (weights.astype(np.float32) - 128).reshape(3, 8, 128 // block, block) * block_scales[..., None]
+    expected = np.vectorize(_independent_decode)(mxfp4.unpack_nibbles(blocks), scales[..., None])
+    np.testing.assert_array_equal(values.reshape(3, 8, 128), expected.reshape(3, 8, 128))
+
+
+def test_int8_block_64_falls_back_to_32_where_it_would_round() -> None:
+    """One pair of 32-blocks whose exponents differ by 4 (12 x 2^4 = 192 > 127) anywhere in a layer's experts
+    keeps the whole layer at block 32; floating-point experts always get 32."""
+    rng = np.random.default_rng(5)
+    blocks, scales = _random_mxfp4(rng, 2, 4, 128, spread=4)
+    up = experts.Mxfp4Experts(blocks, scales, order=(0, 1))
+    down_scales = scales.copy()
+    down_scales[1, 3, 2], down_scales[1, 3, 3] = 118, 122
+    down = experts.Mxfp4Experts(blocks, down_scales, order=(0, 1))
+    assert experts.lossless_int8_block((up, up), 64) == 64
+    assert experts.lossless_int8_block((up, down), 64) == 32
+    floats = experts.FloatExperts(lambda index: np.zeros((128, 4), np.float32), 128, 4, order=(0, 1))
+    assert experts.lossless_int8_block((floats, up), 64) == 32
+    with pytest.raises(ValueError, match="more than 3"):
+        list(experts.int8_weight_chunks(down, 64, []))
 
 
 def test_fp4_packing_decodes_to_the_checkpoint_values_bit_exactly() -> None:
@@ -108,19 +130,20 @@ def _qmoe_session(inputs: dict[str, np.ndarray], bits: int, block: int, k: int) 
     return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
 
 
-@pytest.mark.parametrize("bits", [4, 8])
-def test_qmoe_reads_our_packing(bits: int) -> None:
+@pytest.mark.parametrize(("bits", "block"), [(4, 32), (8, 32), (8, 64)])
+def test_qmoe_reads_our_packing(bits: int, block: int) -> None:
     """QMoE on our packed experts equals the NumPy reference on the values we meant to store."""
     rng = np.random.default_rng(3)
     e, h, i, tokens, k = 4, 64, 64, 5, 2
-    up_blocks, up_scales = _random_mxfp4(rng, e, 2 * i, h)
-    down_blocks, down_scales = _random_mxfp4(rng, e, h, i)
+    up_blocks, up_scales = _random_mxfp4(rng, e, 2 * i, h, spread=4)
+    down_blocks, down_scales = _random_mxfp4(rng, e, h, i, spread=4)
     up = experts.Mxfp4Experts(up_blocks, up_scales, order=tuple(range(e)))
     down = experts.Mxfp4Experts(down_blocks, down_scales, order=tuple(range(e)))
     s1: list[np.ndarray] = []
     s2: list[np.ndarray] = []
     if bits == 8:
-        w1, w2 = np.stack(list(experts.int8_weight_chunks(up, s1))), np.stack(list(experts.int8_weight_chunks(down, s2)))
+        w1 = np.stack(list(experts.int8_weight_chunks(up, block, s1)))
+        w2 = np.stack(list(experts.int8_weight_chunks(down, block, s2)))
         v1, v2 = mxfp4.decode(up_blocks, up_scales), mxfp4.decode(down_blocks, down_scales)
         tolerance = 0.03  # int8 activations inside the kernel
     else:
@@ -134,10 +157,10 @@ def test_qmoe_reads_our_packing(bits: int) -> None:
     b1 = (rng.standard_normal((e, 2 * i)) * 0.1).astype(np.float32)
     b2 = (rng.standard_normal((e, h)) * 0.1).astype(np.float32)
     feeds = {"x": x, "logits": logits, "w1": w1, "s1": np.stack(s1), "b1": b1, "w2": w2, "s2": np.stack(s2), "b2": b2}
-    got = _qmoe_session(feeds, bits, 32, k).run(None, {"x": x, "logits": logits})[0]
+    got = _qmoe_session(feeds, bits, block, k).run(None, {"x": x, "logits": logits})[0]
     expected = _moe_reference(x, logits, v1, b1, v2, b2, k)
     rel = np.max(np.abs(got - expected)) / np.max(np.abs(expected))
-    print(f"QMoE {bits}-bit: max error relative to max output {rel:.2e}")
+    print(f"QMoE {bits}-bit block {block}: max error relative to max output {rel:.2e}")
     assert rel < tolerance, f"relative error {rel:.2e}"
 
 

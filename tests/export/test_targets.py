@@ -90,24 +90,32 @@ def test_gqa_attributes(cpu_package: Path) -> None:
         assert node.input[11] == f"layers.{layer}.attn.sinks"  # head_sink
 
 
-def test_cpu_qmoe_is_int8_block32_swiglu(cpu_package: Path) -> None:
+def test_cpu_qmoe_is_int8_block64_swiglu(cpu_package: Path) -> None:
+    """The tiny checkpoint's MXFP4 exponents are within 3 of each other in every pair of 32-blocks, so the cpu
+    target's lossless int8 takes its 64 block (Target.expert_block_size) in every layer."""
     model = _model(cpu_package)
     for node in _nodes(model, "QMoE"):
         attrs = _attrs(node)
         assert attrs == {"k": 4, "activation_type": b"swiglu", "swiglu_fusion": 1,
                          "activation_alpha": pytest.approx(1.702), "activation_beta": 1.0, "swiglu_limit": 7.0,
-                         "normalize_routing_weights": 1, "expert_weight_bits": 8, "block_size": 32}
+                         "normalize_routing_weights": 1, "expert_weight_bits": 8, "block_size": 64}
         weight = _initializer(model, node.input[2])
         assert weight.data_type == TensorProto.UINT8
         assert list(weight.dims) == [CFG.num_local_experts, 2 * CFG.intermediate_size, CFG.hidden_size]
+        assert list(_initializer(model, node.input[3]).dims) == [CFG.num_local_experts, 2 * CFG.intermediate_size,
+                                                                 CFG.hidden_size // 64]
 
 
-@pytest.mark.parametrize(("package", "int8_projections"), [("cpu_package", False), ("cpu_int4_package", True)])
-def test_cpu_targets_dense_weights(package: str, int8_projections: bool, request: pytest.FixtureRequest) -> None:
-    """cpu-int4: an int8 block-32 MatMulNBits lm_head and int8 attention projections; cpu keeps both float32 (a
-    Gemm lm_head; Target.lm_head_bits / projection_bits, app.package.targets); the router stays a float32 MatMul
-    everywhere."""
+@pytest.mark.parametrize(("package", "int8_projections", "embedding_bits"),
+                         [("cpu_package", False, 0), ("cpu_int4_package", True, 8)])
+def test_cpu_targets_dense_weights(package: str, int8_projections: bool, embedding_bits: int,
+                                   request: pytest.FixtureRequest) -> None:
+    """cpu-int4: an int8 block-64 MatMulNBits lm_head and int8 block-64 attention projections, an int8 block-64
+    embedding with float16 scales, cast to float32 after the gather; cpu keeps both float32 (a Gemm lm_head)
+    and the checkpoint's bf16 embedding (Target.lm_head_bits, projection_bits, embedding_bits,
+    dense_block_size in app.package.targets); the router stays a float32 MatMul everywhere."""
     model = _model(request.getfixturevalue(package))
+    block = 64 if int8_projections else 32
     q_out = (CFG.num_attention_heads + 2 * CFG.num_key_value_heads) * CFG.head_dim
     projections = [(CFG.hidden_size, q_out), (CFG.num_attention_heads * CFG.head_dim, CFG.hidden_size)]
     shapes = sorted((_attrs(n)["K"], _attrs(n)["N"]) for n in _nodes(model, "MatMulNBits"))
@@ -115,26 +123,26 @@ def test_cpu_targets_dense_weights(package: str, int8_projections: bool, request
     assert shapes == expected
     for node in _nodes(model, "MatMulNBits"):
         attrs = _attrs(node)
-        assert (attrs["bits"], attrs["block_size"], attrs["accuracy_level"]) == (8, 32, 4)
-        assert list(_initializer(model, node.input[1]).dims) == [attrs["N"], attrs["K"] // 32, 32]
+        assert (attrs["bits"], attrs["block_size"], attrs["accuracy_level"]) == (8, block, 4)
+        assert list(_initializer(model, node.input[1]).dims) == [attrs["N"], attrs["K"] // block, block]
+        assert _initializer(model, node.input[2]).data_type == TensorProto.FLOAT
     assert len(_nodes(model, "Gemm")) == (not int8_projections)
     routers = [n for n in _nodes(model, "MatMul") if "router" in n.name]
     assert len(routers) == CFG.num_hidden_layers
     assert len(_nodes(model, "MatMul")) == CFG.num_hidden_layers * (1 if int8_projections else 3)
-    embeddings = _nodes(model, "GatherBlockQuantized")  # cpu-int4: int8 rows; cpu: the checkpoint's bf16 Gather
-    assert len(embeddings) == int8_projections
-    for embedding in embeddings:
-        assert (_attrs(embedding)["bits"], _attrs(embedding)["block_size"]) == (8, 32)
-        assert list(_initializer(model, embedding.input[0]).dims) == [CFG.vocab_size, CFG.hidden_size]
-
-
-def test_cpu_int4_uses_int4_experts(cpu_int4_package: Path) -> None:
-    model = _model(cpu_int4_package)
-    for node in _nodes(model, "QMoE"):
-        attrs = _attrs(node)
-        assert attrs["expert_weight_bits"] == 4 and attrs["block_size"] == 32
-        assert list(_initializer(model, node.input[2]).dims) == [CFG.num_local_experts, 2 * CFG.intermediate_size,
-                                                                 CFG.hidden_size // 2]
+    if not embedding_bits:
+        assert not _nodes(model, "GatherBlockQuantized")
+        gather = next(n for n in _nodes(model, "Gather") if n.input[0] == "embed_tokens.weight")
+        assert _initializer(model, gather.input[0]).data_type == TensorProto.BFLOAT16
+        return
+    (embedding,) = _nodes(model, "GatherBlockQuantized")
+    assert (_attrs(embedding)["bits"], _attrs(embedding)["block_size"]) == (embedding_bits, block)
+    assert list(_initializer(model, embedding.input[0]).dims) == [CFG.vocab_size,
+                                                                  CFG.hidden_size * embedding_bits // 8]
+    scales = _initializer(model, embedding.input[2])
+    assert scales.data_type == TensorProto.FLOAT16 and list(scales.dims) == [CFG.vocab_size, CFG.hidden_size // block]
+    cast = next(n for n in model.graph.node if embedding.output[0] in n.input)
+    assert cast.op_type == "Cast" and _attrs(cast)["to"] == TensorProto.FLOAT
 
 
 def test_cuda_package_structure(cuda_package: Path) -> None:
@@ -295,3 +303,45 @@ def test_expert_scales_stay_float32_where_float16_would_move_them() -> None:
     assert expert_scale_dtype(powers, np.float32([2.0 ** 16])) == np.float32  # overflow in either tensor
     assert expert_scale_dtype(np.float32([2.0 ** -20 + 2.0 ** -25])) == np.float32  # subnormal: loses bits
     assert expert_scale_dtype(np.float32([2.0 ** -25])) == np.float32  # underflows to zero
+
+
+def test_int4_embedding_rows_are_what_onnxruntime_gathers(tiny_checkpoint: Path, tmp_path: Path) -> None:
+    """`--embedding int4` (not a default: it doubled cpu-int4's error at 20b widths): the packed table ORT's
+    GatherBlockQuantized (bits=4, two per byte, default zero point 8) reads back is the exporter's int4
+    quantisation of the checkpoint's rows, and the package still runs."""
+    import onnxruntime as ort
+    from onnx import helper, numpy_helper
+
+    from app.checkpoint.names import EMBED
+    from app.checkpoint.safetensors_io import raw_to_f32
+    from app.export.experts import dequantize_int4, quantize_int4
+    from app.reference.package_experts import _array
+    from tests.support.ort_runner import PackageRunner
+
+    package = export_model(tiny_checkpoint, tmp_path / "int4-embedding", "cpu-int4",
+                           options=ExportOptions(context_length=64, embedding_bits=4)).folder
+    model = _model(package)
+    (node,) = _nodes(model, "GatherBlockQuantized")
+    assert (_attrs(node)["bits"], _attrs(node)["block_size"]) == (4, 64)
+    table = np.asarray(_array(package, _initializer(model, node.input[0])))
+    scales = np.asarray(_array(package, _initializer(model, node.input[2])))
+    assert table.shape == (CFG.vocab_size, CFG.hidden_size // 2) and scales.dtype == np.float16
+    single = helper.make_graph(
+        [helper.make_node("GatherBlockQuantized", ["table", "ids", "scales"], ["rows"], domain="com.microsoft",
+                          bits=4, block_size=64, quantize_axis=1, gather_axis=0)], "gather",
+        [helper.make_tensor_value_info("ids", TensorProto.INT64, [None])],
+        [helper.make_tensor_value_info("rows", TensorProto.FLOAT16, None)],
+        [numpy_helper.from_array(table, "table"), numpy_helper.from_array(scales, "scales")])
+    session = ort.InferenceSession(helper.make_model(single, opset_imports=[
+        helper.make_opsetid("", 21), helper.make_opsetid("com.microsoft", 1)]).SerializeToString(),
+        providers=["CPUExecutionProvider"])
+    tokens = np.array([0, 7, 199_999, CFG.vocab_size - 1])
+    gathered = session.run(None, {"ids": tokens})[0].astype(np.float32)
+    checkpoint = Checkpoint.open(tiny_checkpoint)
+    rows = raw_to_f32(np.asarray(checkpoint.tensor_raw(EMBED))[tokens], checkpoint.tensor_dtype(EMBED))
+    packed, row_scales = quantize_int4(rows, 64)
+    expected = dequantize_int4(packed, row_scales.astype(np.float16).astype(np.float32), 64)
+    np.testing.assert_allclose(gathered, expected, rtol=2 ** -10, atol=1e-6)  # float16 output rounding only
+    assert 0.05 < float(np.sqrt(np.mean((expected - rows) ** 2) / np.mean(rows ** 2))) < 0.15
+    logits = PackageRunner(package, max_length=16).step([1, 2, 3])
+    assert np.all(np.isfinite(logits))

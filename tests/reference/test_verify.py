@@ -113,6 +113,26 @@ def test_the_int4_reader_reads_what_the_exporter_wrote(packages: dict[str, Path]
     np.testing.assert_array_equal(ours, dequantize_int4(np.asarray(weight[3]), np.asarray(scales[3]), 32))
 
 
+def test_the_embedding_reader_reads_what_the_exporter_wrote(packages: dict[str, Path], tiny_checkpoint: Path) -> None:
+    """app.reference.package_experts.PackageEmbedding reads cpu-int4's int8 block-64 rows with float16 scales on
+    its own; they must be the exporter's (app.export.experts.quantize_int8 of the checkpoint's bf16 rows)."""
+    from app.checkpoint.names import EMBED
+    from app.checkpoint.weights import Checkpoint
+    from app.checkpoint.safetensors_io import raw_to_f32
+    from app.export.experts import quantize_int8
+    from app.reference.package_experts import PackageEmbedding
+
+    embedding = PackageEmbedding.of(packages["cpu-int4"])
+    assert embedding is not None and (embedding.bits, embedding.block) == (8, 64)
+    checkpoint = Checkpoint.open(tiny_checkpoint)
+    tokens = np.array([0, 5, 199_999, 201_087])
+    rows = raw_to_f32(np.asarray(checkpoint.tensor_raw(EMBED))[tokens], checkpoint.tensor_dtype(EMBED))
+    q, scales = quantize_int8(rows, 64)
+    expected = (q.astype(np.float32) - 128) * scales.astype(np.float16).astype(np.float32)[..., None]
+    np.testing.assert_array_equal(embedding.rows(tokens), expected.reshape(rows.shape))
+    assert 0 < embedding.weights_error(rows, tokens) < 0.01
+
+
 def test_a_changed_file_is_refused_before_anything_runs(packages: dict[str, Path], tmp_path: Path) -> None:
     package = sabotage.copy_package(packages["cpu"], tmp_path / "pkg")
     data = package / "model.onnx.data"
