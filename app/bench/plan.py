@@ -34,6 +34,8 @@ def planned_tensors(config: GptOssConfig, target: Target, context_length: int) -
     """(initializer name, bytes, first-axis rows, per layer) for the big tensors of `target`'s package of
     `config`, named as the exporter names them (so app.bench.weights.ONNX_COMPONENTS sorts them alike).
     Shape constants and other tensors below a few KB are left out."""
+    if target.experts not in (INT8, INT4) or not target.runs_on_cpu:
+        raise ValueError(f"the byte plan covers the CPU targets' storage, not {target.name}'s")
     act = target.float_type.itemsize
     h, i, e, v = config.hidden_size, config.intermediate_size, config.num_local_experts, config.vocab_size
     q_out = (config.num_attention_heads + 2 * config.num_key_value_heads) * config.head_dim
@@ -48,7 +50,7 @@ def planned_tensors(config: GptOssConfig, target: Target, context_length: int) -
                    (attn + ".o_proj.bias", h * act), (attn + ".sinks", config.num_attention_heads * act),
                    (f"layers.{layer}.input_norm.weight", h * 4), (f"layers.{layer}.post_norm.weight", h * act),
                    (moe + ".router.weight", h * e * act), (moe + ".router.bias", e * act)]
-        expert_bytes = {INT8: 1.0, INT4: 0.5}[target.experts]
+        expert_bytes = 1.0 if target.experts == INT8 else 0.5
         for fc, n, k in (("fc1", 2 * i, h), ("fc2", h, i)):
             tensors += [(f"{moe}.{fc}.weight", int(e * n * k * expert_bytes)),
                         (f"{moe}.{fc}.scales", e * n * (k // target.expert_block_size) * FLOAT16_SCALE),
