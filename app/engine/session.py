@@ -9,7 +9,8 @@ vocabulary width) is read from the session's own input/output metadata, so the t
 Before ONNX Runtime sees the graph, every external-data reference is checked against the files on disk:
 a missing or truncated `model.onnx.data` becomes one sentence naming the file and the tensor, instead of
 an ORT stack trace (or a crash while memory-mapping). External data is memory-mapped by ORT's CPU provider
-when tensors are page aligned (the exporter aligns them), so loading costs page-cache, not a copy.
+when tensors are page aligned (the exporter aligns them), so loading costs page-cache, not a copy, except for
+the weights ORT's kernels prepack into private copies (see session_options).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from app.engine.events import LoadProgress, ModelInfo
 from app.engine.kv_cache import KVSpec
 from app.engine.memory import peak_rss
 from app.engine.providers import CPU, CUDA, DML, ProviderChoice, ProviderError, choose_provider, detect_environment
-from app.package.footprint import private_bytes
+from app.package.footprint import mapped_bytes, private_bytes
 from app.json_files import read_json_object
 from app.package.manifest import GENAI_CONFIG_FILE, MANIFEST_FILE, MODEL_FILE, TOKENIZER_FILE, PackageError
 from app.package.reader import Package, read_package
@@ -183,10 +184,32 @@ def session_options(threads: int | None = None, *, spinning: bool = False, prepa
     - denormals flushed to zero: subnormal floats (|x| < 1.2e-38) take a slow microcode path on x86.
       Flushing them changes logits by far less than float32 rounding, and on the 20b-layers cpu-int4
       package it halved TTFT (1.47 s -> 0.80 s for 512 tokens) and doubled decode (10 -> 20 tok/s).
-    - prepack on: CPU kernels (QMoE, MatMul, Gemm) re-lay their weights at load. That turns most of the
-      memory-mapped data file into private copies (20b-layers cpu: 4.5 of 5.5 GB anonymous, 15 s load),
-      but without it decode is 2x slower (the lm_head Gemm re-packs its 2.3 GB weight on every call).
-      `prepack=False` keeps the weights mapped (load 1.2 s, 0.3 GB private) for low-memory machines.
+    - prepack on: ORT's CPU matrix kernels re-lay their constant weights at load into private copies and
+      drop the memory-mapped originals. Measured per operator at gpt-oss-20b widths (ORT 1.32, 2 threads,
+      single-operator graphs with page-aligned external data, prepacking on vs off in alternating runs,
+      load 7-12; docs/benchmarks.md "Where the memory goes"): MatMulNBits int8 (accuracy_level 4) copies
+      1.11-1.22x its stored bytes and without prepacking is 90-190x slower at M=1 (QKV 1.0 vs 159 ms, lm_head
+      101-160 ms vs 13.5-14.1 s); QMoE int4 copies 1.145x (int8: 1.31x) and without it is 8-11x slower at M=1
+      (32-40 vs 316-341 ms) and 1.8x at M=512; float32 MatMul/Gemm copy 1.0x and gain nothing measurable at
+      M=1 (lm_head Gemm at a quarter of the vocabulary 99-106 vs 78-100 ms); GatherBlockQuantized copies
+      nothing. ORT 1.32 has one switch for all operators, and the int8/int4 kernels need it, so it stays on:
+      a cpu-int4 package's private memory is about 1.12x its size (app.package.targets, Footprint).
+      ORT also shares prepacked buffers whose contents are identical (two identical QMoE layers 648 MB, two
+      different 1,047 MB), so a checkpoint with repeated layers understates this.
+      Per operator, the graph form decides: ORT prepacks only constant initializers, and a weight also listed
+      as a graph input is not one (float32 QKV MatMul: 1.4 instead of 60.4 MB private, no slower). Not used:
+      unprepacked MatMul's rows then depend on the batch shape, so chunked and whole prompts disagreed
+      (app.package.targets, the cpu footprint's comment).
+      `prepack=False` keeps every weight mapped (for checks on machines without the memory); it is far
+      slower (2-layer cpu-int4 package: 22.3 s per decoded token against 0.23-0.53 s, and a 3.2 GB transient
+      peak while MatMulNBits dequantises the lm_head). Memory-mapping the prepacked weights themselves
+      (ORT's optimized-model save with session.save_external_prepacked_constant_initializers) measured
+      246 instead of 1,936 MB private on the 2-layer cpu-int4 package at no loss of speed, but needs a
+      machine-local copy of the package (its layout depends on this CPU and ORT build) of 1.75x its size,
+      built by one fully prepacked load: not done yet.
+    - CPU arena and memory pattern at ORT's defaults (on): on the 2-layer cpu-int4 package without the arena
+      the kernels kept no prepacked weights (412 MB private, 22 s per token); without the memory pattern
+      nothing was saved (decode 489 vs 228-248 ms at 512 tokens, 462 vs 555 ms at 8k; alternating runs).
     """
     so = ort.SessionOptions()
     so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -197,8 +220,7 @@ def session_options(threads: int | None = None, *, spinning: bool = False, prepa
     if not spinning:
         so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         so.add_session_config_entry("session.inter_op.allow_spinning", "0")
-    if not prepack:
-        so.add_session_config_entry("session.disable_prepacking", "1")
+    so.add_session_config_entry("session.disable_prepacking", "0" if prepack else "1")
     return so
 
 
@@ -277,9 +299,15 @@ def load_model(
     try:
         # The free-memory check counts the weights and the KV cache at the context the session will allow
         # (full-length buffers are touched as the conversation grows, so that is what a long chat reaches).
+        # On the CPU, full speed holds ORT's private copies and the mapped weights it reads in place
+        # (app.package.footprint); an onnxruntime-genai folder is counted as the whole package.
         kv = kv_cache_bytes(facts, length)
-        private = private_bytes(facts.target, facts.size_bytes) + kv if facts.target in TARGETS else None
-        choice = choose_provider(detect_environment(), target=facts.target, package_bytes=facts.size_bytes + kv,
+        private, whole = None, facts.size_bytes + kv
+        if facts.target in TARGETS:
+            private = private_bytes(facts.target, facts.size_bytes) + kv
+            if TARGETS[facts.target].runs_on_cpu:
+                whole = private + mapped_bytes(facts.target, facts.size_bytes)
+        choice = choose_provider(detect_environment(), target=facts.target, package_bytes=whole,
                                  requested=provider, private_bytes=private)
     except (ProviderError, ValueError) as exc:
         raise LoadError(str(exc)) from exc

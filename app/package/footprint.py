@@ -19,6 +19,9 @@ GB = 1e9
 # What the operating system, the window and the document index need besides the model (a 16 GB laptop shows
 # about 15.5 GB to programs and keeps ~1.5 GB for itself and the desktop).
 RESERVE_BYTES = int(2.0 * GB)
+# gpt-oss-20b's float32 KV cache at 8,192 tokens (24 layers x 2 x 8 heads x 64 x 4 bytes per token), what a long
+# chat touches; gpt-oss-120b's 36 layers hold 1.21 GB (its advice is extrapolated anyway).
+CHAT_KV_BYTES = 24 * 2 * 8 * 64 * 4 * 8192
 
 
 def package_bytes(target: str, checkpoint_bytes: int) -> int:
@@ -31,13 +34,19 @@ def private_bytes(target: str, package_size: int) -> int:
     return int(TARGETS[target].footprint.private * package_size)
 
 
+def mapped_bytes(target: str, package_size: int) -> int:
+    """Package bytes a chat keeps reading from the memory-mapped file (not copied: the embedding's rows)."""
+    return int(TARGETS[target].footprint.mapped * package_size)
+
+
 def memory_needed(target: str, checkpoint_bytes: int) -> int:
-    """RAM for full speed on the CPU targets: the whole package resident plus the private memory, with the
-    operating system's share (and gpt-oss-20b's 0.8 GB float32 KV cache at 8k tokens) on top."""
+    """RAM for full speed. CPU targets: ORT's private copies (prepacked weights, arena), the mapped weights it reads
+    in place and the KV cache of an 8k-token chat, with the operating system's share on top; the mapped originals
+    of prepacked weights are not counted (ORT drops them after load). GPU targets: the package in device memory."""
     size = package_bytes(target, checkpoint_bytes)
-    if TARGETS[target].footprint.private >= 1.0:
+    if not TARGETS[target].runs_on_cpu:
         return size + RESERVE_BYTES
-    return size + private_bytes(target, size) + RESERVE_BYTES
+    return private_bytes(target, size) + mapped_bytes(target, size) + CHAT_KV_BYTES + RESERVE_BYTES
 
 
 def memory_needed_gb(target: str, checkpoint_bytes: int) -> int:

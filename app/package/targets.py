@@ -46,14 +46,21 @@ PRESENT_VALUE = "present.%d.value"
 
 @dataclass(frozen=True)
 class Footprint:
-    """`package`: package bytes per checkpoint byte; `private`: the loaded process's private (anonymous) memory
-    per package byte, what cannot be paged back to the package file (ORT's prepacked weights, arenas); the rest
-    of the package is memory-mapped file pages the system can drop and re-read (slower, no swapping).
-    `measured`: both come from a real-size run here (else an estimate, said where)."""
+    """What a package costs, per byte.
+
+    `package`: package bytes per checkpoint byte. `private`: the loaded process's private (anonymous) memory per
+    package byte after a 512-token prompt, what cannot be paged back to the package file: ORT's prepacked copies
+    of the weights (which replace the mapped originals: those pages are dropped after load), its arena, the
+    tokenizer; the KV cache comes on top (app.engine.session.kv_cache_bytes). `mapped`: package bytes per package
+    byte that stay memory-mapped and are read while chatting (weights ORT does not prepack: the embedding rows);
+    the system can drop and re-read them (slower, no swapping). `measured`: the package ratio comes from a
+    real-size export here and the private one from per-operator measurements at real widths (else an estimate,
+    said where)."""
 
     package: float
     private: float
     measured: bool
+    mapped: float = 0.0
 
 
 # Dense weights (outside the experts) on the CPU targets. Decode reads every dense weight once per token; at
@@ -93,10 +100,26 @@ class Footprint:
 # Footprints (package bytes per checkpoint byte) are the 20b budget of app.bench.plan, the export's storage
 # rules applied to gpt-oss-20b's shapes (tests/export/test_budget_plan.py ties them to real exports): cpu-int4
 # 12.68 GB, cpu 25.77 GB. The plan matched the 24-layer cpu-int4 package's scaled 2-layer budget, which matched
-# the real 24-layer package to 132 bytes. Private memory: cpu-int4's 4.31 GB measured after a 512-token prompt
-# on the 24-layer 12.82 GB package of the previous storage (peak RSS 5.00 GB), kept as bytes, so its ratio to
-# the smaller package is an estimate; cpu's not measured at real size (the package exceeds this machine's free
-# RAM): cpu-int4's 4.31 GB plus the float32 attention and lm_head it prepacks instead of int8, an estimate.
+# the real 24-layer package to 132 bytes.
+#
+# Private memory (docs/benchmarks.md, "Where the memory goes"): ORT 1.32 prepacks every MatMulNBits and QMoE weight
+# into a private copy at load (session.disable_prepacking=0, app.engine.session.session_options), and drops the
+# mapped originals. Measured per operator at gpt-oss-20b widths (single-operator graphs, page-aligned external
+# data as in our packages, private memory after load / per stored byte): QMoE int4 block-32 1.145, QMoE int8
+# 1.314, MatMulNBits int8 block-32 1.22 (projections) / 1.11 (lm_head, float32 scales), float32 MatMul/Gemm
+# 1.00, GatherBlockQuantized 0 (the embedding stays mapped). The 2-layer 20b-width cpu-int4 package held
+# 1,936 MB after load (the operators' sum 1,826 MB + 110 MB tokenizer/graph) and 2,273 MB after a 512-token
+# prompt (+337 MB arena and activations). Scaled to 24 distinct layers: cpu-int4 14.06 GB after load, 14.40 GB
+# after the prompt = 1.124 x its 12.81 GB package (block-32 dense weights; the block-64 ones now exported are
+# counted at block 32's ratios, an upper bound: 1.124 of 12.68 GB). cpu (int8 experts at block 64 counted at
+# block 32's 1.314, float32 attention and lm_head): 31.3 GB = 1.213 x 25.77 GB from the per-operator ratios (an
+# estimate; its 2-layer block-32 package measured 4,900-4,933 MB private after load). Its float32 weights could
+# stay mapped (listed as graph inputs, which ORT does not prepack: 2,371-2,404 MB at 2 layers, speed within
+# noise), but then MatMul's results depend on the batch shape:
+# a prompt read in 32-token chunks gave logits up to 0.039 off the whole prompt's on the tiny model
+# (tests/engine/test_prefill_chunks.py), the cache-path dependence the cpu target exists to avoid.
+# The 4.31 GB measured on the 24-layer test checkpoint was not this: its 24 layers repeat two layers, and ORT
+# shares prepacked buffers with identical contents (two identical QMoE layers: 648 MB, two different: 1,047 MB).
 # cuda, dml: not measured (no GPU here): MXFP4 experts as the checkpoint has them, about its size; all of it
 # device memory.
 
@@ -143,12 +166,15 @@ class Target:
 TARGETS: dict[str, Target] = {t.name: t for t in (
     # cpu keeps a float32 lm_head: with int8 activations (accuracy_level 4) a greedy answer depended on whether
     # the prompt was read whole or after a cached prefix (the served answer differed from the direct one on the
-    # tiny model); `enclave export --lm-head int8` still makes one (-1.70 GB at 20b).
+    # tiny model); `enclave export --lm-head int8` still makes one (-1.70 GB at 20b). mapped: the bf16 embedding,
+    # 1.158 of 25.77 GB (cpu-int4: int8 rows with float16 scales, 0.60 of 12.68).
     Target("cpu", "float32", SHARED_BUFFER, fused_operators=True, experts=INT8, bfloat16_cast=True,
-           lm_head_bits=0, providers=(CPU,), footprint=Footprint(package=1.8688, private=0.3291, measured=False),
+           lm_head_bits=0, providers=(CPU,),
+           footprint=Footprint(package=1.8688, private=1.213, measured=False, mapped=0.045),
            expert_block_size=64),
     Target("cpu-int4", "float32", SHARED_BUFFER, fused_operators=True, experts=INT4, bfloat16_cast=True,
-           lm_head_bits=8, providers=(CPU,), footprint=Footprint(package=0.9194, private=0.340, measured=True),
+           lm_head_bits=8, providers=(CPU,),
+           footprint=Footprint(package=0.9194, private=1.124, measured=True, mapped=0.047),
            projection_bits=8, embedding_bits=8, dense_block_size=64),
     Target("cuda", "float16", SHARED_BUFFER, fused_operators=True, experts=MXFP4, bfloat16_cast=True,
            lm_head_bits=0, providers=(CUDA,), footprint=Footprint(package=1.0, private=1.0, measured=False),

@@ -121,12 +121,12 @@ def suggest_export(checkpoint: Path) -> tuple[str, Path, str]:
     import psutil
 
     from app.model_folder import recommend_target
-    from app.package.footprint import memory_needed
+    from app.package.footprint import memory_needed_gb
 
     size = sum(p.stat().st_size for p in checkpoint.glob("*.safetensors"))
     ram = psutil.virtual_memory().total
     target = recommend_target(ort.get_available_providers(), ram, size)
-    need, small = memory_needed("cpu", size) / 1e9, memory_needed("cpu-int4", size) / 1e9
+    need, small = memory_needed_gb("cpu", size), memory_needed_gb("cpu-int4", size)  # the catalog's rounding
     reasons = {"cuda": translate("Backend", "an NVIDIA GPU was found"),
                "dml": translate("Backend", "a DirectML GPU was found"),
                "cpu": translate("Backend", "no supported GPU; this computer's {ram} GB of memory holds the lossless "
