@@ -6,7 +6,7 @@ import pytest
 
 from app.model_catalog import load_catalog
 from app.model_folder import recommend_target
-from app.package.footprint import RESERVE_BYTES, memory_needed, memory_needed_gb, package_bytes, private_bytes
+from app.package.footprint import memory_needed, memory_needed_gb, package_bytes, private_bytes
 from app.package.targets import TARGETS
 
 
