@@ -38,9 +38,14 @@ def random_prompt(n: int, seed: int) -> list[int]:
     return np.random.default_rng(seed).integers(0, NUM_MERGEABLE, n).tolist()
 
 
-def ours_round(generator: Generator, prompt: Sequence[int], new_tokens: int) -> RoundResult:
+def ours_round(generator: Generator, prompt: Sequence[int], new_tokens: int,
+               reply: list[int] | None = None) -> RoundResult:
+    """One round from an empty cache; the generated token ids are appended to `reply` when given (the
+    conversation then stays in the generator's cache for `next_turn_ttft`)."""
     generator.reset()
     events = list(generator.generate(prompt, None, GenerationConfig(max_new_tokens=new_tokens, ignore_eos=True)))
+    if reply is not None:
+        reply.extend(t for e in events for t in e.token_ids)
     last = events[-1]
     if last.new_tokens != new_tokens or last.ttft_s is None or last.decode_tok_s is None:
         raise RuntimeError(f"our generator stopped after {last.new_tokens} tokens ({last.finish_reason}, "
@@ -55,8 +60,11 @@ def ours_round(generator: Generator, prompt: Sequence[int], new_tokens: int) -> 
     )
 
 
+MESSAGE_TOKENS = 32  # the second turn's new user message
+
+
 def second_turn_ttft(generator: Generator, history_tokens: int, *, reply_tokens: int = 16,
-                     message_tokens: int = 32, seed: int = 0) -> tuple[float, int]:
+                     message_tokens: int = MESSAGE_TOKENS, seed: int = 0) -> tuple[float, int]:
     """TTFT of the turn after a conversation of `history_tokens` (+ a reply): (seconds, tokens prefilled).
 
     The second prompt is the first one + the reply + a new message, as a chat session sends it, so the
@@ -65,7 +73,14 @@ def second_turn_ttft(generator: Generator, history_tokens: int, *, reply_tokens:
     first = random_prompt(history_tokens, seed)
     reply = [t for e in generator.generate(first, None, GenerationConfig(max_new_tokens=reply_tokens,
                                                                          ignore_eos=True)) for t in e.token_ids]
-    second = first + reply + random_prompt(message_tokens, seed + 1)
+    return next_turn_ttft(generator, first, reply, message_tokens=message_tokens, seed=seed)
+
+
+def next_turn_ttft(generator: Generator, first: Sequence[int], reply: Sequence[int], *,
+                   message_tokens: int = MESSAGE_TOKENS, seed: int = 0) -> tuple[float, int]:
+    """TTFT of the turn after the conversation the generator has just run (prompt `first`, answer `reply`):
+    (seconds, tokens prefilled)."""
+    second = [*first, *reply, *random_prompt(message_tokens, seed + 1)]
     events = list(generator.generate(second, None, GenerationConfig(max_new_tokens=1, ignore_eos=True)))
     last = events[-1]
     assert last.ttft_s is not None

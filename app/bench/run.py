@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from app.bench.measure import (
+    MESSAGE_TOKENS,
     GenaiRunner,
     RoundResult,
+    next_turn_ttft,
     ours_round,
     random_prompt,
     ratios,
@@ -33,6 +35,8 @@ from app.engine.memory import Bandwidth, BandwidthProbe, MemoryWatch, peak_rss, 
 from app.engine.session import load_model
 
 HISTORY_SHORT = 20
+NO_WARMUP_ALONE = ("--no-warmup reads our peak memory after the rounds, so it runs without peers in the process; "
+                   "drop --vs-genai, --genai-export and --llama-bench")
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,12 @@ class BenchOptions:
     provider: str | None = None
     threads: int | None = None  # None: ORT's default (one per core); llama.cpp gets the same number
     prepack: bool = True
+    # False: no warm-up prefill at the longest prompt, and the long second turn continues the longest round's
+    # conversation instead of prefilling its own: one long prefill instead of three (an 8,192-token prefill
+    # of the 24-layer model took ~30 min on the shared 2-core machine). The shorter rounds, run first, fault in
+    # the weights; the longest round also sizes ORT's arenas, as a user's first long prompt does. Our peak
+    # memory is then read after the rounds, so no peer may share the process.
+    warmup: bool = True
     seed: int = 0
 
 
@@ -56,9 +66,13 @@ class _Ours:
 
     def __init__(self, generator: Generator) -> None:
         self.generator = generator
+        self.last: tuple[list[int], list[int]] = ([], [])  # the last round's prompt and reply
 
     def round(self, prompt: list[int], new_tokens: int) -> RoundResult:
-        return ours_round(self.generator, prompt, new_tokens)
+        reply: list[int] = []
+        result = ours_round(self.generator, prompt, new_tokens, reply)
+        self.last = (list(prompt), reply)
+        return result
 
 
 def run_bench(opts: BenchOptions, out: TextIO) -> dict[str, Any]:
@@ -69,6 +83,8 @@ def run_bench(opts: BenchOptions, out: TextIO) -> dict[str, Any]:
 
     lengths = tuple(sorted(set(opts.prompt_tokens)))
     longest = lengths[-1]
+    if not opts.warmup and (opts.vs_genai or opts.genai_export is not None or opts.llama_bench is not None):
+        raise ValueError(NO_WARMUP_ALONE)
     context = max(longest + opts.new_tokens, longest + 64) + 8
     llama = None  # checked before the long load, so a wrong path fails at once
     if opts.llama_bench is not None and opts.gguf is not None:
@@ -84,16 +100,19 @@ def run_bench(opts: BenchOptions, out: TextIO) -> dict[str, Any]:
     say(f"load {info.load_seconds:.2f} s, peak RSS after load {_mib(info.peak_rss_bytes)} (now: private "
         f"{_mib(split.get('RssAnon'))}, memory-mapped file pages {_mib(split.get('RssFile'))})")
     generator = Generator(model, max_length=context)
-    # Warm-up (not recorded), same for every runner: a full-length prefill at the longest prompt sizes ORT's
-    # arenas and faults in the weights, so round 1 measures the same steady state as the others.
-    ours_round(generator, random_prompt(longest, opts.seed), 2)
-    # Before onnxruntime-genai shares the process and before the bandwidth probe's arrays (a high-water mark
-    # cannot be lowered again); the rounds after this only touch a few more KV-cache pages.
-    ours_peak = peak_rss()
-    watch.stop()
-    say(f"ours after a {longest}-token prefill: peak RSS {_mib(ours_peak)}, peak private {_mib(watch.peak_anon)}")
+    ours = _Ours(generator)
+    if opts.warmup:
+        # Warm-up (not recorded), same for every runner: a full-length prefill at the longest prompt sizes ORT's
+        # arenas and faults in the weights, so round 1 measures the same steady state as the others.
+        ours_round(generator, random_prompt(longest, opts.seed), 2)
+        # Before onnxruntime-genai shares the process and before the bandwidth probe's arrays (a high-water
+        # mark cannot be lowered again); the rounds after this only touch a few more KV-cache pages.
+        ours_peak = peak_rss()
+        watch.stop()
+        say(f"ours after a {longest}-token prefill: peak RSS {_mib(ours_peak)}, peak private "
+            f"{_mib(watch.peak_anon)}")
 
-    runners: dict[str, Any] = {"ours": _Ours(generator)}
+    runners: dict[str, Any] = {"ours": ours}
     if opts.vs_genai:
         runners["genai"] = GenaiRunner(opts.package)
         say(f"onnxruntime-genai load {runners['genai'].load_seconds:.2f} s")
@@ -105,11 +124,15 @@ def run_bench(opts: BenchOptions, out: TextIO) -> dict[str, Any]:
         runners["llama.cpp"] = llama
         say(f"llama.cpp: {' '.join(runners['llama.cpp'].command(['...']))}")
     for name, runner in runners.items():
-        if name not in ("ours", "llama.cpp"):  # llama-bench warms itself up
+        if name not in ("ours", "llama.cpp"):  # llama-bench warms itself up (no peers without the warm-up)
             runner.round(random_prompt(longest, opts.seed), 2)
 
     cfg_bytes = _decode_bytes(model, longest + opts.new_tokens // 2)
     per_token = cfg_bytes["weights_bytes_per_token"]
+    rounds_watch = None
+    if not opts.warmup:  # our peak then comes during the rounds, beside the probe's arrays: watch them apart
+        watch.stop()
+        rounds_watch = MemoryWatch(since_start=True)
     probe = BandwidthProbe(threads=opts.threads)
     results = []
     for n in lengths:
@@ -118,8 +141,27 @@ def run_bench(opts: BenchOptions, out: TextIO) -> dict[str, Any]:
 
     # The long history is cut to what the package's context holds (tiny test packages have 512 tokens).
     long_history = min(longest, generator.max_length - 64)
-    short_ttft, short_fed = second_turn_ttft(generator, HISTORY_SHORT, seed=opts.seed + 10)
-    long_ttft, long_fed = second_turn_ttft(generator, long_history, seed=opts.seed + 20)
+    if opts.warmup:
+        short_ttft, short_fed = second_turn_ttft(generator, HISTORY_SHORT, seed=opts.seed + 10)
+        long_ttft, long_fed = second_turn_ttft(generator, long_history, seed=opts.seed + 20)
+    else:
+        # Our last round was the longest prompt (lengths run in order); its conversation is still cached,
+        # unless it and the next message do not fit the context (then the long history is prefilled anew).
+        prompt, reply = ours.last
+        if len(prompt) + len(reply) + MESSAGE_TOKENS + 1 <= generator.max_length:
+            long_history = len(prompt)
+            long_ttft, long_fed = next_turn_ttft(generator, prompt, reply, seed=opts.seed + 20)
+        else:
+            long_ttft, long_fed = second_turn_ttft(generator, long_history, seed=opts.seed + 20)
+        # The probe's arrays lived through every round: they are not the model's memory.
+        assert rounds_watch is not None
+        rounds_watch.stop()
+        ours_peak = max(watch.peak_rss, rounds_watch.peak_rss - probe.resident_bytes)
+        watch.peak_anon = max(watch.peak_anon, rounds_watch.peak_anon - probe.resident_bytes)
+        say(f"ours up to the end of the rounds (longest prompt {longest} tokens, then its second turn; the "
+            f"bandwidth probe's {_mib(probe.resident_bytes)} taken off): peak RSS {_mib(ours_peak)}, peak private "
+            f"{_mib(watch.peak_anon)}")
+        short_ttft, short_fed = second_turn_ttft(generator, HISTORY_SHORT, seed=opts.seed + 10)
     say(f"second-turn TTFT after {HISTORY_SHORT} tokens: {short_ttft * 1e3:.1f} ms ({short_fed} tokens prefilled); "
         f"after {long_history}: {long_ttft * 1e3:.1f} ms ({long_fed} prefilled); ratio {long_ttft / short_ttft:.2f}")
     say(f"decode reads {per_token / 2**20:.1f} MiB of weights per token "
@@ -140,6 +182,7 @@ def run_bench(opts: BenchOptions, out: TextIO) -> dict[str, Any]:
             "provider": info.provider,
             "threads": opts.threads,
             "prepack": opts.prepack,
+            "warmup": opts.warmup,
         },
         "decode_bytes": cfg_bytes,
         "prompts": results,

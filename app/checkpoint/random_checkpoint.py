@@ -24,6 +24,7 @@ import shutil
 import tempfile
 import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,20 +121,29 @@ def write_test_model(folder: Path, config: GptOssConfig, *, seed: int = 0, with_
     something that looks like a checkpoint.
     """
     folder = Path(folder)
+    with staged_folder(folder) as staging:
+        _write_files(staging, config, seed, with_tokenizer, shards)
+    return folder
+
+
+@contextmanager
+def staged_folder(folder: Path) -> Iterator[Path]:
+    """A temporary folder beside `folder` (which must be empty or absent) that becomes `folder` when the block
+    succeeds and is removed when it fails, so a half-written checkpoint never looks like one."""
+    folder = Path(folder)
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise FileExistsError(f"{folder}: already exists and is not an empty folder; refusing to overwrite it")
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.partial-", dir=folder.parent))
     staging.chmod(0o755)  # mkdtemp makes it private; a model folder is an ordinary folder
     try:
-        _write_files(staging, config, seed, with_tokenizer, shards)
+        yield staging
         if folder.exists():
             folder.rmdir()
         staging.rename(folder)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return folder
 
 
 def _write_files(folder: Path, config: GptOssConfig, seed: int, with_tokenizer: bool, shard_count: int | None) -> None:
@@ -143,8 +153,7 @@ def _write_files(folder: Path, config: GptOssConfig, seed: int, with_tokenizer: 
         shards = _shard_plan(config, specs)
         file_names = [f"model-{n:05d}-of-{len(shards):05d}.safetensors" for n in range(1, len(shards) + 1)]
     else:
-        shards = _equal_shards(specs, shard_count)
-        file_names = [f"model-{n:05d}-of-{len(shards) - 1:05d}.safetensors" for n in range(len(shards))]
+        file_names, shards = map(list, zip(*hub_shards(specs, shard_count)))
     weight_map: dict[str, str] = {}
     total = 0
     pending_scales: dict[str, list[np.ndarray]] = {}  # MXFP4 scales made with their blocks, written next
@@ -155,9 +164,9 @@ def _write_files(folder: Path, config: GptOssConfig, seed: int, with_tokenizer: 
         total += write_safetensors(folder / file_name, plan, chunks)
         weight_map.update({name: file_name for name in names})
     index = {"metadata": {"total_size": total}, "weight_map": weight_map}
-    _write_json(folder / INDEX_FILE, index)
-    _write_json(folder / CONFIG_FILE, config.to_hf_dict())
-    _write_json(folder / GENERATION_CONFIG_FILE, generation_config(config))
+    write_json(folder / INDEX_FILE, index)
+    write_json(folder / CONFIG_FILE, config.to_hf_dict())
+    write_json(folder / GENERATION_CONFIG_FILE, generation_config(config))
     if with_tokenizer:
         from app.tokenizer.o200k_harmony import write_tokenizer_files
 
@@ -174,7 +183,7 @@ def generation_config(config: GptOssConfig) -> dict[str, object]:
     }
 
 
-def _write_json(path: Path, data: object) -> None:
+def write_json(path: Path, data: object) -> None:
     path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
@@ -185,6 +194,13 @@ def _tensor_bytes(spec: TensorSpec) -> int:
 def checkpoint_bytes(config: GptOssConfig) -> int:
     """Bytes of tensor data a checkpoint for `config` holds (the shard headers add a few KB)."""
     return sum(_tensor_bytes(spec) for spec in expected_tensors(config).values())
+
+
+def hub_shards(specs: dict[str, TensorSpec], count: int) -> list[tuple[str, list[str]]]:
+    """(file name, tensor names) per shard in the Hub's layout: `_equal_shards`, named model-0000i-of-0000{n-1}
+    from 0 as openai/gpt-oss-20b names its three files."""
+    shards = _equal_shards(specs, count)
+    return [(f"model-{n:05d}-of-{len(shards) - 1:05d}.safetensors", names) for n, names in enumerate(shards)]
 
 
 def _equal_shards(specs: dict[str, TensorSpec], count: int) -> list[list[str]]:

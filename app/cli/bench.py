@@ -29,6 +29,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="intra-op threads for ours and llama.cpp (default: one per core)")
     parser.add_argument("--no-prepack", action="store_true",
                         help="keep ORT from re-laying weights at load (they stay memory-mapped)")
+    parser.add_argument("--no-warmup", action="store_true",
+                        help="one long prefill instead of three: no warm-up at the longest prompt, and the long "
+                             "second turn continues the longest round (for 8k prompts at full size on a slow "
+                             "machine); our peak memory is read after the rounds, so no peer may run")
     parser.add_argument("--provider", default=None, help="cpu, cuda or dml (default: the best available)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the random prompt")
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
@@ -42,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from app.bench.run import BenchOptions, run_bench, to_json
+    from app.bench.run import NO_WARMUP_ALONE, BenchOptions, run_bench, to_json
     from app.engine.session import LoadError
 
     from app.bench.llama_cpp import LlamaCppError
@@ -59,7 +63,10 @@ def _run(args: argparse.Namespace) -> int:
     opts = BenchOptions(package=args.package, prompt_tokens=args.prompt_tokens, new_tokens=args.new_tokens,
                         rounds=args.rounds, vs_genai=args.vs_genai, genai_export=args.genai_export,
                         llama_bench=args.llama_bench, gguf=args.gguf, provider=args.provider, threads=args.threads,
-                        prepack=not args.no_prepack, seed=args.seed)
+                        prepack=not args.no_prepack, warmup=not args.no_warmup, seed=args.seed)
+    if args.no_warmup and (args.vs_genai or args.genai_export is not None or args.llama_bench is not None):
+        print(f"enclave bench: {NO_WARMUP_ALONE}", file=sys.stderr)
+        return 2
     try:
         result = run_bench(opts, sys.stdout)
     except (LoadError, LlamaCppError) as exc:

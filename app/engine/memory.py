@@ -70,9 +70,12 @@ class MemoryWatch:
     allocations that live longer than that (ORT's arenas and prepacked weights live for the whole session).
     """
 
-    def __init__(self, pid: int | str = "self", interval_s: float = 0.02) -> None:
+    def __init__(self, pid: int | str = "self", interval_s: float = 0.02, *, since_start: bool = False) -> None:
+        """`since_start`: the RSS peak is the largest VmRSS sampled from now on, not the process's lifetime
+        high-water mark (VmHWM), for a peak over one part of a run."""
         self.pid = pid
         self.interval_s = interval_s
+        self.since_start = since_start
         self.peak_anon = 0
         self.peak_rss = 0
         self._stop = threading.Event()
@@ -82,7 +85,8 @@ class MemoryWatch:
     def sample(self) -> None:
         now = process_memory(self.pid)
         self.peak_anon = max(self.peak_anon, now.get("RssAnon", 0))
-        self.peak_rss = max(self.peak_rss, now.get("VmHWM", now.get("VmRSS", 0)))
+        rss = now.get("VmRSS", 0) if self.since_start else now.get("VmHWM", now.get("VmRSS", 0))
+        self.peak_rss = max(self.peak_rss, rss)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
@@ -145,6 +149,11 @@ class BandwidthProbe:
             list(self._pool.map(fn, range(self.threads)))
             best = min(best, time.perf_counter() - t0)
         return best
+
+    @property
+    def resident_bytes(self) -> int:
+        """What the probe's own arrays (source and destination, both touched) add to the process's memory."""
+        return 2 * self.array_bytes
 
     def measure(self) -> Bandwidth:
         """Best-of-`repeats` read and copy bandwidth, all threads at once."""

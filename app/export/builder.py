@@ -33,6 +33,7 @@ INLINE_LIMIT_BYTES = 1024
 # (64 KiB on Windows, page size elsewhere); otherwise it copies the tensor. Large tensors are aligned to it.
 ALIGN_BYTES = 64 * 1024
 SMALL_ALIGN_BYTES = 64
+_COPY_PIECE_BYTES = 64 << 20  # add_copy reads an earlier tensor back this much at a time
 
 _NP_TO_ONNX: dict[np.dtype, int] = {
     np.dtype(np.float32): TensorProto.FLOAT,
@@ -84,6 +85,9 @@ class GraphBuilder:
         self._file: BinaryIO | None = open(self.data_path, "wb")  # noqa: SIM115 - closed in close()
         self._offset = 0
         self.bytes_written = 0
+        self._by_name: dict[str, TensorProto] = {}
+        self._aligns: dict[str, int] = {}  # external initializer -> the alignment its bytes were written at
+        self._by_content: dict[bytes, Any] = {}  # see remember()
 
     # --- lifecycle ----------------------------------------------------------------------------------------
     def __enter__(self) -> GraphBuilder:
@@ -176,7 +180,7 @@ class GraphBuilder:
             align = ALIGN_BYTES if array.nbytes >= ALIGN_BYTES else SMALL_ALIGN_BYTES
             offset, length = self._write_chunks([array], align)
             self._set_external(tensor, offset, length)
-        self.initializers.append(tensor)
+        self._append(tensor, align if array.nbytes >= INLINE_LIMIT_BYTES else None)
         return name
 
     def _set_external(self, tensor: TensorProto, offset: int, length: int) -> None:
@@ -197,8 +201,55 @@ class GraphBuilder:
             raise ValueError(f"initializer {name}: got {length} bytes for shape {list(shape)}, expected {expected}")
         tensor = TensorProto(name=name, data_type=elem_type, dims=list(shape))
         self._set_external(tensor, offset, length)
-        self.initializers.append(tensor)
+        self._append(tensor, ALIGN_BYTES)
         return name
+
+    def add_copy(self, name: str, source: str) -> str:
+        """A new initializer with the type, shape and bytes of the earlier initializer `source`, its bytes written
+        again at the same alignment (read back from the data file in pieces), so a package that repeats a tensor
+        is byte for byte what adding it anew would make, without recomputing it (see `remember`)."""
+        original = self._by_name[source]
+        tensor = TensorProto(name=self.unique(name), data_type=original.data_type, dims=list(original.dims))
+        if original.data_location != TensorProto.EXTERNAL:
+            tensor.raw_data = original.raw_data
+        else:
+            where = {entry.key: entry.value for entry in original.external_data}
+            offset, length = self._write_chunks(self._read_back(int(where["offset"]), int(where["length"])),
+                                                self._aligns[source])
+            self._set_external(tensor, offset, length)
+        self._append(tensor)
+        return tensor.name
+
+    def added_since(self, count: int) -> tuple[str, ...]:
+        """Names of the initializers added after the first `count` (`len(b.initializers)` taken earlier)."""
+        return tuple(tensor.name for tensor in self.initializers[count:])
+
+    def remember(self, key: bytes, written: Any) -> None:
+        """Records what inputs with digest `key` wrote (the caller's description, e.g. initializer names), so a
+        later identical input can `recall` it and `add_copy` those initializers instead of recomputing them."""
+        self._by_content.setdefault(key, written)
+
+    def recall(self, key: bytes) -> Any:
+        """What `remember(key, ...)` recorded, or None."""
+        return self._by_content.get(key)
+
+    def _read_back(self, offset: int, length: int) -> Iterable[np.ndarray]:
+        assert self._file is not None
+        self._file.flush()
+        with open(self.data_path, "rb") as handle:
+            handle.seek(offset)
+            while length > 0:
+                piece = handle.read(min(length, _COPY_PIECE_BYTES))
+                if not piece:
+                    raise RuntimeError(f"{self.data_path}: ended while copying an initializer back")
+                length -= len(piece)
+                yield np.frombuffer(piece, dtype=np.uint8)
+
+    def _append(self, tensor: TensorProto, align: int | None = None) -> None:
+        self.initializers.append(tensor)
+        self._by_name[tensor.name] = tensor
+        if align is not None:
+            self._aligns[tensor.name] = align
 
     def const(self, name: str, values: Any, dtype: np.dtype | type = np.int64) -> str:
         """A small constant initializer (shape vectors, axes, scalars)."""

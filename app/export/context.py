@@ -56,6 +56,10 @@ class ExportOptions:
     # Diagnostic: float32 experts through ORT's plain MoE op (4x the size of int8). Measures what QMoE's int8
     # activation quantisation costs, and separates it from graph mistakes. Not a shipping target.
     experts_fp32: bool = False
+    # A layer whose expert inputs equal an earlier layer's copies that layer's expert bytes instead of
+    # quantising them again (app.export.layers._quantised_experts; the package is the same byte for byte).
+    # False only in the test that proves that.
+    reuse_repeated_experts: bool = True
     debug_window_offset: int = 0  # add this to the sliding window given to the attention kernel
     debug_no_yarn: bool = False  # plain RoPE: no YaRN frequency blend, no concentration factor
     debug_drop_sinks: bool = False  # omit the learned attention sinks

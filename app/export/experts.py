@@ -16,12 +16,13 @@ pure: arrays in, arrays out.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+import hashlib
 from dataclasses import dataclass
 
 import numpy as np
 
 from app.checkpoint import mxfp4
-from app.checkpoint.names import layer_names
+from app.checkpoint.names import FLOAT_EXPERT_PARTS, MXFP4_PARTS, layer_names
 from app.export.pages import release_pages
 
 INT8_ZERO_POINT = 128  # QMoE's default zero point for 8-bit weights (stored = value + 128)
@@ -147,6 +148,24 @@ def expert_sources(weights, layer: int, order: tuple[int, ...], *,  # noqa: ANN0
 
         sources.append(FloatExperts(read, in_features=k, out_features=n, order=order, swap=swap_nibbles))
     return sources[0], sources[1]
+
+
+def inputs_digest(weights, layer: int, order: tuple[int, ...], *,  # noqa: ANN001 - a WeightSource
+                  swap_nibbles: bool = False) -> bytes:
+    """SHA-256 of everything one layer's expert tensors are computed from: the checkpoint's expert tensors
+    (name suffix, dtype, shape, bytes), the slot order and the nibble order. Every function here is pure, so
+    two layers with the same digest in one export get the same bytes (app.export.layers reuses them: a
+    checkpoint of repeated layers, the real-size benchmark's, then quantises each distinct layer once)."""
+    names = layer_names(layer)
+    parts = MXFP4_PARTS if weights.experts_are_mxfp4 else FLOAT_EXPERT_PARTS
+    digest = hashlib.sha256(repr((order, swap_nibbles)).encode())
+    for part in parts:
+        raw = weights.tensor_raw(names[part])
+        digest.update(repr((part, weights.tensor_dtype(names[part]), raw.shape)).encode())
+        for expert in range(raw.shape[0]):
+            digest.update(np.ascontiguousarray(raw[expert]))
+        release_pages(raw)
+    return digest.digest()
 
 
 # --- cpu: lossless int8, block 32 or 64 ----------------------------------------------------------------------

@@ -9,6 +9,7 @@ schemas registered in onnxruntime 1.32 (`onnxruntime.capi._pybind_state.get_all_
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 from onnx import TensorProto
@@ -137,12 +138,7 @@ def build_moe(b: GraphBuilder, layer: int, hidden: str, ctx: LayerContext) -> st
     if opts.experts_fp32:
         return _fp32_moe(b, ctx, layer, hidden, flat, flat_logits, up, down, order)
     block = expert_block(ctx, up, down)
-    fc1_w, fc1_s = _expert_tensors(b, ctx, up, block, prefix + ".fc1")
-    fc2_w, fc2_s = _expert_tensors(b, ctx, down, block, prefix + ".fc2")
-    if not isinstance(fc1_s, str):  # CPU targets: both scales in one dtype (QMoE's T2 constraint)
-        scale_type = expert_scale_dtype(fc1_s, fc2_s)
-        fc1_s = b.add_initializer(prefix + ".fc1.scales", fc1_s.astype(scale_type))
-        fc2_s = b.add_initializer(prefix + ".fc2.scales", fc2_s.astype(scale_type))
+    fc1_w, fc1_s, fc2_w, fc2_s = _quantised_experts(b, ctx, layer, up, down, block, order, prefix)
     fc1_b = b.add_initializer(prefix + ".fc1.bias",
                               float_weight(ctx, experts.reorder(w.tensor_f32(names["gate_up_bias"]), order),
                                            names["gate_up_bias"]))
@@ -160,6 +156,51 @@ def build_moe(b: GraphBuilder, layer: int, hidden: str, ctx: LayerContext) -> st
         attrs.update(expert_weight_bits=4 if ctx.record.experts == INT4 else 8, block_size=block)
     out = b.op("QMoE", *inputs, name=prefix + "/QMoE", domain=MS_DOMAIN, **_swiglu_attrs(ctx), **attrs)
     return b.op("Reshape", out, b.op("Shape", hidden, name=prefix + "/shape"), name=prefix + "/unflatten")
+
+
+def _quantised_experts(b: GraphBuilder, ctx: LayerContext, layer: int, up: experts.ExpertSource,
+                       down: experts.ExpertSource, block: int, order: tuple[int, ...],
+                       prefix: str) -> tuple[str, ...]:
+    """(fc1 weights, fc1 scales, fc2 weights, fc2 scales) initializer names of one layer's experts.
+
+    A layer whose expert inputs are byte-identical to an earlier layer's (experts.inputs_digest) gets copies of
+    that layer's initializers instead of a second quantisation: the functions are pure, so the package is the
+    same byte for byte (tests/export/test_repeated_layers.py) and the 24-layer benchmark checkpoint, which
+    repeats two layers, exports in minutes instead of ~90 at load 12 (docs/benchmarks.md). Real checkpoints
+    have no repeated layer; for them it costs one SHA-256 pass over the expert bytes."""
+    key = None
+    if ctx.options.reuse_repeated_experts:
+        key = experts.inputs_digest(ctx.weights, layer, order, swap_nibbles=ctx.options.debug_swap_nibbles)
+        key += block.to_bytes(4, "little")  # chosen from the same inputs; in the key all the same
+        earlier: _WrittenExperts | None = b.recall(key)
+        if earlier is not None:
+            return earlier.copy(b, prefix)
+    first = len(b.initializers)
+    fc1_w, fc1_s = _expert_tensors(b, ctx, up, block, prefix + ".fc1")
+    fc2_w, fc2_s = _expert_tensors(b, ctx, down, block, prefix + ".fc2")
+    if not isinstance(fc1_s, str):  # CPU targets: both scales in one dtype (QMoE's T2 constraint)
+        scale_type = expert_scale_dtype(fc1_s, fc2_s)
+        fc1_s = b.add_initializer(prefix + ".fc1.scales", fc1_s.astype(scale_type))
+        fc2_s = b.add_initializer(prefix + ".fc2.scales", fc2_s.astype(scale_type))
+    roles = (fc1_w, fc1_s, fc2_w, fc2_s)
+    if key is not None:
+        b.remember(key, _WrittenExperts(prefix, b.added_since(first), roles))
+    return roles
+
+
+@dataclass(frozen=True)
+class _WrittenExperts:
+    """One layer's expert initializers as written: `names` in the order they were added (which fixes their
+    place in model.onnx and in the data file), `roles` = (fc1 w, fc1 s, fc2 w, fc2 s) among them."""
+
+    prefix: str
+    names: tuple[str, ...]
+    roles: tuple[str, ...]
+
+    def copy(self, b: GraphBuilder, prefix: str) -> tuple[str, ...]:
+        """Copies every initializer in its original order under `prefix`; returns the new roles."""
+        renamed = {name: b.add_copy(prefix + name.removeprefix(self.prefix), name) for name in self.names}
+        return tuple(renamed[name] for name in self.roles)
 
 
 def _swiglu_attrs(ctx: LayerContext) -> dict[str, object]:

@@ -86,6 +86,23 @@ def test_bench_vs_genai_ends_with_the_json_contract(tiny_package: Path) -> None:
     assert any(line.startswith("40 tokens, ratio ours/genai decode_tok_s") for line in lines)
 
 
+def test_bench_without_warmup_reports_the_model_s_memory_not_the_probe_s(tiny_package: Path) -> None:
+    """--no-warmup reads our peak memory after the rounds, beside the bandwidth probe's 1 GiB of arrays: the
+    report takes them off (the tiny model's own private memory is a few hundred MiB)."""
+    done = enclave("bench", str(tiny_package), "--prompt-tokens", "24,40", "--new-tokens", "4", "--rounds", "1",
+                   "--threads", "2", "--no-warmup", "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["ours"]["warmup"] is False
+    assert 0 < result["ours"]["peak_private_bytes"] <= result["ours"]["peak_rss_bytes"] < 2**30
+    assert result["ours"]["peak_private_bytes"] >= result["ours"]["rss_after_load"]["RssAnon"]
+    assert set(result["ours"]["second_turn_ttft_s"]) == {"20", "40"}
+    assert [p["prompt_tokens"] for p in result["prompts"]] == [24, 40]
+    assert "after 40: " in done.stdout and "(33 prefilled)" in done.stdout  # the reply's last token + the message
+    refused = enclave("bench", str(tiny_package), "--no-warmup", "--vs-genai")
+    assert refused.returncode == 2 and "runs without peers" in refused.stderr
+
+
 def test_bench_budget_adds_up_to_the_data_file_and_scales_with_the_layers(tiny_package: Path) -> None:
     manifest = json.loads((tiny_package / "manifest.json").read_text())
     config = manifest["config"]
