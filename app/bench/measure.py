@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from app.engine.generator import GenerationConfig, Generator
+from app.engine.session import read_package_facts
 from app.tokenizer.special_tokens import NUM_MERGEABLE
 
 
@@ -97,13 +98,18 @@ class GenaiRunner:
         started = time.perf_counter()
         self.model = og.Model(str(folder))
         self.load_seconds = time.perf_counter() - started
+        # onnxruntime-genai sizes window-cache buffers min(max_length, window + slack), and the kernel refuses
+        # fewer positions than the window: short rounds ask for the whole window's room.
+        facts = read_package_facts(folder)
+        self._min_max_length = min(facts.window_capacity, facts.context_length)
 
     def round(self, prompt: Sequence[int], new_tokens: int) -> RoundResult:
         og = self._og
         total = len(prompt) + new_tokens
         params = og.GeneratorParams(self.model)
         # min_length keeps end-of-turn tokens from ending the run early (the same as our ignore_eos).
-        params.set_search_options(max_length=total, min_length=total, do_sample=False, top_k=1)
+        params.set_search_options(max_length=max(total, self._min_max_length), min_length=total, do_sample=False,
+                                  top_k=1)
         generator = og.Generator(self.model, params)
         ids = np.asarray(prompt, dtype=np.int32)
         started = time.perf_counter()

@@ -248,8 +248,8 @@ def _decode_bytes(model: Any, context: int) -> dict[str, Any]:
     facts = model.facts
     cfg = _package_config(facts.folder)
     sliding = sum(1 for t in cfg["layer_types"] if t == "sliding_attention")
-    kv = kv_bytes_per_token(model.kv_spec.bytes_per_token(), sliding, facts.num_layers, cfg["sliding_window"],
-                            context)
+    kv = kv_bytes_per_token(model.kv_spec.position_bytes() * facts.num_layers, sliding, facts.num_layers,
+                            cfg["sliding_window"], context)
     budget = component_budget(facts.model_file, cfg["num_experts_per_tok"], cfg["num_local_experts"])
     counted = decode_bytes(budget)
     return {"weights_bytes_per_token": counted.total, "dense": counted.dense,

@@ -31,6 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--embedding", choices=("full", "int8", "int4"), default=None,
                         help="token embedding (default: int8 on the CPU targets, the checkpoint's bf16 "
                              "otherwise); int4 saves 0.3 GB at 20b but doubles cpu-int4's error")
+    parser.add_argument("--kv-cache", choices=("float32", "float16"), default=None,
+                        help="KV cache dtype on the CPU targets (default: float32; float16 halves its memory but "
+                             "decodes slower at long contexts)")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
     parser.set_defaults(func=_run)
 
@@ -50,7 +53,7 @@ def _run(args: argparse.Namespace) -> int:
     try:
         bits = {"full": 0, "int8": 8, "int4": 4, None: None}
         options = ExportOptions(context_length=args.context_length, lm_head_bits=bits[args.lm_head],
-                                projection_bits=bits[args.projections], embedding_bits=bits[args.embedding])
+                                projection_bits=bits[args.projections], embedding_bits=bits[args.embedding], kv_cache=args.kv_cache)
         result = export_model(args.src, args.out, args.target, options=options, on_progress=show)
     except (CheckpointError, ExportError) as exc:
         print(f"enclave export: {exc}", file=sys.stderr)

@@ -15,7 +15,8 @@
 
 The generator keeps its cache between calls. A new prompt that starts with tokens already in the cache
 (the previous turns of a chat) is only prefilled from the first differing token: the cache is rewound to
-the longest common prefix, which for the shared-buffer layout costs nothing. `make_cache` picks the cache
+the longest common prefix (or as far as the cache can rewind exactly: see kv_cache.py), which for the
+shared-buffer layout costs nothing. `make_cache` picks the cache
 class for the graph's KV layout (kv_cache.py).
 
 Per-token Python overhead (time per step outside `run_with_iobinding`) is reported in every event's
@@ -104,6 +105,7 @@ class Generator:
         b.bind_input(m.attention_mask_name, "cpu", 0, np.int64, [1, start + n], self._mask_ptr)
         if m.position_ids_name is not None:
             b.bind_input(m.position_ids_name, "cpu", 0, np.int64, [1, n], self._positions_ptr + 8 * start)
+        self.cache.before_run(n)
         every_position = n > 1 and m.logits_all_positions
         if every_position:  # [1, n, vocab] does not fit the preallocated row: let ORT allocate, once per prefill
             b.bind_output(m.logits_name, "cpu")
@@ -128,9 +130,7 @@ class Generator:
         """
         if len(prompt) == 0:
             raise ValueError("the prompt is empty")
-        reuse = min(common_prefix_length(self.cache.tokens, prompt), len(prompt) - 1)
-        if not self.cache.rewind(reuse):
-            reuse = 0
+        reuse = self.cache.rewind(min(common_prefix_length(self.cache.tokens, prompt), len(prompt) - 1))
         rest, fed = prompt[reuse:], 0
         while True:
             n = self._chunk_length(len(rest) - fed)

@@ -10,15 +10,27 @@ input and the `present.{i}.*` output. GroupQueryAttention writes the new tokens'
 nothing, and rewinding the conversation is just lowering `length`: stale entries past it are never read and
 are overwritten by the next tokens.
 
-Why every layer gets a full-length buffer, sliding layers included: the exporter's GroupQueryAttention
-nodes address the shared buffer by absolute position (seqlens_k). onnxruntime 1.32 can also run sliding
-layers on window-sized buffers (GQA attribute `sliding_window_cache=1`: capacity C >= window, the kernel
-evicts the oldest positions in batches), but that is a graph attribute the exporter does not set, and it
-would cost prefix reuse: rewinding a windowed cache is exact only if no eviction happened since the rewind
-point (ORT's own rollback rule); otherwise the window must be rebuilt by prefilling the conversation again,
-so second-turn latency would grow with the conversation. Full-length buffers cost only address space:
-they come from calloc'd NumPy arrays, so pages past the conversation's length are never touched and never
-become resident.
+Sliding-window layers may hold only their window (the package's genai_config `sliding_window` section; GQA
+attribute `sliding_window_cache=1`): their buffers have a fixed capacity C = window W + slack, and ONNX Runtime
+keeps the latest L(T) positions (T = tokens so far) in rows [0, L), evicting C - W + 1 positions at once when a
+step would overflow (ORT's documented rule, `KVSpec.resident`). At gpt-oss-20b's 24 layers and 8k tokens that
+halves the cache, and the attention's time with it: ORT's CPU kernel on a full-length buffer spends as long on
+a local layer as on a global one (40 vs 42 ms a step at 8k, 20b widths; 0.7 ms on a window-sized buffer).
+
+Rewinding window rows is exact only while they still hold the rewind point's window: rows as they are after
+`held` tokens hold the state of `length` <= held tokens when both keep the same oldest position (ORT's
+rollback rule, L(held - k) == L(held) - k); an eviction since then lost positions that state needs. So the
+cache copies the window layers' resident rows aside (a snapshot: at most C rows a layer, about 12 MB at 20b in
+float32) before a prompt's first run, before its last and after its last, the points a chat rewinds to: a new prompt diverges
+from the cache just after the previous prompt (harmony drops the last reply's reasoning) or at the end of the
+reply; regenerating a reply rewinds to just before the prompt's end; editing a question after a long document
+rewinds into the prompt's last chunk. A rewind the live rows cannot do restores
+the latest snapshot that holds a state at or before the rewind point, and the generator re-feeds only the
+tokens after that state. (Re-prefilling from "divergence - window" instead would not be exact: the full
+layers' keys at those positions would be recomputed from window layers that had lost their own context.)
+
+Full-length buffers cost only address space until used: they come from calloc'd NumPy arrays, so pages past
+the conversation's length are never touched and never become resident.
 
 `ConcatKVCache`, layout "concat" (used by DirectML graphs): present = past + new, so each step's present outputs
 become the next step's past inputs, which the cache binds itself after every run. Rewinding a concat cache means
@@ -43,7 +55,10 @@ from app.package.targets import CONCAT, KV_LAYOUTS, PAST_KEY, PAST_VALUE, PRESEN
 
 @dataclass(frozen=True)
 class KVSpec:
-    """Shape and naming of the graph's cache inputs/outputs."""
+    """Shape and naming of the graph's cache inputs/outputs.
+
+    `window_layers` hold only `window_capacity` positions (window-sized buffers, see the module docstring),
+    of which the latest `window` are always resident."""
 
     num_layers: int
     kv_heads: int
@@ -54,9 +69,40 @@ class KVSpec:
     past_value: str = PAST_VALUE
     present_key: str = PRESENT_KEY
     present_value: str = PRESENT_VALUE
+    window_layers: tuple[int, ...] = ()
+    window: int = 0
+    window_capacity: int = 0
+
+    def __post_init__(self) -> None:
+        if self.window_layers and not 0 < self.window <= self.window_capacity:
+            raise ValueError(f"a window cache needs 0 < window <= capacity, not {self.window} and "
+                             f"{self.window_capacity}")
+
+    def position_bytes(self) -> int:
+        """K and V of one position in one layer."""
+        return 2 * self.kv_heads * self.head_dim * np.dtype(self.dtype).itemsize
 
     def bytes_per_token(self) -> int:
-        return 2 * self.num_layers * self.kv_heads * self.head_dim * np.dtype(self.dtype).itemsize
+        """What one more token of conversation adds: the full-length layers' K and V (window layers are fixed)."""
+        return (self.num_layers - len(self.window_layers)) * self.position_bytes()
+
+    def bytes_at(self, length: int) -> int:
+        """The cache's bytes once it holds `length` positions (window layers fill up to their capacity)."""
+        windowed = len(self.window_layers) * self.position_bytes() * min(length, self.window_capacity)
+        return self.bytes_per_token() * length + windowed
+
+    def buffer_length(self, layer: int, max_length: int) -> int:
+        return self.window_capacity if layer in self.window_layers else max_length
+
+    def resident(self, length: int) -> int:
+        """How many of the latest positions a window layer holds after `length` tokens: ONNX Runtime's
+        GroupQueryAttention rule (docs/ContribOperators.md, "Windowed KV Cache"), L(T) = T up to the capacity
+        C, then T - G * ceil((T - C) / G) with G = C - W + 1."""
+        capacity = self.window_capacity
+        if length <= capacity:
+            return length
+        batch = capacity - self.window + 1
+        return length - batch * -(-(length - capacity) // batch)
 
 
 class KVCache(ABC):
@@ -92,14 +138,17 @@ class KVCache(ABC):
     def _bind(self) -> None:
         """(Re-)binds the past inputs and present outputs into the kept binding."""
 
+    def before_run(self, count: int) -> None:
+        """Called before a run feeds `count` tokens (a cache may keep what the run will overwrite)."""
+
     @abstractmethod
     def after_run(self, fed: Sequence[int]) -> None:
         """Records the tokens just fed (and makes the binding ready for the next run)."""
 
     @abstractmethod
-    def rewind(self, length: int) -> bool:
-        """Keeps only the first `length` tokens. Returns False when the cache had to be emptied instead, so
-        the caller knows to prefill from the start."""
+    def rewind(self, length: int) -> int:
+        """Keeps at most the first `length` tokens and returns how many it kept (fewer when it cannot rewind
+        that far exactly: 0 when it had to empty itself); the caller feeds the prompt from there."""
 
     @abstractmethod
     def clear(self) -> None:
@@ -114,24 +163,34 @@ class KVCache(ABC):
 
 
 class SharedKVCache(KVCache):
-    """Full-length buffers bound as both past and present: runs, rewinds and clears touch no buffer."""
+    """Buffers bound as both past and present: runs, rewinds and clears touch no buffer, except a rewind that
+    window-sized buffers cannot do in place (it restores a snapshot, see the module docstring)."""
+
+    # Kept per cache: the start, the last chunk's start and the end of the latest prompts (each at most C rows a
+    # window layer: 12.6 MB at gpt-oss-20b in float32, so at most 75 MB; the window buffers save 390 MB at 8k).
+    SNAPSHOTS = 6
 
     def __init__(self, spec: KVSpec, max_length: int, device: str = "cpu", device_id: int = 0) -> None:
         super().__init__(spec, max_length, device, device_id)
         self._buffers: list[tuple[ort.OrtValue, ort.OrtValue]] = []
-        self._host: list[np.ndarray] = []  # keeps NumPy-backed buffers alive (CPU)
-        shape = (1, spec.kv_heads, max_length, spec.head_dim)
-        for _ in range(spec.num_layers):
+        self._host: list[tuple[np.ndarray, np.ndarray]] = []  # NumPy-backed buffers (CPU), kept alive here
+        for layer in range(spec.num_layers):
+            shape = (1, spec.kv_heads, spec.buffer_length(layer, max_length), spec.head_dim)
             pair = []
             for _kv in range(2):
                 if device == "cpu":
                     # np.zeros -> calloc: untouched pages cost no RAM until the conversation reaches them.
                     host = np.zeros(shape, dtype=spec.dtype)
-                    self._host.append(host)
-                    pair.append(ort.OrtValue.ortvalue_from_numpy(host))
+                    pair.append(host)
                 else:
                     pair.append(ort.OrtValue.ortvalue_from_shape_and_type(shape, spec.dtype, device, device_id))
+            if device == "cpu":
+                self._host.append((pair[0], pair[1]))
+                pair = [ort.OrtValue.ortvalue_from_numpy(a) for a in pair]
             self._buffers.append((pair[0], pair[1]))
+        self._snapshots: list[_Snapshot] = []  # oldest first
+        self._in_prompt = False  # the last run fed several tokens and nothing was rewound since
+        self._chunk_end: _Snapshot | None = None  # the current prompt's second-to-last chunk end
 
     def _bind(self) -> None:
         s, b = self.spec, self._binding
@@ -141,15 +200,72 @@ class SharedKVCache(KVCache):
             b.bind_ortvalue_output(s.present_key % i, key)
             b.bind_ortvalue_output(s.present_value % i, value)
 
-    def after_run(self, fed: Sequence[int]) -> None:
-        self.tokens.extend(fed)
+    def before_run(self, count: int) -> None:
+        """A prompt's first run: keeps the window state it starts from (what a regenerated reply, or a prompt
+        that diverges earlier, rewinds to)."""
+        if count > 1 and self._snapshots_kept and not self._in_prompt and self.length:
+            if self._snapshots and self._snapshots[-1].length == self.length:
+                self._snapshots[-1].prompt_start = True  # the previous prompt's end is this one's start
+            else:
+                self._snapshot(prompt_start=True)
 
-    def rewind(self, length: int) -> bool:
+    def after_run(self, fed: Sequence[int]) -> None:
+        continuing = self._in_prompt
+        self.tokens.extend(fed)
+        self._in_prompt = len(fed) > 1  # the next multi-token run continues this prompt (its next chunk)
+        if len(fed) > 1 and self._snapshots_kept:
+            last = self._snapshots[-1] if self._snapshots else None
+            if continuing and last is not None and last.length == self.length - len(fed) and not last.prompt_start:
+                # The previous chunk's end stays (a prompt edited near its end, after a long document, rewinds
+                # there); the chunk end before it goes.
+                self._snapshots = [snap for snap in self._snapshots if snap is not self._chunk_end]
+                self._chunk_end = last
+            else:
+                self._chunk_end = None
+            self._snapshot(prompt_start=False)
+
+    @property
+    def _snapshots_kept(self) -> bool:
+        return bool(self.spec.window_layers and self._host)
+
+    def _snapshot(self, *, prompt_start: bool) -> None:
+        rows = self.spec.resident(self.length)
+        copies = [a[:, :, :rows].copy() for i in self.spec.window_layers for a in self._host[i]]
+        self._snapshots = [*self._snapshots[1 - self.SNAPSHOTS:], _Snapshot(self.length, copies, prompt_start)]
+
+    def rewind(self, length: int) -> int:
+        length, self._in_prompt, self._chunk_end = min(length, self.length), False, None
+        if not self._holds(self.length, length):
+            length = self._restore(length)
         del self.tokens[length:]  # stale entries past `length` are never read and are overwritten next
-        return True
+        self._snapshots = [snap for snap in self._snapshots if snap.length <= length]
+        return length
+
+    def _holds(self, held: int, length: int) -> bool:
+        """Whether window rows as they are after `held` tokens also hold the window state of `length` <= held
+        tokens: both keep the same oldest position, so the state of `length` is their first L(length) rows
+        (ORT's rollback rule, L(held - k) == L(held) - k). Full-length buffers hold every prefix."""
+        s = self.spec
+        return not s.window_layers or held - s.resident(held) == length - s.resident(length)
+
+    def _restore(self, length: int) -> int:
+        """Writes back the window rows of the latest snapshot that holds a state at or before `length`; returns
+        that state's length (0: none, and the cache is empty)."""
+        for snap in reversed(self._snapshots):
+            kept = min(snap.length, length)
+            if self._holds(snap.length, kept):
+                rows = self.spec.resident(kept)
+                buffers = [a for i in self.spec.window_layers for a in self._host[i]]
+                for buffer, copy in zip(buffers, snap.rows):
+                    buffer[:, :, :rows] = copy[:, :, :rows]
+                return kept
+        self.clear()
+        return 0
 
     def clear(self) -> None:
         self.tokens.clear()
+        self._snapshots.clear()
+        self._in_prompt, self._chunk_end = False, None
 
 
 class ConcatKVCache(KVCache):
@@ -180,17 +296,27 @@ class ConcatKVCache(KVCache):
         self._past = [(outs[first + 2 * i], outs[first + 2 * i + 1]) for i in range(self.spec.num_layers)]
         self._bind()
 
-    def rewind(self, length: int) -> bool:
+    def rewind(self, length: int) -> int:
         if length >= self.length:
-            return True
+            return self.length
         self.clear()
-        return length == 0
+        return 0
 
     def clear(self) -> None:
         self.tokens.clear()
         self._past = self._empty()
         if self._binding is not None:
             self._bind()  # the binding must not keep the forgotten pasts
+
+
+@dataclass
+class _Snapshot:
+    """The window layers' resident K and V rows (key, value per window layer, in layer order) after `length`
+    tokens; `prompt_start`: taken before a prompt's first run (kept when its chunks' ends are dropped)."""
+
+    length: int
+    rows: list[np.ndarray]
+    prompt_start: bool
 
 
 def make_cache(spec: KVSpec, max_length: int, device: str = "cpu", device_id: int = 0) -> KVCache:

@@ -74,6 +74,10 @@ class PackageFacts:
     kv_heads: int
     head_dim: int
     query_heads: int  # attention heads; sizes the CPU prefill's score matrix (see Generator.prefill)
+    # genai_config's decoder.sliding_window: layers whose KV buffers hold only window + slack positions
+    window_layers: tuple[int, ...] = ()
+    window: int = 0
+    window_capacity: int = 0
     inputs: dict[str, str] = field(default_factory=dict)  # genai_config names
     outputs: dict[str, str] = field(default_factory=dict)
     data_files: tuple[Path, ...] = ()
@@ -102,7 +106,16 @@ def read_package_facts(folder: Path, *, verify: bool = False) -> PackageFacts:
         context_length = int(model["context_length"])
         share = bool(genai.get("search", {}).get("past_present_share_buffer", True))
         inputs, outputs = dict(decoder.get("inputs", {})), dict(decoder.get("outputs", {}))
-    except (KeyError, TypeError, ValueError) as exc:
+        sliding = decoder.get("sliding_window")
+        window_layers, window, capacity = (), 0, 0
+        if sliding is not None:
+            if sliding.get("slide_key_value_cache") or sliding.get("slide_inputs"):
+                raise LoadError(f"{folder / GENAI_CONFIG_FILE} asks for a sliding key/value cache or sliding "
+                                "inputs, which this Enclave does not drive; export the model again.")
+            window_layers = tuple(int(i) for i in sliding["layers"])
+            window = int(sliding["window_size"])
+            capacity = window + int(sliding["cache_slack"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise LoadError(f"{folder / GENAI_CONFIG_FILE} lacks a required field ({exc}).") from exc
     target, kv_layout, name = None, SHARED_BUFFER if share else CONCAT, folder.name
     if (folder / MANIFEST_FILE).exists():
@@ -119,13 +132,20 @@ def read_package_facts(folder: Path, *, verify: bool = False) -> PackageFacts:
     return PackageFacts(folder=folder, name=name, model_file=model_file, target=target,
                         context_length=context_length, kv_layout=kv_layout, stop_token_ids=stop_ids,
                         num_layers=num_layers, kv_heads=kv_heads, head_dim=head_dim, query_heads=query_heads,
-                        inputs=inputs,
+                        window_layers=window_layers, window=window, window_capacity=capacity, inputs=inputs,
                         outputs=outputs, data_files=data_files)
 
 
-def kv_cache_bytes(facts: PackageFacts, length: int, itemsize: int = 4) -> int:
-    """Bytes of a full KV cache of `length` positions (float32 on CPU; an upper bound for float16 packages)."""
-    return 2 * facts.num_layers * facts.kv_heads * facts.head_dim * length * itemsize
+def kv_cache_bytes(facts: PackageFacts, length: int, dtype: np.dtype = np.dtype(np.float32)) -> int:
+    """Bytes of the KV cache at `length` positions (float32 by default: an upper bound for float16 packages)."""
+    return kv_spec(facts, dtype).bytes_at(length)
+
+
+def kv_spec(facts: PackageFacts, dtype: np.dtype, **names: str) -> KVSpec:
+    """The KV cache's shape from the package's facts, in `dtype` (the graph's), with the graph's I/O names."""
+    return KVSpec(num_layers=facts.num_layers, kv_heads=facts.kv_heads, head_dim=facts.head_dim, dtype=dtype,
+                  layout=facts.kv_layout, window_layers=facts.window_layers, window=facts.window,
+                  window_capacity=facts.window_capacity, **names)
 
 
 def _read_json(path: Path, what: str) -> dict[str, Any]:
@@ -259,13 +279,10 @@ class LoadedModel:
         self.logits_all_positions = not (len(logits_shape) == 3 and logits_shape[1] == 1)
         vocab = logits_shape[-1]
         self.vocab_size = int(vocab) if isinstance(vocab, int) else tokenizer.get_vocab_size()
-        self.kv_spec = KVSpec(
-            num_layers=facts.num_layers, kv_heads=facts.kv_heads, head_dim=facts.head_dim,
-            dtype=np.dtype(kv_dtype), layout=facts.kv_layout, past_key=past_key,
-            past_value=names_in.get("past_value_names", PAST_VALUE),
-            present_key=names_out.get("present_key_names", PRESENT_KEY),
-            present_value=names_out.get("present_value_names", PRESENT_VALUE),
-        )
+        self.kv_spec = kv_spec(facts, np.dtype(kv_dtype), past_key=past_key,
+                               past_value=names_in.get("past_value_names", PAST_VALUE),
+                               present_key=names_out.get("present_key_names", PRESENT_KEY),
+                               present_value=names_out.get("present_value_names", PRESENT_VALUE))
         self.device = {CUDA: "cuda", DML: "dml"}.get(choice.provider, "cpu")
 
     def encode(self, text: str) -> list[int]:

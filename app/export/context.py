@@ -53,6 +53,10 @@ class ExportOptions:
     # token embedding: 0 = the checkpoint's dtype, 8 / 4 = GatherBlockQuantized int8 / int4; None =
     # Target.embedding_bits
     embedding_bits: int | None = None
+    # The KV cache's dtype ("float32" / "float16"; None = the activation dtype). float16 on a float32 graph puts
+    # Casts around GroupQueryAttention: half the cache's bytes, but slower on CPU (app.package.targets).
+    kv_cache: str | None = None
+    window_cache_slack: int | None = None  # sliding layers' buffers: window + this many positions (0 = full length)
     # Diagnostic: float32 experts through ORT's plain MoE op (4x the size of int8). Measures what QMoE's int8
     # activation quantisation costs, and separates it from graph mistakes. Not a shipping target.
     experts_fp32: bool = False
@@ -101,6 +105,45 @@ class LayerContext:
         return self.record.lm_head_bits
 
     @property
+    def kv_type(self) -> np.dtype:
+        """The KV cache's dtype, in which GroupQueryAttention runs (ExportOptions.kv_cache or the activations')."""
+        if self.options.kv_cache is None:
+            return self.float_type
+        if self.options.kv_cache not in ("float32", "float16") or not (self.record.fused_operators
+                                                                       and self.record.runs_on_cpu):
+            raise ValueError(f"a {self.options.kv_cache} KV cache is not available for the {self.target} target")
+        return np.dtype(self.options.kv_cache)
+
+    def window(self, layer: int) -> int:
+        """GroupQueryAttention's local_window_size for `layer` (-1: full attention).
+
+        transformers (masking_utils.sliding_window_overlay: kv > q - window) and the gpt-oss reference let a
+        query see `sliding_window` keys including itself. Since microsoft/onnxruntime PR #25927 ("Fix Local
+        Attention off by 1 bug", 2025-09) GroupQueryAttention's local_window_size W also counts the query's
+        own position (before it, W + 1 keys were visible: older kernel sources read that way). onnxruntime
+        1.32's CPU kernel attends to exactly W keys, pinned by tests/export/test_gqa_window.py. Hence
+        W = sliding_window."""
+        if not self.config.is_sliding(layer):
+            return -1
+        return self.config.sliding_window + self.options.debug_window_offset
+
+    @property
+    def window_cache_slack(self) -> int:
+        slack = self.options.window_cache_slack
+        slack = self.record.window_cache_slack if slack is None else slack
+        if slack < 0 or (slack and not (self.record.fused_operators and self.record.runs_on_cpu)):
+            raise ValueError(f"a window cache slack of {slack} is not available for the {self.target} target")
+        return slack
+
+    def window_capacity(self, layer: int) -> int:
+        """Positions the KV buffers of `layer` hold: 0 = the whole context (full layers, or no window cache),
+        else the window plus the slack (GroupQueryAttention's sliding_window_cache)."""
+        window = self.window(layer)
+        if window < 0 or not self.window_cache_slack:
+            return 0
+        return window + self.window_cache_slack
+
+    @property
     def embedding_bits(self) -> int:
         bits = self.options.embedding_bits
         bits = self.record.embedding_bits if bits is None else bits
@@ -138,7 +181,7 @@ class AttentionIO:
     KV layout SHARED_BUFFER: `past_key`/`past_value` are graph inputs [batch, kv_heads, max_len, head_dim]
     that ORT updates in place; the layer must produce exactly `present_key`/`present_value`.
     seqlens_k: int32 [batch] = total valid tokens - 1; total_sequence_length: int32 scalar;
-    cos_cache/sin_cache: [context_length, head_dim/2] in the activation dtype, YaRN-scaled (concentration
+    cos_cache/sin_cache: [context_length, head_dim/2] in the KV cache's dtype, YaRN-scaled (concentration
     factor included; "" for dml, which computes its rotary in the graph); position_ids: int64 [batch, seq]
     (absolute position of each new token); attention_mask: the int64 [batch, total_seq] graph input.
     """

@@ -18,12 +18,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from app import __version__
 from app.checkpoint.weights import GENERATION_CONFIG_FILE, METADATA_FILES, Checkpoint, CheckpointError
 from app.export import experts
 from app.export.builder import GraphBuilder
 from app.export.context import ExportOptions, LayerContext
-from app.export.genai_config import genai_config
+from app.export.genai_config import genai_config, sliding_window_section
 from app.export.graph import ExportCancelled, build_graph
 from app.json_files import read_json_object
 from app.package.manifest import (
@@ -152,8 +154,12 @@ def export_model(
                 shutil.copyfile(src / name, writing)
         writing = tmp / GENAI_CONFIG_FILE
         shared = record.kv_layout == SHARED_BUFFER
+        window_layers = [i for i in range(checkpoint.config.num_hidden_layers) if ctx.window_capacity(i)]
+        window = (sliding_window_section(ctx.window(window_layers[0]), window_layers, ctx.window_cache_slack)
+                  if window_layers else None)
         _write_json(writing, genai_config(checkpoint.config, target=target, context_length=ctx.context_length,
-                                          shared_kv_buffer=shared, eos_token_ids=_eos_ids(src, checkpoint)))
+                                          shared_kv_buffer=shared, eos_token_ids=_eos_ids(src, checkpoint),
+                                          sliding_window=window))
 
         on_progress(LoadProgress("Computing checksums of the checkpoint", _LAYERS_END))
         inputs = tuple(FileEntry.of(src, path) for path in _input_files(src, checkpoint))
@@ -214,7 +220,7 @@ def _sync_folder(folder: Path) -> None:
 
 
 def _dtypes(ctx: LayerContext) -> dict[str, str]:
-    dtypes = {"activations": ctx.record.activations, "kv_cache": ctx.record.activations, **_DTYPES[ctx.target]}
+    dtypes = {"activations": ctx.record.activations, "kv_cache": np.dtype(ctx.kv_type).name, **_DTYPES[ctx.target]}
     encoding = experts.ENCODINGS[ctx.target]
     dtypes["experts"] = encoding.from_mxfp4 if ctx.weights.experts_are_mxfp4 else encoding.from_float
     if ctx.record.experts == INT4:

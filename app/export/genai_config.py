@@ -24,9 +24,18 @@ from app.package.targets import (
 BOS_TOKEN_ID = 199998  # <|startoftext|> in o200k_harmony
 
 
+def sliding_window_section(window: int, layers: list[int], cache_slack: int) -> dict[str, Any]:
+    """decoder.sliding_window as onnxruntime-genai's builder writes it for window-sized KV buffers (GQA
+    sliding_window_cache=1): the layers whose buffers hold `window + cache_slack` positions. The engine reads
+    the same section (app.engine.session)."""
+    return {"window_size": window, "slide_key_value_cache": False, "slide_inputs": False, "layers": layers,
+            "cache_slack": cache_slack}
+
+
 def genai_config(config: GptOssConfig, *, target: str, context_length: int, shared_kv_buffer: bool,
-                 eos_token_ids: list[int]) -> dict[str, Any]:
+                 eos_token_ids: list[int], sliding_window: dict[str, Any] | None = None) -> dict[str, Any]:
     provider_options = [dict(options) for options in TARGETS[target].genai_provider_options]
+    decoder_window = {"sliding_window": sliding_window} if sliding_window else {}
     return {
         "model": {
             "bos_token_id": BOS_TOKEN_ID,
@@ -50,6 +59,7 @@ def genai_config(config: GptOssConfig, *, target: str, context_length: int, shar
                 "num_attention_heads": config.num_attention_heads,
                 "num_hidden_layers": config.num_hidden_layers,
                 "num_key_value_heads": config.num_key_value_heads,
+                **decoder_window,
             },
             "eos_token_id": eos_token_ids if len(eos_token_ids) > 1 else eos_token_ids[0],
             "pad_token_id": config.pad_token_id,

@@ -23,7 +23,7 @@ from onnx import TensorProto
 from app.checkpoint.names import EMBED, FINAL_NORM, LM_HEAD, layer_names
 from app.checkpoint.safetensors_io import raw_to_f32
 from app.export import dml_attention, dml_moe, dml_weights, experts, layers
-from app.export.builder import MS_DOMAIN, GraphBuilder
+from app.export.builder import MS_DOMAIN, GraphBuilder, onnx_dtype
 from app.export.context import AttentionIO, LayerContext
 from app.export.pages import release_pages
 from app.export.rope import cos_sin_cache
@@ -79,8 +79,16 @@ def _layer_builders(ctx: LayerContext) -> tuple[LayerBuilder, LayerBuilder]:
     return dml_attention.build_attention, dml_moe.build_moe
 
 
-def _kv_length(kv_layout: str) -> str:
-    """The symbolic length of the past inputs: the whole context for a shared buffer, the past otherwise."""
+# The symbolic length of a window-cache layer's buffers: genai_config's window_size + cache_slack, which our engine
+# allocates; onnxruntime-genai allocates min(max_length, that), which the kernel also accepts (>= the window).
+WINDOW_CAPACITY = "window_capacity"
+
+
+def _kv_length(kv_layout: str, window_capacity: int = 0) -> str:
+    """The symbolic length of the past inputs: the whole context for a shared buffer, the past otherwise, the
+    window's capacity for a window-cache layer."""
+    if window_capacity:
+        return WINDOW_CAPACITY
     return "max_length" if kv_layout == SHARED_BUFFER else "past_sequence_length"
 
 
@@ -97,13 +105,14 @@ def build_graph(
     build_attention, build_moe = _layer_builders(ctx)
     kv_layout = ctx.record.kv_layout
     ftype = layers.elem_type(ctx)
+    kv_type = onnx_dtype(ctx.kv_type)
 
     input_ids = b.add_input(INPUT_IDS, TensorProto.INT64, ["batch_size", "sequence_length"])
     mask = b.add_input(ATTENTION_MASK, TensorProto.INT64, ["batch_size", "total_sequence_length"])
     past = []
     for i in range(cfg.num_hidden_layers):
-        shape = ["batch_size", cfg.num_key_value_heads, _kv_length(kv_layout), cfg.head_dim]
-        past.append((b.add_input(PAST_KEY % i, ftype, shape), b.add_input(PAST_VALUE % i, ftype, shape)))
+        shape = ["batch_size", cfg.num_key_value_heads, _kv_length(kv_layout, ctx.window_capacity(i)), cfg.head_dim]
+        past.append((b.add_input(PAST_KEY % i, kv_type, shape), b.add_input(PAST_VALUE % i, kv_type, shape)))
 
     # GQA's bookkeeping inputs, derived once from the attention mask (as onnxruntime-genai's builder does).
     seqlens = b.op("ReduceSum", mask, b.const("one_axis", [1]), name="seqlens/ReduceSum", keepdims=0)
@@ -116,8 +125,8 @@ def build_graph(
         cos_name = sin_name = ""
     else:
         cos, sin = cos_sin_cache(cfg, ctx.context_length, yarn=not ctx.options.debug_no_yarn)
-        cos_name = b.add_initializer("cos_cache", cos.astype(ctx.float_type))
-        sin_name = b.add_initializer("sin_cache", sin.astype(ctx.float_type))
+        cos_name = b.add_initializer("cos_cache", cos.astype(ctx.kv_type))
+        sin_name = b.add_initializer("sin_cache", sin.astype(ctx.kv_type))
         del cos, sin
     position_ids = "" if ctx.record.fused_operators else _position_ids(b, input_ids, total_len)
 
@@ -139,9 +148,10 @@ def build_graph(
         normed, residual = layers.skip_rms_norm(b, ctx, attn, residual, names["post_norm"], f"layers.{i}.post_norm")
         moe_out = build_moe(b, i, normed, ctx)
         on_layer(i)
-        present_shape = ["batch_size", cfg.num_key_value_heads, "total_sequence_length", cfg.head_dim]
-        b.add_output(PRESENT_KEY % i, ftype, present_shape)
-        b.add_output(PRESENT_VALUE % i, ftype, present_shape)
+        present_shape = ["batch_size", cfg.num_key_value_heads,
+                         WINDOW_CAPACITY if ctx.window_capacity(i) else "total_sequence_length", cfg.head_dim]
+        b.add_output(PRESENT_KEY % i, kv_type, present_shape)
+        b.add_output(PRESENT_VALUE % i, kv_type, present_shape)
 
     # Only the last position's logits are ever needed: slice before the final norm and the lm_head so prefill
     # runs the (vocab x hidden) projection once, not once per prompt token.
@@ -152,8 +162,7 @@ def build_graph(
     final, _ = layers.skip_rms_norm(b, ctx, last_moe, last_res, FINAL_NORM, "final_norm")
     _lm_head(b, ctx, final)
     b.add_output(LOGITS, TensorProto.FLOAT, ["batch_size", 1, cfg.vocab_size])
-    kv_dtype = np.dtype(ctx.float_type).name
-    return GraphIO(kv_layout=kv_layout, kv_dtype=kv_dtype, takes_position_ids=False,
+    return GraphIO(kv_layout=kv_layout, kv_dtype=np.dtype(ctx.kv_type).name, takes_position_ids=False,
                    num_layers=cfg.num_hidden_layers)
 
 

@@ -96,17 +96,13 @@ def build_attention(b: GraphBuilder, layer: int, hidden: str, ctx: LayerContext,
     qkv_b = np.concatenate([f32(names["q_bias"]), f32(names["k_bias"]), f32(names["v_bias"])])
     qkv = projection(b, ctx, hidden, qkv_w, qkv_b, prefix + ".qkv_proj")
     del qkv_w
+    kv_type = ctx.kv_type
+    cast = kv_type != ctx.float_type  # GQA runs in the KV cache's dtype: q/k/v in, its output back
+    if cast:
+        qkv = b.op("Cast", qkv, name=prefix + "/qkv_to_kv_type", to=onnx_dtype(kv_type))
     sinks = "" if opts.debug_drop_sinks else b.add_initializer(
-        prefix + ".sinks", float_weight(ctx, f32(names["sinks"]), names["sinks"]))
-    window = -1
-    if cfg.is_sliding(layer):
-        # transformers (masking_utils.sliding_window_overlay: kv > q - window) and the gpt-oss reference let a
-        # query see `sliding_window` keys including itself. Since microsoft/onnxruntime PR #25927 ("Fix Local
-        # Attention off by 1 bug", 2025-09) GroupQueryAttention's local_window_size W also counts the query's
-        # own position (before it, W + 1 keys were visible: older kernel sources read that way). onnxruntime
-        # 1.32's CPU kernel attends to exactly W keys, pinned by tests/export/test_gqa_window.py. Hence
-        # W = sliding_window.
-        window = cfg.sliding_window + opts.debug_window_offset
+        prefix + ".sinks", _as_kv_type(kv_type, f32(names["sinks"]), names["sinks"]))
+    window_cache = {"sliding_window_cache": 1} if ctx.window_capacity(layer) else {}
     attn, _, _ = b.add_node(
         "GroupQueryAttention",
         [qkv, "", "", io.past_key, io.past_value, io.seqlens_k, io.total_sequence_length,
@@ -114,8 +110,10 @@ def build_attention(b: GraphBuilder, layer: int, hidden: str, ctx: LayerContext,
         [b.unique(prefix + "/gqa_out"), io.present_key, io.present_value],
         name=prefix + "/GroupQueryAttention", domain=MS_DOMAIN,
         num_heads=cfg.num_attention_heads, kv_num_heads=cfg.num_key_value_heads,
-        do_rotary=1, rotary_interleaved=0, local_window_size=window,
+        do_rotary=1, rotary_interleaved=0, local_window_size=ctx.window(layer), **window_cache,
     )
+    if cast:
+        attn = b.op("Cast", attn, name=prefix + "/gqa_out_to_float", to=elem_type(ctx))
     return projection(b, ctx, attn, f32(names["o_weight"]), f32(names["o_bias"]), prefix + ".o_proj")
 
 
@@ -281,6 +279,11 @@ def _expert_tensors(b: GraphBuilder, ctx: LayerContext, src: experts.ExpertSourc
         weights = b.add_streamed_initializer(name + ".weight", TensorProto.UINT8, [e, n, k],
                                              experts.int8_weight_chunks(src, block, scales))
     return weights, np.stack(scales).astype(np.float32)
+
+
+def _as_kv_type(kv_type: np.dtype, values: np.ndarray, name: str) -> np.ndarray:
+    """A float32 tensor in the KV cache's dtype (float16 refuses values it cannot hold, naming `name`)."""
+    return np.ascontiguousarray(values, dtype=np.float32) if kv_type == np.float32 else to_storage_fp16(name, values)
 
 
 def elem_type(ctx: LayerContext) -> int:

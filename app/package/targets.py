@@ -124,12 +124,27 @@ class Footprint:
 # device memory.
 
 
+# Sliding-window layers' KV buffers on the CPU targets: the window (128 positions) plus this many (ORT 1.32's CPU
+# GroupQueryAttention, sliding_window_cache=1; app.engine.kv_cache keeps prefix reuse exact). At gpt-oss-20b's 24
+# layers and 8k tokens the 12 sliding layers' full-length float32 buffers were 0.40 GB; window-sized 12.6 MB.
+# They also take the local layers' attention time away: on a full-length buffer ORT's CPU kernel spends as long
+# on a local layer as on a global one (40.05 vs 41.99 ms a decode step at 8k, 20b widths, 2 threads, load 11),
+# on a window-sized one 0.69 ms (docs/benchmarks.md). The slack is how many positions the kernel evicts at once
+# (slack + 1) and how far back the live rows can rewind in place; 128 keeps the buffer at 2x the window.
+WINDOW_CACHE_SLACK = 128
+
+# The KV cache has the activation dtype (float32 on the CPU targets): float16 (`enclave export --kv-cache float16`,
+# Casts around GroupQueryAttention) halves its bytes but ORT 1.32's CPU kernel runs it at half the speed (87.75 vs
+# 41.99 ms a decode step at 8k, 20b widths; the 2-layer 20b-width cpu-int4 package 443-484 vs 349-387 ms a step
+# at 8k, interleaved, load 11), for 0.012 sigma median on the tiny model's logits (tests/engine/test_kv_cache_dtype.py).
+
+
 @dataclass(frozen=True)
 class Target:
     """One export target."""
 
     name: str
-    activations: str  # the graph's float dtype ("float32" / "float16"); the KV cache has the same
+    activations: str  # the graph's float dtype ("float32" / "float16")
     kv_layout: str  # SHARED_BUFFER or CONCAT
     fused_operators: bool  # True: GroupQueryAttention + QMoE (app.export.layers); False: standard ONNX ops
     experts: str  # INT8, INT4 or MXFP4
@@ -153,6 +168,10 @@ class Target:
     # QMoE block of the experts. cpu: 64 where one power-of-two scale per 64 values is still lossless (a
     # layer where it is not falls back to 32, app.export.experts.lossless_int8_block); cpu-int4: int4 block.
     expert_block_size: int = 32
+    # Sliding-window layers' KV buffers: 0 = full length (every layer addresses the whole context), N > 0 = the
+    # window plus N positions (GroupQueryAttention's sliding_window_cache: the kernel evicts N + 1 positions at
+    # once when the buffer is full). See app.engine.kv_cache for how prefix reuse stays exact.
+    window_cache_slack: int = 0
 
     @property
     def float_type(self) -> np.dtype:
@@ -171,11 +190,11 @@ TARGETS: dict[str, Target] = {t.name: t for t in (
     Target("cpu", "float32", SHARED_BUFFER, fused_operators=True, experts=INT8, bfloat16_cast=True,
            lm_head_bits=0, providers=(CPU,),
            footprint=Footprint(package=1.8688, private=1.213, measured=False, mapped=0.045),
-           expert_block_size=64),
+           expert_block_size=64, window_cache_slack=WINDOW_CACHE_SLACK),
     Target("cpu-int4", "float32", SHARED_BUFFER, fused_operators=True, experts=INT4, bfloat16_cast=True,
            lm_head_bits=8, providers=(CPU,),
            footprint=Footprint(package=0.9194, private=1.124, measured=True, mapped=0.047),
-           projection_bits=8, embedding_bits=8, dense_block_size=64),
+           projection_bits=8, embedding_bits=8, dense_block_size=64, window_cache_slack=WINDOW_CACHE_SLACK),
     Target("cuda", "float16", SHARED_BUFFER, fused_operators=True, experts=MXFP4, bfloat16_cast=True,
            lm_head_bits=0, providers=(CUDA,), footprint=Footprint(package=1.0, private=1.0, measured=False),
            genai_provider_options=({"cuda": {}},)),

@@ -27,7 +27,10 @@ def test_chunked_prefill_computes_what_one_run_does(tiny_model) -> None:
     assert chunked._chunk_length(len(prompt)) == MIN_PREFILL_CHUNK
     expected = whole.prefill(prompt)[0].copy()
     got = chunked.prefill(prompt)[0].copy()
-    np.testing.assert_allclose(got, expected, rtol=1e-3, atol=1e-3)
+    # The sliding layers' window buffers (GQA sliding_window_cache) attend over a chunk in a different float order
+    # (1e-6 at the kernel's output), which the cpu target's int8 QMoE activations amplify: measured 0.030-0.104
+    # over prompt seeds 0-3 (full-length buffers: 0.0000-0.026); reading wrong rows moves logits by 0.8 and more.
+    np.testing.assert_allclose(got, expected, rtol=0, atol=0.2)
     assert int(got.argmax()) == int(expected.argmax())
     # and the cache it leaves behind continues the same way
     a, b = [prompt], [prompt]

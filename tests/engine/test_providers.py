@@ -113,7 +113,10 @@ def test_loading_checks_free_ram_against_the_weights_and_the_kv_cache(tiny_packa
     facts = read_package_facts(tiny_package)
     length = facts.context_length
     kv = session.kv_cache_bytes(facts, length)
-    assert kv == 2 * facts.num_layers * facts.kv_heads * facts.head_dim * length * 4
+    # float32 K and V: the full layer spans the context, the two sliding layers only their window buffers
+    position = 2 * facts.kv_heads * facts.head_dim * 4
+    assert facts.window_layers == (0, 2)
+    assert kv == position * (length + 2 * facts.window_capacity)
     # Room for the private part of the weights (app.package.footprint) and half the cache, with headroom.
     free = int((private_bytes("cpu", facts.size_bytes) + kv / 2) * 1.1)
     monkeypatch.setattr(session, "detect_environment", lambda: Environment((CPU,), free_ram=free))
