@@ -20,12 +20,12 @@ from app.export.exporter import export_model
 from tests.support.packages import TINY_CONTEXT
 
 WINDOW = 128  # the tiny model's sliding window
-# The two graphs differ only in where the kernel finds the K/V rows, but the cpu target's QMoE rounds its
-# activations to int8, so a last-bit difference can move a logit: measured up to 0.0095 between them over 40
-# decode steps, 0.045 between the full-buffer graph fed whole and in chunks, and up to 0.125 (median 0.03)
-# over this file's conversation. Rewinding the window buffers in place after an eviction (stale rows) measured
-# 12-21 (median 4-13).
-TOL = 0.5
+# The two graphs differ only in where the kernel finds the K/V rows (and the window kernel's float order over
+# a chunk, 1e-6 at its output), but the cpu target's QMoE rounds its activations to int8 per 64-value block, so
+# a last-bit difference can move a logit: measured up to 0.16 for a prompt and 0.65 (median 0.033) over this
+# file's conversation. Rewinding the window rows in place after an eviction (stale rows) measured 8-20 (median
+# 4.9-13.7) in every turn that rewinds.
+TOL = 2.0
 
 
 @pytest.fixture(scope="module")

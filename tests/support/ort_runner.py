@@ -2,11 +2,14 @@
 
 Deliberately independent of app.engine (the real generator): it feeds the graph exactly as the manifest's
 `io` section describes, keeping the KV cache as one preallocated [batch, kv_heads, max_len, head_dim] buffer
-that is passed back in as `past` every step ("shared-buffer" layout), or growing it ("concat").
+that is passed back in as `past` every step ("shared-buffer" layout), or growing it ("concat"). Layers that
+genai_config.json's `sliding_window` section lists get window_size + cache_slack positions instead (window-sized
+buffers, GroupQueryAttention sliding_window_cache=1).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +32,13 @@ class PackageRunner:
         cfg = self.package.config
         self.layers = cfg.num_hidden_layers
         self.kv_shape = (1, cfg.num_key_value_heads, max_length, cfg.head_dim)
+        genai = json.loads((Path(folder) / "genai_config.json").read_text())
+        window = genai["model"]["decoder"].get("sliding_window")
+        self.kv_shapes = [self.kv_shape] * self.layers
+        if window is not None:
+            capacity = window["window_size"] + window["cache_slack"]
+            for layer in window["layers"]:
+                self.kv_shapes[layer] = self.kv_shape[:2] + (capacity,) + self.kv_shape[3:]
         self.kv_dtype = np.dtype(self.package.io["kv_dtype"])
         self.shared = self.package.io["kv_layout"] == "shared-buffer"
         # in_place: bind the same OrtValue as past and present (what onnxruntime-genai and the engine do), so
@@ -37,11 +47,11 @@ class PackageRunner:
         self.reset()
 
     def reset(self) -> None:
+        shapes = [shape for shape in self.kv_shapes for _kv in range(2)]  # key, value per layer
         if self.in_place:
-            self.buffers = [ort.OrtValue.ortvalue_from_numpy(np.zeros(self.kv_shape, self.kv_dtype))
-                            for _ in range(2 * self.layers)]
+            self.buffers = [ort.OrtValue.ortvalue_from_numpy(np.zeros(shape, self.kv_dtype)) for shape in shapes]
         if self.shared:
-            self.past = [np.zeros(self.kv_shape, self.kv_dtype) for _ in range(2 * self.layers)]
+            self.past = [np.zeros(shape, self.kv_dtype) for shape in shapes]
         else:
             shape = self.kv_shape[:2] + (0,) + self.kv_shape[3:]
             self.past = [np.zeros(shape, self.kv_dtype) for _ in range(2 * self.layers)]
