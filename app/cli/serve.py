@@ -83,14 +83,17 @@ def _run(args: argparse.Namespace) -> int:
         engine.close()
         return fail(str(exc))
     info = model.info
-    print(f"Serving {info.name} ({info.provider.removesuffix('ExecutionProvider')}, {info.context_length} tokens "
-          f"of context) at {server.url}", flush=True)
-    if args.token_file is not None:
-        print(f"API token ({token.describe()}) written to {args.token_file}", flush=True)
-    else:
-        print(f"API token ({token.describe()}): {token.value}", flush=True)
-    print("Only programs on this computer can connect. Press Ctrl+C to stop.", flush=True)
-    server.serve_forever()
+
+    def announce() -> None:
+        print(f"Serving {info.name} ({info.provider.removesuffix('ExecutionProvider')}, {info.context_length} "
+              f"tokens of context) at {server.url}", flush=True)
+        if args.token_file is not None:
+            print(f"API token ({token.describe()}) written to {args.token_file}", flush=True)
+        else:
+            print(f"API token ({token.describe()}): {token.value}", flush=True)
+        print("Only programs on this computer can connect. Press Ctrl+C to stop.", flush=True)
+
+    server.serve_forever(on_ready=announce)
     engine.close()
     print("Stopped.", flush=True)
     return 0

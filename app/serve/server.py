@@ -18,6 +18,7 @@ import errno
 import signal
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,14 +86,20 @@ class LocalServer:
         self._thread = threading.Thread(target=self._serve, name="enclave-serve-http", daemon=True)
         self._thread.start()
 
-    def serve_forever(self) -> None:
-        """Starts (unless started) and blocks until `stop()`, Ctrl+C or SIGTERM (what service managers send)."""
+    def serve_forever(self, on_ready: Callable[[], None] | None = None) -> None:
+        """Starts (unless started) and blocks until `stop()`, Ctrl+C or SIGTERM (what service managers send).
+
+        `on_ready` (the CLI's "Press Ctrl+C to stop" lines) runs after SIGTERM is caught and inside the Ctrl+C
+        handling: a signal sent the moment that line appears stops the server cleanly instead of killing it
+        (a test that signalled right after the line met the handler not yet installed, exit -15)."""
         if self._server is None:
             self.start()
         assert self._thread is not None
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGTERM, _interrupt)
         try:
+            if on_ready is not None:
+                on_ready()
             while self._thread.is_alive():
                 self._thread.join(0.5)  # a join with a timeout lets Ctrl+C through on every platform
         except KeyboardInterrupt:
