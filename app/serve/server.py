@@ -57,6 +57,11 @@ class LocalServer:
         self._socket: socket.socket | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        # Set when the serving thread has finished. Waits use it, not Thread.join: on Python 3.11 a join that
+        # Ctrl+C/SIGTERM interrupts marks the thread stopped while it still runs, so the next join returned at
+        # once and the process exited under a thread still shutting uvicorn down ("Exception in thread" after
+        # "Stopped.": tests/serve/test_serve_cli.py, about 1 run in 7 under load).
+        self._finished = threading.Event()
         self._scope: contextlib.ExitStack | None = None
         self.port = 0
 
@@ -83,6 +88,7 @@ class LocalServer:
         self.port = self._socket.getsockname()[1]
         self._scope = scope
         self._server = uvicorn.Server(config)
+        self._finished = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="enclave-serve-http", daemon=True)
         self._thread.start()
 
@@ -100,8 +106,8 @@ class LocalServer:
         try:
             if on_ready is not None:
                 on_ready()
-            while self._thread.is_alive():
-                self._thread.join(0.5)  # a join with a timeout lets Ctrl+C through on every platform
+            while not self._finished.wait(0.5):  # a wait with a timeout lets Ctrl+C through on every platform
+                pass
         except KeyboardInterrupt:
             pass
         finally:
@@ -115,7 +121,7 @@ class LocalServer:
         self.api.cancel_all()
         server.should_exit = True
         if thread is not None:
-            thread.join(GRACEFUL_STOP_S + 5)
+            self._finished.wait(GRACEFUL_STOP_S + 5)
         if self._socket is not None:
             self._socket.close()
         self._server = self._thread = self._socket = None
@@ -125,7 +131,10 @@ class LocalServer:
 
     def _serve(self) -> None:
         assert self._server is not None and self._socket is not None
-        asyncio.run(self._server.serve(sockets=[self._socket]))
+        try:
+            asyncio.run(self._server.serve(sockets=[self._socket]))
+        finally:
+            self._finished.set()
 
     def _config(self) -> uvicorn.Config:
         tls = self.tls
