@@ -51,10 +51,15 @@ step ".deb"
 DEB="$(bash packaging/linux/build-deb.sh "$OUT/enclave" "$OUT")"
 ls -l "$DEB"
 [ "$(dpkg-deb -f "$DEB" Package)" = enclave ] && [ "$(dpkg-deb -f "$DEB" Version)" = "$VERSION" ]
-dpkg-deb -f "$DEB" Depends | grep -q "libxcb-icccm4" || { echo "$DEB does not depend on libxcb-icccm4, which Qt's xcb plugin links." >&2; exit 1; }
+# Listings are read whole before grep -q looks at them: with pipefail, grep -q leaving at its first match sent
+# SIGPIPE to dpkg-deb still writing, and the pipeline failed on a package that had the file (CI, "lacks
+# ./opt/enclave/enclave").
+DEPENDS="$(dpkg-deb -f "$DEB" Depends)"
+CONTENTS="$(dpkg-deb -c "$DEB" | awk '{print $6}')"
+grep -q "libxcb-icccm4" <<<"$DEPENDS" || { echo "$DEB does not depend on libxcb-icccm4, which Qt's xcb plugin links." >&2; exit 1; }
 for path in ./usr/bin/enclave ./opt/enclave/enclave ./opt/enclave/enclave-cli ./usr/share/applications/enclave.desktop \
             ./usr/share/icons/hicolor/256x256/apps/enclave.png ./usr/share/icons/hicolor/scalable/apps/enclave.svg; do
-  dpkg-deb -c "$DEB" | awk '{print $6}' | grep -qx "$path" || { echo "$DEB lacks $path." >&2; exit 1; }
+  grep -qx "$path" <<<"$CONTENTS" || { echo "$DEB lacks $path." >&2; exit 1; }
 done
 desktop-file-validate packaging/linux/enclave.desktop
 mkdir "$WORK/root" && dpkg-deb -x "$DEB" "$WORK/root"

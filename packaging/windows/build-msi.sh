@@ -67,18 +67,21 @@ MSI="$WORK/$NAME"
 
 fail() { echo "build-msi.sh: $NAME $1." >&2; exit 1; }
 table() { msiinfo export "$MSI" "$1" | tr -d '\r' | tail -n +4; }
+# has ARGS: grep ARGS over all of stdin, read whole first. A plain `... | grep -q` under pipefail fails when grep
+# leaves at its first match while the writer is still writing (SIGPIPE): the .deb check failed that way in CI.
+has() { local text; text="$(cat)"; grep "$@" <<<"$text"; }
 upgrade_code="$(sed -n 's/.*UpgradeCode="\([0-9A-F-]*\)".*/\1/p' packaging/windows/enclave.wxs)"
-msiinfo suminfo "$MSI" | grep -q '^Template: x64;' || fail "is not an x64 package"
-table Property | grep -qx $'ALLUSERS\t1' || fail "is not per machine (ALLUSERS=1)"
-table Property | grep -qx $'UpgradeCode\t{'"$upgrade_code"'}' || fail "does not carry UpgradeCode $upgrade_code"
-table Upgrade | grep -q $'WIX_UPGRADE_DETECTED' || fail "has no major-upgrade row"
-table Upgrade | grep -q $'WIX_DOWNGRADE_DETECTED' || fail "has no downgrade detection"
-table LaunchCondition | grep -q 'NOT WIX_DOWNGRADE_DETECTED' || fail "does not refuse a downgrade"
-table InstallExecuteSequence | grep -q '^RemoveExistingProducts' || fail "does not remove the older version"
-table Shortcut | awk -F'\t' '$2=="ProgramMenuFolder" && $5=="[INSTALLDIR]enclave.exe"' | grep -q . || fail "has no Start-menu shortcut to enclave.exe"
+msiinfo suminfo "$MSI" | has -q '^Template: x64;' || fail "is not an x64 package"
+table Property | has -qx $'ALLUSERS\t1' || fail "is not per machine (ALLUSERS=1)"
+table Property | has -qx $'UpgradeCode\t{'"$upgrade_code"'}' || fail "does not carry UpgradeCode $upgrade_code"
+table Upgrade | has -q $'WIX_UPGRADE_DETECTED' || fail "has no major-upgrade row"
+table Upgrade | has -q $'WIX_DOWNGRADE_DETECTED' || fail "has no downgrade detection"
+table LaunchCondition | has -q 'NOT WIX_DOWNGRADE_DETECTED' || fail "does not refuse a downgrade"
+table InstallExecuteSequence | has -q '^RemoveExistingProducts' || fail "does not remove the older version"
+table Shortcut | awk -F'\t' '$2=="ProgramMenuFolder" && $5=="[INSTALLDIR]enclave.exe"' | has -q . || fail "has no Start-menu shortcut to enclave.exe"
 table Component | awk -F'\t' 'int($4 / 256) % 2 == 0 {bad=1} END {exit bad}' || fail "has 32-bit components"
 for file in enclave.exe enclave-cli.exe vcruntime140.dll vcruntime140_1.dll msvcp140.dll; do
-  table File | awk -F'\t' -v f="$file" 'tolower($3) ~ ("(^|\\|)" f "$")' | grep -q . || fail "lacks $file"
+  table File | awk -F'\t' -v f="$file" 'tolower($3) ~ ("(^|\\|)" f "$")' | has -q . || fail "lacks $file"
 done
 [ -z "$(table RemoveFile)" ] || fail "removes files it did not install (RemoveFile rows), which could touch user data"
 files_in="$(wc -l < "$WORK/files.txt")"
