@@ -109,12 +109,7 @@ def read_package_facts(folder: Path, *, verify: bool = False) -> PackageFacts:
         sliding = decoder.get("sliding_window")
         window_layers, window, capacity = (), 0, 0
         if sliding is not None:
-            if sliding.get("slide_key_value_cache") or sliding.get("slide_inputs"):
-                raise LoadError(f"{folder / GENAI_CONFIG_FILE} asks for a sliding key/value cache or sliding "
-                                "inputs, which this Enclave does not drive; export the model again.")
-            window_layers = tuple(int(i) for i in sliding["layers"])
-            window = int(sliding["window_size"])
-            capacity = window + int(sliding["cache_slack"])
+            window_layers, window, capacity = _window_cache(sliding, num_layers, folder / GENAI_CONFIG_FILE)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise LoadError(f"{folder / GENAI_CONFIG_FILE} lacks a required field ({exc}).") from exc
     target, kv_layout, name = None, SHARED_BUFFER if share else CONCAT, folder.name
@@ -134,6 +129,30 @@ def read_package_facts(folder: Path, *, verify: bool = False) -> PackageFacts:
                         num_layers=num_layers, kv_heads=kv_heads, head_dim=head_dim, query_heads=query_heads,
                         window_layers=window_layers, window=window, window_capacity=capacity, inputs=inputs,
                         outputs=outputs, data_files=data_files)
+
+
+_SLIDING_KEYS = {"window_size", "slide_key_value_cache", "slide_inputs", "layers", "cache_slack"}
+
+
+def _window_cache(sliding: Any, num_layers: int, path: Path) -> tuple[tuple[int, ...], int, int]:
+    """(window layers, window, capacity) from genai_config's decoder.sliding_window, refused with one sentence
+    unless it is exactly what the exporter writes: the cache's buffer sizes follow it, so a value guessed
+    wrong would run attention over the wrong positions instead of failing."""
+    if not isinstance(sliding, dict) or set(sliding) - _SLIDING_KEYS:
+        raise LoadError(f"{path} has a sliding_window section with fields this Enclave does not know "
+                        f"({sorted(set(sliding) - _SLIDING_KEYS) if isinstance(sliding, dict) else sliding!r}); "
+                        "export the model again.")
+    if sliding.get("slide_key_value_cache") is not False or sliding.get("slide_inputs") is not False:
+        raise LoadError(f"{path} asks for a sliding key/value cache or sliding inputs, which this Enclave does "
+                        "not drive; export the model again.")
+    layers, window, slack = sliding.get("layers"), sliding.get("window_size"), sliding.get("cache_slack")
+    ints = isinstance(layers, list) and all(type(i) is int for i in layers) and type(window) is int \
+        and type(slack) is int
+    if not ints or not layers or len(set(layers)) != len(layers) or not all(0 <= i < num_layers for i in layers) \
+            or window <= 0 or slack < 0:
+        raise LoadError(f"{path} has a sliding_window section that is not valid (layers {layers!r}, window_size "
+                        f"{window!r}, cache_slack {slack!r}); export the model again.")
+    return tuple(layers), window, window + slack
 
 
 def kv_cache_bytes(facts: PackageFacts, length: int, dtype: np.dtype = np.dtype(np.float32)) -> int:

@@ -102,3 +102,34 @@ def test_multi_turn_prompts_that_diverge_inside_and_before_the_window(tiny_model
     # What was reused: the common prefix (full-length buffers reuse 0, 195, 312, 372, 292, 341, 411), or where
     # the latest snapshot that holds a state before it is (turn 3: the last prompt's end at 362, not 372).
     assert reused == [0, 195, 312, 362, 292, 341, 411], reused
+
+
+@pytest.mark.parametrize("change", [
+    {"alignment": 16},  # a field this Enclave does not know
+    {"slide_key_value_cache": True},
+    {"slide_inputs": None},
+    {"layers": [0, 0]},
+    {"layers": [99]},
+    {"layers": ["0"]},
+    {"window_size": 0},
+    {"window_size": True},
+    {"cache_slack": -1},
+])
+def test_a_sliding_window_section_it_does_not_know_exactly_is_refused(tiny_cpu_package: Path, tmp_path: Path,
+                                                                      change: dict) -> None:
+    import json
+    import shutil
+
+    from app.engine.session import LoadError, read_package_facts
+
+    copy = tmp_path / "pkg"
+    shutil.copytree(tiny_cpu_package, copy)
+    (copy / "manifest.json").unlink()  # as onnxruntime-genai's own exports come: nothing but the config to go by
+    config_path = copy / "genai_config.json"
+    config = json.loads(config_path.read_text())
+    sliding = config["model"]["decoder"]["sliding_window"]
+    assert read_package_facts(copy).window_layers == tuple(sliding["layers"])  # as exported, it loads
+    sliding.update(change)
+    config_path.write_text(json.dumps(config))
+    with pytest.raises(LoadError, match="sliding_window section|sliding key/value cache"):
+        read_package_facts(copy)
