@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from app.documents.model import Document
-from app.engine.sampling import SAMPLING_BOUNDS, SamplingParams, parse_sampling
+from app.engine.sampling import DEFAULT_MAX_NEW_TOKENS, SAMPLING_BOUNDS, SamplingParams, parse_sampling
 
 REASONING_EFFORTS: tuple[str, ...] = ("low", "medium", "high")  # harmony's "Reasoning: low" etc.
 
@@ -29,7 +29,7 @@ class ChatSettings:
     system_prompt: str = ""
     reasoning_effort: str = "medium"
     sampling: SamplingParams = SamplingParams(temperature=1.0)
-    max_new_tokens: int = 2048
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
 
     def __post_init__(self) -> None:
         if self.reasoning_effort not in REASONING_EFFORTS:

@@ -36,7 +36,7 @@ import onnxruntime as ort
 from app.engine.detokenizer import IncrementalDecoder
 from app.engine.events import FinishReason, GenerationEvent, TokenTiming
 from app.engine.kv_cache import common_prefix_length, make_cache
-from app.engine.sampling import SAMPLING_BOUNDS, Sampler, argmax_sampler
+from app.engine.sampling import DEFAULT_MAX_NEW_TOKENS, SAMPLING_BOUNDS, Sampler, argmax_sampler
 from app.engine.session import LoadedModel
 
 _NEVER = threading.Event()  # default cancel event: never set, so the loop needs no None checks
@@ -52,7 +52,7 @@ MIN_PREFILL_CHUNK = 32  # below this a chunk costs a weight pass for too little 
 class GenerationConfig:
     """Limits and stop rules of one generation."""
 
-    max_new_tokens: int = 512
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
     stop_token_ids: tuple[int, ...] | None = None  # None: the package's (genai_config eos_token_id)
     ignore_eos: bool = False  # keep going through stop tokens (benchmarks)
     skip_special_text: bool = False  # special tokens yield no text (their ids are still reported)

@@ -78,6 +78,11 @@ SAMPLING_BOUNDS: dict[str, Bound] = {
     "max_new_tokens": Bound(1, 131072, integer=True),
 }
 
+# The reply budget when a caller names none, one value for the app's chats (ChatSettings) and for the engine's
+# own callers (GenerationConfig): gpt-oss writes its reasoning before the answer, and 2048 tokens leave room for
+# a medium-effort analysis and a full answer (issue 11 found the two defaults apart, 2048 and 512).
+DEFAULT_MAX_NEW_TOKENS = 2048
+
 
 @dataclass(frozen=True)
 class SamplingParams:

@@ -94,3 +94,12 @@ def test_bad_settings_are_refused_with_one_sentence() -> None:
     assert bad == ["top_p", "seed", "max_new_tokens"]
     assert (kept.sampling.temperature, kept.sampling.top_p, kept.sampling.seed, kept.max_new_tokens) == \
         (0.5, 1.0, None, 2048)
+
+
+def test_the_engine_and_the_app_budget_a_reply_alike_when_none_is_named() -> None:
+    # one default reply budget: the app's chat settings and a direct engine call (GenerationConfig) once
+    # disagreed (2048 against 512), so the same prompt stopped at different lengths in the CLI and the window
+    from app.engine.generator import GenerationConfig
+
+    assert ChatSettings().max_new_tokens == 2048
+    assert GenerationConfig().max_new_tokens == 2048
