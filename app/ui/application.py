@@ -6,6 +6,7 @@ end to end (load, send, stream, screenshot) so CI and the packaging checks see w
 
 from __future__ import annotations
 
+import gc
 import json
 from importlib import resources
 import secrets
@@ -218,8 +219,27 @@ def plan_export(folder: ModelFolder, parent: QWidget) -> ExportRequest | Path | 
     return ExportRequest(source=folder.path, output=output, target=target)
 
 
+def keep_long_lived_objects_out_of_gc(parts: AppParts) -> None:
+    """Moves what the app holds once it has started (and once each model has loaded) into Python's permanent
+    generation, so a later full collection walks only newer objects.
+
+    Why: a full collection walks every tracked object on the UI thread with the GIL held. The started
+    window's heap (Qt wrappers, ONNX Runtime, numpy, the app's modules: 67,124 objects) took 69-143 ms per pass
+    on the 2-core build machine (window built and shown, `gc.collect()` timed, load 4.8), a visible hitch if
+    one lands mid-stream; frozen, a pass took under 1 ms. Those objects live as long as the app, so keeping
+    them out of the collector loses nothing."""
+
+    def freeze() -> None:
+        gc.collect()  # garbage made while starting or loading is freed first, not frozen
+        gc.freeze()
+
+    QTimer.singleShot(0, freeze)
+    parts.models.loaded.connect(lambda _info: freeze())
+
+
 def run_gui(model: str | None = None, *, database: Path | None = None) -> int:
     parts = build_app(database=database)
+    keep_long_lived_objects_out_of_gc(parts)
     parts.window.show()
     parts.opener.open()
     open_start_model(parts, model)
@@ -295,6 +315,7 @@ def run_smoke(package: str, prompt: str, screenshot: Path, *, timeout_s: float =
         if not window.grab().save(str(screenshot)):
             failures.append(f"could not save the screenshot to {screenshot}")  # not translated: JSON for CI
         result["screenshot"] = str(screenshot)
+        result["gc_frozen_objects"] = gc.get_freeze_count()
         result["ok"] = not failures
         if failures:
             result["error"] = "; ".join(failures)
@@ -313,6 +334,7 @@ def run_smoke(package: str, prompt: str, screenshot: Path, *, timeout_s: float =
     window.report_history_failures(lambda text: result.setdefault("history_warning", text))
     parts.replies.replyFinished.connect(finished)
     QTimer.singleShot(int(timeout_s * 1000), lambda: failed(f"no reply within {timeout_s:.0f} s"))  # not translated: CI
+    keep_long_lived_objects_out_of_gc(parts)
     window.show()
     parts.opener.open()
     QTimer.singleShot(0, visible)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import shutil
@@ -23,7 +24,13 @@ pytestmark = pytest.mark.timeout(600)
 
 
 class StallMeter:
-    """Measures the longest gap between event-loop turns: a 5 ms timer that notes when it actually fires."""
+    """Measures the longest gap between event-loop turns: a 5 ms timer that notes when it actually fires.
+
+    The test process holds what the app never imports (torch, transformers, every earlier test's objects): a
+    full garbage collection over that heap took 0.26-1.05 s in a whole-suite run (gc.callbacks timings), and
+    one landing inside the window failed this test at 1,128 ms. The app keeps its own started heap out of the
+    collector (application.keep_long_lived_objects_out_of_gc, checked by the smoke test); the meter does the
+    same for the test process's heap, so what it measures is the app's work while the reply streams."""
 
     def __init__(self) -> None:
         self.worst = 0.0
@@ -33,6 +40,8 @@ class StallMeter:
         self.timer.timeout.connect(self._tick)
 
     def start(self) -> None:
+        gc.collect()
+        gc.freeze()
         self._last = time.perf_counter()
         self.timer.start()
 
@@ -43,6 +52,7 @@ class StallMeter:
 
     def stop(self) -> float:
         self.timer.stop()
+        gc.unfreeze()
         return self.worst
 
 
@@ -141,6 +151,8 @@ def test_smoke_mode_prints_reply_and_saves_screenshot(tiny_cpu_package, tmp_path
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["ok"] and result["new_tokens"] > 0
     assert result["window_visible_s"] > 0 and result["load_s"] > 0
+    # the started window's heap (about 67,000 objects) is kept out of the collector's full passes
+    assert result["gc_frozen_objects"] > 20000
     assert shot.is_file() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 5000
     assert "history_warning" not in result
     assert [p.name for p in temp.iterdir()] == []  # the throwaway history and its settings are gone at exit
