@@ -20,14 +20,23 @@ a local layer as on a global one (40 vs 42 ms a step at 8k, 20b widths; 0.7 ms o
 Rewinding window rows is exact only while they still hold the rewind point's window: rows as they are after
 `held` tokens hold the state of `length` <= held tokens when both keep the same oldest position (ORT's
 rollback rule, L(held - k) == L(held) - k); an eviction since then lost positions that state needs. So the
-cache copies the window layers' resident rows aside (a snapshot: at most C rows a layer, about 12 MB at 20b in
-float32) before a prompt's first run, before its last and after its last, the points a chat rewinds to: a new prompt diverges
-from the cache just after the previous prompt (harmony drops the last reply's reasoning) or at the end of the
-reply; regenerating a reply rewinds to just before the prompt's end; editing a question after a long document
-rewinds into the prompt's last chunk. A rewind the live rows cannot do restores
-the latest snapshot that holds a state at or before the rewind point, and the generator re-feeds only the
-tokens after that state. (Re-prefilling from "divergence - window" instead would not be exact: the full
-layers' keys at those positions would be recomputed from window layers that had lost their own context.)
+cache copies the window layers' latest W + 1 resident rows aside (a snapshot: all the next tokens can attend
+to, and one more for a rewind by one token; 6.3 MB at 20b in float32, where all C rows would be 12.6 MB) at the
+points a chat rewinds to, and keeps two kinds:
+- prompt boundaries: before a prompt's first run, before its last and after its last. A new prompt diverges
+  from the cache just after the previous prompt (harmony drops the last reply's reasoning) or at the end of the
+  reply; regenerating a reply rewinds to just before the prompt's end; editing a question after a long document
+  rewinds into the prompt's last chunk. The latest `SNAPSHOTS` are kept.
+- periodic ones inside long prefills: after the prefill run that passes each multiple of a spacing, so an edit
+  deep inside one long prompt (an early message of a long conversation, a document attached early) re-reads at
+  most about one spacing more than full-length buffers would. The spacing starts at `SNAPSHOT_EVERY` and doubles
+  whenever the conversation grows past `PERIODIC_SNAPSHOTS` spacings; only snapshots at multiples of the
+  current spacing stay, so at most `PERIODIC_SNAPSHOTS` are kept, spread evenly over the whole conversation
+  (edits happen anywhere, and a long document attached early is as likely to change as the last message).
+A rewind the live rows cannot do restores the latest snapshot that holds a state at or before the rewind point,
+and the generator re-feeds only the tokens after that state. (Re-prefilling from "divergence - window" instead
+would not be exact: the full layers' keys at those positions would be recomputed from window layers that had
+lost their own context.)
 
 Full-length buffers cost only address space until used: they come from calloc'd NumPy arrays, so pages past
 the conversation's length are never touched and never become resident.
@@ -141,6 +150,11 @@ class KVCache(ABC):
     def before_run(self, count: int) -> None:
         """Called before a run feeds `count` tokens (a cache may keep what the run will overwrite)."""
 
+    @classmethod
+    def snapshot_bytes(cls, spec: KVSpec) -> int:
+        """The most a cache of this class keeps aside besides its buffers (0: it keeps nothing)."""
+        return 0
+
     @abstractmethod
     def after_run(self, fed: Sequence[int]) -> None:
         """Records the tokens just fed (and makes the binding ready for the next run)."""
@@ -166,9 +180,18 @@ class SharedKVCache(KVCache):
     """Buffers bound as both past and present: runs, rewinds and clears touch no buffer, except a rewind that
     window-sized buffers cannot do in place (it restores a snapshot, see the module docstring)."""
 
-    # Kept per cache: the start, the last chunk's start and the end of the latest prompts (each at most C rows a
-    # window layer: 12.6 MB at gpt-oss-20b in float32, so at most 75 MB; the window buffers save 390 MB at 8k).
+    # Snapshots are W + 1 = 129 rows of each of gpt-oss-20b's 12 window layers: 6.3 MB in float32 (the window
+    # buffers save 390 MB at 8k). Prompt boundaries kept: the start, the last chunk's start and the end of the
+    # latest prompts, at most 38 MB.
     SNAPSHOTS = 6
+    # Periodic snapshots inside long prefills (module docstring). 2-layer 20b-width cpu-int4, an 8,192-token
+    # prompt edited 500 tokens before its end, A B A B at load 6-10 (docs/benchmarks.md): without them the edit
+    # re-read all 7,712 tokens (162.1, 132.1 s); with one every 1,024 it re-read 544 from the one at 7,168 (10.4,
+    # 8.5 s). Up to 8k an edit re-reads at most 1,024 + one chunk more than full-length buffers would, and 8 of them
+    # are 51 MB at 20b: 12 % of the KV cache at 8k (0.415 GB), 89 MB with the boundaries (the load check counts
+    # all of it: `snapshot_bytes`). Halving the spacing doubles that; past 8k the spacing doubles instead.
+    SNAPSHOT_EVERY = 1024
+    PERIODIC_SNAPSHOTS = 8
 
     def __init__(self, spec: KVSpec, max_length: int, device: str = "cpu", device_id: int = 0) -> None:
         super().__init__(spec, max_length, device, device_id)
@@ -188,9 +211,15 @@ class SharedKVCache(KVCache):
                 self._host.append((pair[0], pair[1]))
                 pair = [ort.OrtValue.ortvalue_from_numpy(a) for a in pair]
             self._buffers.append((pair[0], pair[1]))
-        self._snapshots: list[_Snapshot] = []  # oldest first
+        self._snapshots: list[_Snapshot] = []  # oldest first (and so in order of length)
         self._in_prompt = False  # the last run fed several tokens and nothing was rewound since
         self._chunk_end: _Snapshot | None = None  # the current prompt's second-to-last chunk end
+
+    @classmethod
+    def snapshot_bytes(cls, spec: KVSpec) -> int:
+        """Every snapshot kept at once, each holding W + 1 rows of every window layer."""
+        count = cls.SNAPSHOTS + cls.PERIODIC_SNAPSHOTS
+        return count * len(spec.window_layers) * min(spec.window + 1, spec.window_capacity) * spec.position_bytes()
 
     def _bind(self) -> None:
         s, b = self.spec, self._binding
@@ -205,7 +234,8 @@ class SharedKVCache(KVCache):
         that diverges earlier, rewinds to)."""
         if count > 1 and self._snapshots_kept and not self._in_prompt and self.length:
             if self._snapshots and self._snapshots[-1].length == self.length:
-                self._snapshots[-1].prompt_start = True  # the previous prompt's end is this one's start
+                last = self._snapshots[-1]  # the previous prompt's end (or a rewind's point) is this one's start
+                last.prompt_start = last.boundary = True
             else:
                 self._snapshot(prompt_start=True)
 
@@ -217,21 +247,45 @@ class SharedKVCache(KVCache):
             last = self._snapshots[-1] if self._snapshots else None
             if continuing and last is not None and last.length == self.length - len(fed) and not last.prompt_start:
                 # The previous chunk's end stays (a prompt edited near its end, after a long document, rewinds
-                # there); the chunk end before it goes.
-                self._snapshots = [snap for snap in self._snapshots if snap is not self._chunk_end]
+                # there); the chunk end before it is no boundary any more (it stays only if periodic).
+                if self._chunk_end is not None:
+                    self._chunk_end.boundary = False
                 self._chunk_end = last
             else:
                 self._chunk_end = None
-            self._snapshot(prompt_start=False)
+            self._snapshot(prompt_start=False, periodic=True)
 
     @property
     def _snapshots_kept(self) -> bool:
         return bool(self.spec.window_layers and self._host)
 
-    def _snapshot(self, *, prompt_start: bool) -> None:
+    def _snapshot(self, *, prompt_start: bool, periodic: bool = False) -> None:
+        """Copies the resident window rows aside; `periodic`: a prefill run's end, which also stands for the
+        latest multiple of the spacing it reached when no kept snapshot stands for that one yet."""
+        spacing = self._spacing()
+        for snap in self._snapshots:
+            if not spacing or snap.mark % spacing:
+                snap.mark = 0  # thinned: the spacing doubled
+        mark = self.length // spacing * spacing if periodic and spacing else 0
+        if mark and any(snap.mark >= mark for snap in self._snapshots):
+            mark = 0
         rows = self.spec.resident(self.length)
-        copies = [a[:, :, :rows].copy() for i in self.spec.window_layers for a in self._host[i]]
-        self._snapshots = [*self._snapshots[1 - self.SNAPSHOTS:], _Snapshot(self.length, copies, prompt_start)]
+        first = max(0, rows - self.spec.window - 1)
+        copies = [a[:, :, first:rows].copy() for i in self.spec.window_layers for a in self._host[i]]
+        self._snapshots.append(_Snapshot(self.length, copies, prompt_start, first=first, mark=mark))
+        for old in [snap for snap in self._snapshots if snap.boundary][:-self.SNAPSHOTS]:
+            old.boundary = False
+        self._snapshots = [snap for snap in self._snapshots if snap.boundary or snap.mark]
+
+    def _spacing(self) -> int:
+        """The periodic snapshots' spacing now: SNAPSHOT_EVERY, doubled until PERIODIC_SNAPSHOTS spacings cover
+        what the cache holds (0: periodic snapshots are off)."""
+        if not (self.SNAPSHOT_EVERY > 0 and self.PERIODIC_SNAPSHOTS > 0):
+            return 0
+        spacing = self.SNAPSHOT_EVERY
+        while spacing * self.PERIODIC_SNAPSHOTS < self.length:
+            spacing *= 2
+        return spacing
 
     def rewind(self, length: int) -> int:
         length, self._in_prompt, self._chunk_end = min(length, self.length), False, None
@@ -250,14 +304,16 @@ class SharedKVCache(KVCache):
 
     def _restore(self, length: int) -> int:
         """Writes back the window rows of the latest snapshot that holds a state at or before `length`; returns
-        that state's length (0: none, and the cache is empty)."""
+        that state's length (0: none, and the cache is empty). A snapshot keeps the latest W + 1 rows, so it holds
+        the states whose latest W rows (all that the next tokens attend to) it has: its own and the one a token
+        before it (a regenerated reply). Rows older than that keep whatever they held: the kernel masks them."""
         for snap in reversed(self._snapshots):
             kept = min(snap.length, length)
-            if self._holds(snap.length, kept):
-                rows = self.spec.resident(kept)
+            rows = self.spec.resident(kept)
+            if self._holds(snap.length, kept) and max(0, rows - self.spec.window) >= snap.first:
                 buffers = [a for i in self.spec.window_layers for a in self._host[i]]
                 for buffer, copy in zip(buffers, snap.rows):
-                    buffer[:, :, :rows] = copy[:, :, :rows]
+                    buffer[:, :, snap.first:rows] = copy[:, :, :rows - snap.first]
                 return kept
         self.clear()
         return 0
@@ -311,20 +367,35 @@ class ConcatKVCache(KVCache):
 
 @dataclass
 class _Snapshot:
-    """The window layers' resident K and V rows (key, value per window layer, in layer order) after `length`
-    tokens; `prompt_start`: taken before a prompt's first run (kept when its chunks' ends are dropped)."""
+    """The window layers' latest W + 1 resident K and V rows (key, value per window layer, in layer order) after
+    `length` tokens. Why it is kept: `boundary`, one of the latest prompt boundaries (`prompt_start`: taken before a
+    prompt's first run, kept when its chunks' ends are dropped); `mark`, the multiple of the periodic spacing it
+    stands for (0: none)."""
 
     length: int
     rows: list[np.ndarray]
     prompt_start: bool
+    first: int = 0  # the buffer row of `rows`' first row
+    boundary: bool = True
+    mark: int = 0
 
 
 def make_cache(spec: KVSpec, max_length: int, device: str = "cpu", device_id: int = 0) -> KVCache:
+    """The cache for the graph's KV layout."""
+    return _cache_class(spec)(spec, max_length, device, device_id)
+
+
+def cache_bytes(spec: KVSpec, length: int) -> int:
+    """What the cache for `spec` holds at `length` positions: its buffers and, at their most, its snapshots."""
+    return spec.bytes_at(length) + _cache_class(spec).snapshot_bytes(spec)
+
+
+def _cache_class(spec: KVSpec) -> type[KVCache]:
     """The cache class for the graph's KV layout (the one place that reads `spec.layout`)."""
     caches: dict[str, type[KVCache]] = {SHARED_BUFFER: SharedKVCache, CONCAT: ConcatKVCache}
     if spec.layout not in caches:
         raise ValueError(f"unknown KV layout {spec.layout!r}; expected {' or '.join(map(repr, KV_LAYOUTS))}")
-    return caches[spec.layout](spec, max_length, device, device_id)
+    return caches[spec.layout]
 
 
 def common_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:

@@ -26,7 +26,7 @@ import onnxruntime as ort
 from tokenizers import Tokenizer
 
 from app.engine.events import LoadProgress, ModelInfo
-from app.engine.kv_cache import KVSpec
+from app.engine.kv_cache import KVSpec, cache_bytes
 from app.engine.memory import peak_rss
 from app.engine.providers import CPU, CUDA, DML, ProviderChoice, ProviderError, choose_provider, detect_environment
 from app.package.footprint import mapped_bytes, private_bytes
@@ -156,8 +156,9 @@ def _window_cache(sliding: Any, num_layers: int, path: Path) -> tuple[tuple[int,
 
 
 def kv_cache_bytes(facts: PackageFacts, length: int, dtype: np.dtype = np.dtype(np.float32)) -> int:
-    """Bytes of the KV cache at `length` positions (float32 by default: an upper bound for float16 packages)."""
-    return kv_spec(facts, dtype).bytes_at(length)
+    """Bytes of the KV cache at `length` positions, window snapshots included (float32 by default: an upper
+    bound for float16 packages)."""
+    return cache_bytes(kv_spec(facts, dtype), length)
 
 
 def kv_spec(facts: PackageFacts, dtype: np.dtype, **names: str) -> KVSpec:

@@ -113,12 +113,16 @@ def test_loading_checks_free_ram_against_the_weights_and_the_kv_cache(tiny_packa
     facts = read_package_facts(tiny_package)
     length = facts.context_length
     kv = session.kv_cache_bytes(facts, length)
-    # float32 K and V: the full layer spans the context, the two sliding layers only their window buffers
+    # float32 K and V: the full layer spans the context, the two sliding layers only their window buffers, and
+    # the cache's snapshots of those at their most: 6 prompt boundaries and 8 periodic ones, each the latest
+    # window + 1 rows of a layer
     position = 2 * facts.kv_heads * facts.head_dim * 4
-    assert facts.window_layers == (0, 2)
-    assert kv == position * (length + 2 * facts.window_capacity)
-    # Room for the private part of the weights (app.package.footprint) and half the cache, with headroom.
-    free = int((private_bytes("cpu", facts.size_bytes) + kv / 2) * 1.1)
+    assert facts.window_layers == (0, 2) and facts.window == 128
+    assert kv == position * (length + 2 * facts.window_capacity) + 14 * 2 * 129 * position
+    # Room for the private part of the weights (app.package.footprint), the cache's fixed part (window buffers
+    # and snapshots) and half of what grows with the context, with headroom.
+    fixed = kv - position * length
+    free = int((private_bytes("cpu", facts.size_bytes) + fixed + position * length / 2) * 1.1)
     monkeypatch.setattr(session, "detect_environment", lambda: Environment((CPU,), free_ram=free))
     with pytest.raises(LoadError) as caught:
         load_model(tiny_package, max_length=length)
