@@ -21,12 +21,13 @@ def test_catalog_cpu_advice_is_the_measured_footprint(model, target: str) -> Non
 
 
 def test_20b_cpu_int4_needs_more_than_a_16_gb_laptop_while_orts_prepacked_copies_are_private() -> None:
-    """ORT 1.32 prepacks cpu-int4's int4/int8 weights into private copies 1.12x the package (measured per operator,
-    docs/benchmarks.md): with an 8k-token chat that exceeds a 16 GB laptop, though the package itself is 12.8 GB."""
+    """ORT 1.32 prepacks cpu-int4's int4/int8 weights into private copies: 13.67 GB after a 512-token prompt on the
+    12.70 GB package, measured at 24 distinct layers (docs/benchmarks.md, "24 distinct layers"); with an 8k-token
+    chat and the system's share that exceeds a 16 GB laptop, though the package itself is 12.7 GB."""
     checkpoint = next(m for m in load_catalog() if m.id == "gpt-oss-20b").checkpoint_bytes
     int4, cpu = package_bytes("cpu-int4", checkpoint), package_bytes("cpu", checkpoint)
     assert int4 <= 13e9 < cpu
-    assert 14e9 < private_bytes("cpu-int4", int4) < 15e9
+    assert 13.5e9 < private_bytes("cpu-int4", int4) < 13.8e9
     assert 16e9 < memory_needed("cpu-int4", checkpoint) < memory_needed("cpu", checkpoint)
     assert TARGETS["cpu-int4"].footprint.measured and not TARGETS["cpu"].footprint.measured
 

@@ -54,8 +54,8 @@ class Footprint:
     tokenizer; the KV cache comes on top (app.engine.session.kv_cache_bytes). `mapped`: package bytes per package
     byte that stay memory-mapped and are read while chatting (weights ORT does not prepack: the embedding rows);
     the system can drop and re-read them (slower, no swapping). `measured`: the package ratio comes from a
-    real-size export here and the private one from per-operator measurements at real widths (else an estimate,
-    said where)."""
+    real-size export here and the private one from a load of 24 distinct layers at real widths (else an
+    estimate, said where)."""
 
     package: float
     private: float
@@ -109,11 +109,15 @@ class Footprint:
 # 1.314, MatMulNBits int8 block-32 1.22 (projections) / 1.11 (lm_head, float32 scales), float32 MatMul/Gemm
 # 1.00, GatherBlockQuantized 0 (the embedding stays mapped). The 2-layer 20b-width cpu-int4 package held
 # 1,936 MB after load (the operators' sum 1,826 MB + 110 MB tokenizer/graph) and 2,273 MB after a 512-token
-# prompt (+337 MB arena and activations). Scaled to 24 distinct layers: cpu-int4 14.06 GB after load, 14.40 GB
-# after the prompt = 1.124 x its 12.81 GB package (block-32 dense weights; the block-64 ones now exported are
-# counted at block 32's ratios, an upper bound: 1.124 of 12.68 GB). cpu (int8 experts at block 64 counted at
+# prompt (+337 MB arena and activations); scaled by operator to 24 distinct layers that predicted 14.25 GB (an
+# upper bound, block 32's ratios). Measured at 24 distinct layers (docs/benchmarks.md, "24 distinct layers"; the
+# 12.70 GB cpu-int4 package of the repeated-layer 20b-width checkpoint with every layer's weight tensors made
+# byte-distinct, so ORT shares no prepacked buffer; the engine's load_model + Generator, 2 threads, 2 runs,
+# load 8-11): 13,452-13,455 MB private after load, 13,667-13,668 MB after a 512-token prompt = 1.076 x the
+# package, peak RSS 14.17-14.18 GB. cpu (int8 experts at block 64 counted at
 # block 32's 1.314, float32 attention and lm_head): 31.3 GB = 1.213 x 25.77 GB from the per-operator ratios (an
-# estimate; its 2-layer block-32 package measured 4,900-4,933 MB private after load). Its float32 weights could
+# estimate, not re-measured: the same scaling put cpu-int4 4 % high; its 2-layer block-32 package measured
+# 4,900-4,933 MB private after load). Its float32 weights could
 # stay mapped (listed as graph inputs, which ORT does not prepack: 2,371-2,404 MB at 2 layers, speed within
 # noise), but then MatMul's results depend on the batch shape:
 # a prompt read in 32-token chunks gave logits up to 0.039 off the whole prompt's on the tiny model
@@ -193,7 +197,7 @@ TARGETS: dict[str, Target] = {t.name: t for t in (
            expert_block_size=64, window_cache_slack=WINDOW_CACHE_SLACK),
     Target("cpu-int4", "float32", SHARED_BUFFER, fused_operators=True, experts=INT4, bfloat16_cast=True,
            lm_head_bits=8, providers=(CPU,),
-           footprint=Footprint(package=0.9194, private=1.124, measured=True, mapped=0.047),
+           footprint=Footprint(package=0.9194, private=1.076, measured=True, mapped=0.047),
            projection_bits=8, embedding_bits=8, dense_block_size=64, window_cache_slack=WINDOW_CACHE_SLACK),
     Target("cuda", "float16", SHARED_BUFFER, fused_operators=True, experts=MXFP4, bfloat16_cast=True,
            lm_head_bits=0, providers=(CUDA,), footprint=Footprint(package=1.0, private=1.0, measured=False),

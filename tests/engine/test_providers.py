@@ -54,7 +54,7 @@ def test_cpu_needs_the_private_part_in_ram_and_runs_slower_below_the_whole_packa
 
 
 def test_a_busy_16_gb_laptop_is_refused_for_20b_cpu_int4_with_the_measured_private_memory() -> None:
-    """gpt-oss-20b cpu-int4: 12.8 GB package, ORT's prepacked copies 1.12x of it (app.package.footprint), plus
+    """gpt-oss-20b cpu-int4: 12.8 GB package, ORT's prepacked copies 1.08x of it (app.package.footprint), plus
     an 8k-token KV cache: 10 GiB free is refused with a sentence instead of swapping; 24 GiB free loads."""
     package = int(12.81e9)
     kv = 24 * 2 * 8 * 64 * 4 * 8192
