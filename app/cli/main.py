@@ -20,6 +20,7 @@ SUBCOMMANDS: dict[str, str] = {
     "make-test-model": "app.cli.make_test_model",
     "export": "app.cli.export",
     "verify": "app.cli.verify",
+    "prepare": "app.cli.prepare",
     "chat": "app.cli.chat",
     "serve": "app.cli.serve",
     "bench": "app.cli.bench",

@@ -84,3 +84,4 @@ class ModelInfo:
     load_seconds: float
     peak_rss_bytes: int | None = None
     verification: str = ""  # what `enclave verify` found for this package on this provider (app.reference.verify)
+    prepacked_copy: str = ""  # the folder of the prepacked copy the weights are mapped from (app.engine.prepacked)

@@ -28,7 +28,17 @@ from tokenizers import Tokenizer
 from app.engine.events import LoadProgress, ModelInfo
 from app.engine.kv_cache import KVSpec, cache_bytes
 from app.engine.memory import peak_rss
-from app.engine.providers import CPU, CUDA, DML, ProviderChoice, ProviderError, choose_provider, detect_environment
+from app.engine.providers import (
+    CPU,
+    CUDA,
+    DML,
+    Environment,
+    ProviderChoice,
+    ProviderError,
+    choose_provider,
+    detect_environment,
+    normalise,
+)
 from app.package.footprint import mapped_bytes, private_bytes
 from app.json_files import read_json_object
 from app.package.manifest import GENAI_CONFIG_FILE, MANIFEST_FILE, MODEL_FILE, TOKENIZER_FILE, PackageError
@@ -198,7 +208,13 @@ def check_external_data(model_file: Path) -> tuple[Path, ...]:
             continue
         info = {e.key: e.value for e in tensor.external_data}
         location = info.get("location", "")
-        end = int(info.get("offset", 0)) + int(info.get("length", 0))
+        try:
+            ends = [int(info.get("offset", 0)) + int(info.get("length", 0)),
+                    *(_prepacked_end(value) for key, value in info.items() if key.startswith("prepacked_"))]
+        except ValueError as exc:
+            raise LoadError(f"{model_file} is damaged: tensor {tensor.name!r} has an invalid external-data "
+                            f"entry ({exc}).") from exc
+        end = max(ends)
         if end > needed.get(location, (-1, ""))[0]:
             needed[location] = (end, tensor.name)
     files = []
@@ -215,7 +231,23 @@ def check_external_data(model_file: Path) -> tuple[Path, ...]:
     return tuple(files)
 
 
-def session_options(threads: int | None = None, *, spinning: bool = False, prepack: bool = True) -> ort.SessionOptions:
+def _prepacked_end(entry: str) -> int:
+    """Where the last blob of an ORT prepacked-weights entry ("<op>+<hash>|offset;length;align|...", which ORT
+    1.32 writes into a saved optimised model's external data, app.engine.prepacked) ends in the tensor's file."""
+    _kernel, *blobs = entry.split("|")
+    if not blobs:
+        raise ValueError(f"prepacked entry {entry[:60]!r} names no blob")
+    ends = []
+    for blob in blobs:
+        parts = blob.split(";")
+        if len(parts) != 3 or not all(p.isdigit() for p in parts):
+            raise ValueError(f"prepacked blob {blob[:60]!r} is not offset;length;alignment")
+        ends.append(int(parts[0]) + int(parts[1]))
+    return max(ends)
+
+
+def session_options(threads: int | None = None, *, spinning: bool = False, prepack: bool = True,
+                    save_prepacked_to: Path | None = None) -> ort.SessionOptions:
     """Options shared by every session we create (and documented so benchmarks can quote them).
 
     - spinning off: ORT's pool threads otherwise busy-wait between kernels. On a desktop that steals the
@@ -247,7 +279,9 @@ def session_options(threads: int | None = None, *, spinning: bool = False, prepa
       (ORT's optimized-model save with session.save_external_prepacked_constant_initializers) measured
       246 instead of 1,936 MB private on the 2-layer cpu-int4 package at no loss of speed, but needs a
       machine-local copy of the package (its layout depends on this CPU and ORT build) of 1.75x its size,
-      built by one fully prepacked load: not done yet.
+      built by one fully prepacked load: app.engine.prepacked makes it (`save_prepacked_to`: the session
+      saves its optimised graph there, with one data file holding the originals and their prepacked blobs)
+      and load_model uses it.
     - CPU arena and memory pattern at ORT's defaults (on): on the 2-layer cpu-int4 package without the arena
       the kernels kept no prepacked weights (412 MB private, 22 s per token); without the memory pattern
       nothing was saved (decode 489 vs 228-248 ms at 512 tokens, 462 vs 555 ms at 8k; alternating runs).
@@ -262,6 +296,12 @@ def session_options(threads: int | None = None, *, spinning: bool = False, prepa
         so.add_session_config_entry("session.intra_op.allow_spinning", "0")
         so.add_session_config_entry("session.inter_op.allow_spinning", "0")
     so.add_session_config_entry("session.disable_prepacking", "0" if prepack else "1")
+    if save_prepacked_to is not None:
+        so.optimized_model_filepath = str(save_prepacked_to)
+        so.add_session_config_entry("session.optimized_model_external_initializers_file_name",
+                                    save_prepacked_to.name + ".data")
+        so.add_session_config_entry("session.optimized_model_external_initializers_min_size_in_bytes", "1024")
+        so.add_session_config_entry("session.save_external_prepacked_constant_initializers", "1")
     return so
 
 
@@ -324,31 +364,34 @@ def load_model(
     threads: int | None = None,
     prepack: bool = True,
     verify: bool = False,
+    use_copy: bool = True,
+    save_prepacked_to: Path | None = None,
     progress: Callable[[LoadProgress], None] = lambda _p: None,
 ) -> LoadedModel:
     """Loads a package: checks its files, picks the provider, creates the session, loads the tokenizer.
 
-    `verify` re-hashes every file against the manifest (catches bit rot, costs a full read of the weights).
+    `verify` re-hashes every file against the manifest (catches bit rot, costs a full read of the weights), and
+    a prepacked copy's data file against its key. `use_copy`: on the CPU, open the package's valid prepacked copy
+    on this machine when there is one (app.engine.prepacked: the prepacked weights are then memory-mapped, not
+    private); a copy that fails a check is named in the provider reason and the package itself is loaded.
+    `save_prepacked_to`: the session saves its optimised graph with the prepacked weights there (used by
+    app.engine.prepacked.derive_copy).
     """
+    from app.engine import prepacked as prepacked_copies
+
     started = time.perf_counter()
     progress(LoadProgress("Checking model files", 0.0))
     facts = read_package_facts(Path(folder), verify=verify)
     length = min(max_length or DEFAULT_MAX_LENGTH, facts.context_length)
+    on_cpu = provider is None or _normalised(provider) == CPU
+    lookup = prepacked_copies.CopyLookup(None)
+    if use_copy and prepack and on_cpu and save_prepacked_to is None:
+        lookup = prepacked_copies.find_copy(facts, verify=verify)
+    env = detect_environment()
     try:
-        # The free-memory check counts the weights and the KV cache at the context the session will allow
-        # (full-length buffers are touched as the conversation grows, so that is what a long chat reaches).
-        # On the CPU, full speed holds ORT's private copies and the mapped weights it reads in place
-        # (app.package.footprint); an onnxruntime-genai folder is counted as the whole package.
-        kv = kv_cache_bytes(facts, length)
-        private, whole = None, facts.size_bytes + kv
-        if facts.target in TARGETS:
-            private = private_bytes(facts.target, facts.size_bytes) + kv
-            if TARGETS[facts.target].runs_on_cpu:
-                whole = private + mapped_bytes(facts.target, facts.size_bytes)
-        choice = choose_provider(detect_environment(), target=facts.target, package_bytes=whole,
-                                 requested=provider, private_bytes=private)
-    except (ProviderError, ValueError) as exc:
-        raise LoadError(str(exc)) from exc
+        choice = _choose(env, facts, length, provider, prepacked=lookup.copy is not None)
+    except ProviderError as exc:
+        raise LoadError(str(exc) + _prepare_hint(env, facts, length, provider, lookup)) from exc
     tokenizer_path = facts.folder / TOKENIZER_FILE
     if not tokenizer_path.is_file():
         raise LoadError(f"{TOKENIZER_FILE} is missing from {facts.folder}; the package is incomplete.")
@@ -362,16 +405,79 @@ def load_model(
     # Windows builds report session events through ETW, which this call switches off; the 1DS uploader of the
     # Linux and macOS wheels ignores it and is off through ORT_DISABLE_TELEMETRY (app/offline_env.py).
     getattr(ort, "disable_telemetry_events", lambda: None)()
-    try:
-        session = ort.InferenceSession(str(facts.model_file), sess_options=session_options(threads, prepack=prepack),
-                                       providers=providers)
-    except Exception as exc:  # noqa: BLE001 - ORT raises its own exception types (Fail, InvalidGraph, ...)
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise LoadError(f"ONNX Runtime could not load {facts.model_file.name} from {facts.folder}: "
-                        f"{first_line}") from exc
+    options = session_options(threads, prepack=prepack, save_prepacked_to=save_prepacked_to)
+    session, notes, mapped_from = None, [], ""
+    if lookup.copy is not None and choice.provider == CPU:
+        try:
+            session = ort.InferenceSession(str(lookup.copy.model_file), sess_options=options, providers=providers)
+            mapped_from = str(lookup.copy.folder)
+            notes.append(f"weights memory-mapped from the prepacked copy in {mapped_from}")
+        except Exception as exc:  # noqa: BLE001 - ORT refuses a damaged blob ("do not match the buffers ...")
+            notes.append(f"the prepacked copy in {lookup.copy.folder} was refused by ONNX Runtime "
+                         f"({_first_line(exc)}); loaded the package itself")
+            try:  # the package's own budget holds every prepacked weight privately
+                choice = _choose(env, facts, length, provider, prepacked=False)
+            except ProviderError as again:
+                raise LoadError(f"{notes[-1]}, but {again}") from again
+    elif lookup.refusal:
+        notes.append(lookup.refusal.rstrip("."))
+    if session is None:
+        try:
+            session = ort.InferenceSession(str(facts.model_file), sess_options=options, providers=providers)
+        except Exception as exc:  # noqa: BLE001 - ORT raises its own exception types (Fail, InvalidGraph, ...)
+            raise LoadError(f"ONNX Runtime could not load {facts.model_file.name} from {facts.folder}: "
+                            f"{_first_line(exc)}") from exc
+    reason = choice.reason + "".join(f"; {note}" for note in notes)
     info = ModelInfo(name=facts.name, path=str(facts.folder), provider=choice.provider,
-                     provider_reason=choice.reason, context_length=length, target=facts.target or "genai",
-                     load_seconds=time.perf_counter() - started, peak_rss_bytes=peak_rss())
+                     provider_reason=reason, context_length=length, target=facts.target or "genai",
+                     load_seconds=time.perf_counter() - started, peak_rss_bytes=peak_rss(),
+                     prepacked_copy=mapped_from)
     progress(LoadProgress("Model loaded", 1.0))
     return LoadedModel(facts, session, tokenizer, choice, info, length)
 
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _normalised(provider: str) -> str:
+    try:
+        return normalise(provider)
+    except ValueError as exc:
+        raise LoadError(str(exc)) from exc
+
+
+def _choose(env: Environment, facts: PackageFacts, length: int, provider: str | None, *,
+            prepacked: bool) -> ProviderChoice:
+    """The provider, after the free-memory check. It counts the weights and the KV cache at the context the
+    session will allow (full-length buffers are touched as the conversation grows, so that is what a long chat
+    reaches). On the CPU, full speed holds ORT's private copies and the mapped weights it reads in place
+    (app.package.footprint; `prepacked`: loaded from a prepacked copy, whose prepacked weights are mapped); an
+    onnxruntime-genai folder is counted as the whole package."""
+    kv = kv_cache_bytes(facts, length)
+    private, whole = None, facts.size_bytes + kv
+    if facts.target in TARGETS:
+        private = private_bytes(facts.target, facts.size_bytes, prepacked=prepacked) + kv
+        if TARGETS[facts.target].runs_on_cpu:
+            whole = private + mapped_bytes(facts.target, facts.size_bytes, prepacked=prepacked)
+    try:
+        return choose_provider(env, target=facts.target, package_bytes=whole, requested=provider,
+                               private_bytes=private)
+    except ValueError as exc:
+        raise LoadError(str(exc)) from exc
+
+
+def _prepare_hint(env: Environment, facts: PackageFacts, length: int, provider: str | None, lookup: Any) -> str:
+    """When the CPU was refused for memory and a prepacked copy would make the package fit: how to make one."""
+    from app.engine.prepacked import applies_to, copy_bytes_estimate
+
+    if lookup.copy is not None or not applies_to(facts) or not TARGETS[facts.target].footprint.prepacked_copy:
+        return ""
+    try:
+        _choose(env, facts, length, provider, prepacked=True)
+    except (ProviderError, LoadError):
+        return ""
+    refused = f" ({lookup.refusal.rstrip('.')})" if lookup.refusal else ""
+    return (f"; with a prepacked copy of its weights it fits{refused}: run `enclave prepare {facts.folder}` once "
+            f"(about {copy_bytes_estimate(facts) / 1e9:.1f} GB of disk, and as much memory as a plain load while "
+            "it is made)")

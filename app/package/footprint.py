@@ -29,14 +29,18 @@ def package_bytes(target: str, checkpoint_bytes: int) -> int:
     return int(TARGETS[target].footprint.package * checkpoint_bytes)
 
 
-def private_bytes(target: str, package_size: int) -> int:
-    """Memory a loaded package of `package_size` bytes holds that the system cannot page out to its file."""
-    return int(TARGETS[target].footprint.private * package_size)
+def private_bytes(target: str, package_size: int, *, prepacked: bool = False) -> int:
+    """Memory a loaded package of `package_size` bytes holds that the system cannot page out to its file
+    (`prepacked`: loaded from its prepacked copy, app.engine.prepacked)."""
+    footprint = TARGETS[target].footprint
+    return int((footprint.prepacked_private if prepacked else footprint.private) * package_size)
 
 
-def mapped_bytes(target: str, package_size: int) -> int:
-    """Package bytes a chat keeps reading from the memory-mapped file (not copied: the embedding's rows)."""
-    return int(TARGETS[target].footprint.mapped * package_size)
+def mapped_bytes(target: str, package_size: int, *, prepacked: bool = False) -> int:
+    """Bytes a chat keeps reading from memory-mapped files (not copied: the embedding's rows; with `prepacked`,
+    also the prepacked weights in the copy's file)."""
+    footprint = TARGETS[target].footprint
+    return int((footprint.prepacked_mapped if prepacked else footprint.mapped) * package_size)
 
 
 def memory_needed(target: str, checkpoint_bytes: int) -> int:

@@ -55,12 +55,20 @@ class Footprint:
     byte that stay memory-mapped and are read while chatting (weights ORT does not prepack: the embedding rows);
     the system can drop and re-read them (slower, no swapping). `measured`: the package ratio comes from a
     real-size export here and the private one from a load of 24 distinct layers at real widths (else an
-    estimate, said where)."""
+    estimate, said where).
+
+    With a prepacked copy of the package on this machine (app.engine.prepacked): `prepacked_private` replaces
+    `private` (the prepacked weights are then mapped from the copy's file, not copied) and `prepacked_mapped`
+    replaces `mapped` (what a chat reads in place: the prepacked blobs and the embedding rows); `prepacked_copy`
+    is the copy's size per package byte (0: this target has no copies)."""
 
     package: float
     private: float
     measured: bool
     mapped: float = 0.0
+    prepacked_private: float = 0.0
+    prepacked_mapped: float = 0.0
+    prepacked_copy: float = 0.0
 
 
 # Dense weights (outside the experts) on the CPU targets. Decode reads every dense weight once per token; at
@@ -193,11 +201,13 @@ TARGETS: dict[str, Target] = {t.name: t for t in (
     # 1.158 of 25.77 GB (cpu-int4: int8 rows with float16 scales, 0.60 of 12.68).
     Target("cpu", "float32", SHARED_BUFFER, fused_operators=True, experts=INT8, bfloat16_cast=True,
            lm_head_bits=0, providers=(CPU,),
-           footprint=Footprint(package=1.8688, private=1.213, measured=False, mapped=0.045),
+           footprint=Footprint(package=1.8688, private=1.213, measured=False, mapped=0.045,
+                               prepacked_private=0.22, prepacked_mapped=1.213 - 0.22 + 0.045, prepacked_copy=2.2),
            expert_block_size=64, window_cache_slack=WINDOW_CACHE_SLACK),
     Target("cpu-int4", "float32", SHARED_BUFFER, fused_operators=True, experts=INT4, bfloat16_cast=True,
            lm_head_bits=8, providers=(CPU,),
-           footprint=Footprint(package=0.9194, private=1.076, measured=True, mapped=0.047),
+           footprint=Footprint(package=0.9194, private=1.076, measured=True, mapped=0.047,
+                               prepacked_private=0.22, prepacked_mapped=1.076 - 0.22 + 0.047, prepacked_copy=1.75),
            projection_bits=8, embedding_bits=8, dense_block_size=64, window_cache_slack=WINDOW_CACHE_SLACK),
     Target("cuda", "float16", SHARED_BUFFER, fused_operators=True, experts=MXFP4, bfloat16_cast=True,
            lm_head_bits=0, providers=(CUDA,), footprint=Footprint(package=1.0, private=1.0, measured=False),

@@ -1,0 +1,87 @@
+"""`enclave prepare PACKAGE`: make this computer's prepacked copy of a CPU package, so that loading it maps the
+prepacked weights from disk instead of copying them into private memory (thin CLI over app.engine.prepacked).
+Exit 0: the copy is ready (or was already); 2: it could not be made (not a CPU package, no room, damaged)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "prepare", help="make this computer's memory-mapped copy of a CPU package's prepacked weights",
+        description="ONNX Runtime copies a CPU package's matrix weights into private memory when it loads them "
+                    "(prepacking: about 1.1x a cpu-int4 package, which the system can never page out). This loads "
+                    "PACKAGE once, saves the prepacked weights into a copy made for this computer and its ONNX "
+                    "Runtime, checks that the copy computes the same logits, and from then on loading PACKAGE maps "
+                    "them from that copy. The copy lives in PACKAGE/prepacked (or the user's cache folder when "
+                    "PACKAGE is read-only) and takes about 1.75x the package's disk space.",
+    )
+    parser.add_argument("package", type=Path, help="the package folder (cpu or cpu-int4 target)")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads for ONNX Runtime (default: all)")
+    parser.add_argument("--force", action="store_true", help="make the copy again even if a valid one exists")
+    parser.add_argument("--remove", action="store_true", help="delete this package's copies instead")
+    parser.add_argument("--quiet", action="store_true", help="no progress output")
+    parser.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from app.engine.prepacked import (
+        PrepackedError,
+        applies_to,
+        copy_bytes_estimate,
+        copy_folder_for,
+        derive_copy,
+        find_copy,
+        remove_copies,
+    )
+    from app.engine.session import LoadError, read_package_facts
+    from app.library.errors import LibraryError
+    from app.library.progress import format_bytes
+    from app.library.space import SpaceNeed, check_free_space
+    from app.progress import LoadProgress
+
+    def fail(sentence: str) -> int:
+        print(f"enclave prepare: {sentence}", file=sys.stderr)
+        return 2
+
+    shown = [-1.0]
+
+    def show(progress: LoadProgress) -> None:
+        fraction = progress.fraction or 0.0
+        if not args.quiet and (fraction - shown[0] >= 0.05 or fraction >= 1.0):
+            shown[0] = fraction
+            print(f"{fraction * 100:5.1f}% {progress.message}", file=sys.stderr, flush=True)
+
+    if args.threads is not None and args.threads < 1:
+        return fail(f"--threads must be at least 1, got {args.threads}")
+    try:
+        facts = read_package_facts(args.package)
+        if args.remove:
+            removed = remove_copies(facts.folder)
+            print("Removed " + (", ".join(str(f) for f in removed) if removed else "nothing: no prepacked copy exists"))
+            return 0
+        if not applies_to(facts):
+            return fail(f"{args.package} is not an Enclave package for a CPU target; only cpu and cpu-int4 packages "
+                        "have prepacked copies.")
+        existing = find_copy(facts)
+        if existing.copy is not None and not args.force:
+            print(f"Already prepared: {existing.copy.folder} (use --force to make it again)")
+            return 0
+        if existing.refusal:
+            print(f"Replacing a copy that cannot be used: {existing.refusal}", file=sys.stderr)
+        folder, size = copy_folder_for(facts.folder), copy_bytes_estimate(facts)
+        print(f"The prepacked copy takes about {format_bytes(size)} in {folder}.", flush=True)
+        check_free_space([SpaceNeed(folder.parent, size, "the prepacked copy")])
+        result = derive_copy(facts.folder, threads=args.threads, destination=folder, progress=show)
+    except (LoadError, PrepackedError, LibraryError) as exc:
+        return fail(str(exc))
+    except KeyboardInterrupt:
+        print("enclave prepare: cancelled; no copy was kept", file=sys.stderr)
+        return 130
+    took = sum(result.seconds.values())
+    print(f"Prepared {result.copy.folder} ({format_bytes(result.bytes)}) in {took:.0f} s: loading {facts.folder} on "
+          "this computer now maps its prepacked weights from it.")
+    return 0
