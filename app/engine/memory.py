@@ -173,3 +173,24 @@ def measure_bandwidth(array_bytes: int = 512 * 2**20, threads: int | None = None
         return probe.measure()
     finally:
         probe.close()
+
+
+def release_free_heap() -> None:
+    """Returns the C heap's free pages to the system (glibc's malloc_trim; nothing elsewhere).
+
+    Why: glibc keeps freed memory below its mmap threshold (up to 32 MB a block) in the process for reuse, and a
+    load frees a lot of it: the tokenizer's JSON parse and, when a prepacked copy is loaded, ORT's own re-packing
+    of each weight (it re-packs the originals to check the saved blobs, then drops its copy). On the tiny
+    cpu-int4 package that was ~147 MB of free heap counted as the process's private memory after load_model."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):  # musl and other C libraries have no malloc_trim
+        return
+    trim.argtypes = [ctypes.c_size_t]
+    trim(0)

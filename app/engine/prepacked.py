@@ -89,16 +89,16 @@ class CopyKey:
     probe_sha256: str  # the probe's logits (float32 bytes), equal through the package and the copy
 
     @classmethod
-    def read(cls, path: Path) -> CopyKey:
-        """The key in `path`, refused with PrepackedError unless it has exactly this format's fields and types."""
-        data = read_json_object(path, lambda sentence: PrepackedError(f"{sentence}."))
+    def read(cls, path: Path, fix: str) -> CopyKey:
+        """The key in `path`, refused with PrepackedError (ending in `fix`) unless it has exactly this format's
+        fields and types."""
+        data = read_json_object(path, lambda sentence: PrepackedError(f"{sentence}; {fix}."))
         names = {f.name: f.type for f in fields(cls)}
         if set(data) != set(names) or data.get("format") != FORMAT:
-            raise PrepackedError(f"{path} is not a prepacked-copy key this Enclave knows (format {FORMAT}); "
-                                 "prepare the copy again.")
+            raise PrepackedError(f"{path} is not a prepacked-copy key this Enclave knows (format {FORMAT}); {fix}.")
         for name, kind in names.items():
             if type(data[name]) is not {"int": int, "str": str}[str(kind)]:
-                raise PrepackedError(f"{path} has an invalid {name!r}; prepare the copy again.")
+                raise PrepackedError(f"{path} has an invalid {name!r}; {fix}.")
         return cls(**data)
 
     def write(self, path: Path) -> None:
@@ -197,8 +197,8 @@ def check_copy(folder: Path, facts: PackageFacts, *, verify: bool = False) -> Pr
     """The copy in `folder` if it was made for this package on this machine and its files are whole."""
     from app.engine.session import LoadError, check_external_data
 
-    key = CopyKey.read(folder / KEY_FILE)
     fix = f"run `enclave prepare {facts.folder}` to make it again"
+    key = CopyKey.read(folder / KEY_FILE, fix)
     here = {"package": _package_hash(facts.folder), **machine_identity()}
     what = {"package": "another version of the package", "onnxruntime": "another ONNX Runtime version",
             "machine": "another kind of computer", "cpu": "another CPU"}
@@ -217,7 +217,8 @@ def check_copy(folder: Path, facts: PackageFacts, *, verify: bool = False) -> Pr
     try:
         check_external_data(model_file)
     except LoadError as exc:
-        raise PrepackedError(f"the prepacked copy in {folder} is damaged ({exc}); {fix}.") from exc
+        reason = str(exc).split("; ")[0].rstrip(".")  # the engine's sentence without its advice for packages
+        raise PrepackedError(f"the prepacked copy is damaged: {reason}; {fix}.") from exc
     if verify and sha256_file(data_file) != key.data_sha256:
         raise PrepackedError(f"the prepacked copy's {data_file} is damaged (its SHA-256 differs); {fix}.")
     return PreparedCopy(folder, model_file, key)

@@ -27,7 +27,7 @@ from tokenizers import Tokenizer
 
 from app.engine.events import LoadProgress, ModelInfo
 from app.engine.kv_cache import KVSpec, cache_bytes
-from app.engine.memory import peak_rss
+from app.engine.memory import peak_rss, release_free_heap
 from app.engine.providers import (
     CPU,
     CUDA,
@@ -427,6 +427,7 @@ def load_model(
         except Exception as exc:  # noqa: BLE001 - ORT raises its own exception types (Fail, InvalidGraph, ...)
             raise LoadError(f"ONNX Runtime could not load {facts.model_file.name} from {facts.folder}: "
                             f"{_first_line(exc)}") from exc
+    release_free_heap()
     reason = choice.reason + "".join(f"; {note}" for note in notes)
     info = ModelInfo(name=facts.name, path=str(facts.folder), provider=choice.provider,
                      provider_reason=reason, context_length=length, target=facts.target or "genai",
