@@ -21,6 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("package", type=Path, help="the package folder (cpu or cpu-int4 target)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for ONNX Runtime (default: all)")
+    parser.add_argument("--in-cache", action="store_true",
+                        help="put the copy in the user's cache folder even when the package folder is writable")
     parser.add_argument("--force", action="store_true", help="make the copy again even if a valid one exists")
     parser.add_argument("--remove", action="store_true", help="delete this package's copies instead")
     parser.add_argument("--quiet", action="store_true", help="no progress output")
@@ -72,7 +74,7 @@ def _run(args: argparse.Namespace) -> int:
             return 0
         if existing.refusal:
             print(f"Replacing a copy that cannot be used: {existing.refusal}", file=sys.stderr)
-        folder, size = copy_folder_for(facts.folder), copy_bytes_estimate(facts)
+        folder, size = copy_folder_for(facts.folder, in_cache=args.in_cache), copy_bytes_estimate(facts)
         print(f"The prepacked copy takes about {format_bytes(size)} in {folder}.", flush=True)
         check_free_space([SpaceNeed(folder.parent, size, "the prepacked copy")])
         result = derive_copy(facts.folder, threads=args.threads, destination=folder, progress=show)

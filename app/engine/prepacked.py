@@ -166,10 +166,11 @@ def candidate_folders(package: Path) -> tuple[Path, ...]:
     return package / COPY_DIR, cache_root() / f"{package.name}-{_package_hash(package)[:16]}"
 
 
-def copy_folder_for(package: Path) -> Path:
-    """Where `enclave prepare` writes the copy: beside the package when its folder is writable, else the cache."""
+def copy_folder_for(package: Path, *, in_cache: bool = False) -> Path:
+    """Where `enclave prepare` writes the copy: beside the package when its folder is writable (and not
+    `in_cache`), else the user's cache."""
     beside, cached = candidate_folders(package)
-    return beside if os.access(package, os.W_OK) else cached
+    return beside if os.access(package, os.W_OK) and not in_cache else cached
 
 
 def applies_to(facts: PackageFacts) -> bool:

@@ -27,6 +27,7 @@ from app.engine.prepacked import (
     COPY_MODEL,
     KEY_FILE,
     PrepackedError,
+    cache_root,
     check_copy,
     derive_copy,
     find_copy,
@@ -237,8 +238,11 @@ def test_enclave_prepare_states_the_disk_makes_the_copy_and_removes_it(tmp_path:
     assert find_copy(read_package_facts(package)).copy is not None
     again = _enclave("prepare", str(package))
     assert again.returncode == 0 and again.stdout.startswith("Already prepared")
+    cached = _enclave("prepare", str(package), "--in-cache", "--force", "--quiet")
+    assert cached.returncode == 0 and cached.stderr == "" and f"in {cache_root()}" in cached.stdout
     removed = _enclave("prepare", str(package), "--remove")
     assert removed.returncode == 0 and not (package / COPY_DIR).exists()
+    assert find_copy(read_package_facts(package)).copy is None  # both copies gone
     read_package(package, verify=True)
 
 
