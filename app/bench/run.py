@@ -52,6 +52,7 @@ class BenchOptions:
     provider: str | None = None
     threads: int | None = None  # None: ORT's default (one per core); llama.cpp gets the same number
     prepack: bool = True
+    use_copy: bool = True  # load the package's prepacked copy on this machine when it has one (app.engine.prepacked)
     # False: no warm-up prefill at the longest prompt, and the long second turn continues the longest round's
     # conversation instead of prefilling its own: one long prefill instead of three (an 8,192-token prefill
     # of the 24-layer model took ~30 min on the shared 2-core machine). The shorter rounds, run first, fault in
@@ -91,7 +92,7 @@ def run_bench(opts: BenchOptions, out: TextIO) -> dict[str, Any]:
         llama = LlamaCppRunner(opts.llama_bench, opts.gguf, threads=opts.threads or os.cpu_count() or 1)
     watch = MemoryWatch()
     model = load_model(opts.package, provider=opts.provider, max_length=context, threads=opts.threads,
-                       prepack=opts.prepack)
+                       prepack=opts.prepack, use_copy=opts.use_copy)
     info = model.info
     package_bytes = model.facts.size_bytes
     say(f"package {opts.package} ({info.target}, {package_bytes / 1e9:.2f} GB) on {info.provider}: "
@@ -182,6 +183,7 @@ def run_bench(opts: BenchOptions, out: TextIO) -> dict[str, Any]:
             "provider": info.provider,
             "threads": opts.threads,
             "prepack": opts.prepack,
+            "prepacked_copy": info.prepacked_copy,
             "warmup": opts.warmup,
         },
         "decode_bytes": cfg_bytes,

@@ -29,6 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="intra-op threads for ours and llama.cpp (default: one per core)")
     parser.add_argument("--no-prepack", action="store_true",
                         help="keep ORT from re-laying weights at load (they stay memory-mapped)")
+    parser.add_argument("--no-prepacked-copy", action="store_true",
+                        help="load the package itself even when this computer has its prepacked copy "
+                             "(enclave prepare), whose prepacked weights are memory-mapped")
     parser.add_argument("--no-warmup", action="store_true",
                         help="one long prefill instead of three: no warm-up at the longest prompt, and the long "
                              "second turn continues the longest round (for 8k prompts at full size on a slow "
@@ -63,7 +66,8 @@ def _run(args: argparse.Namespace) -> int:
     opts = BenchOptions(package=args.package, prompt_tokens=args.prompt_tokens, new_tokens=args.new_tokens,
                         rounds=args.rounds, vs_genai=args.vs_genai, genai_export=args.genai_export,
                         llama_bench=args.llama_bench, gguf=args.gguf, provider=args.provider, threads=args.threads,
-                        prepack=not args.no_prepack, warmup=not args.no_warmup, seed=args.seed)
+                        prepack=not args.no_prepack, use_copy=not args.no_prepacked_copy,
+                        warmup=not args.no_warmup, seed=args.seed)
     if args.no_warmup and (args.vs_genai or args.genai_export is not None or args.llama_bench is not None):
         print(f"enclave bench: {NO_WARMUP_ALONE}", file=sys.stderr)
         return 2
