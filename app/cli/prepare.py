@@ -13,9 +13,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "prepare", help="make this computer's memory-mapped copy of a CPU package's prepacked weights",
         description="ONNX Runtime copies a CPU package's matrix weights into private memory when it loads them "
-                    "(prepacking: about 1.1x a cpu-int4 package, which the system can never page out). This loads "
-                    "PACKAGE once, saves the prepacked weights into a copy made for this computer and its ONNX "
-                    "Runtime, checks that the copy computes the same logits, and from then on loading PACKAGE maps "
+                    "(prepacking: about 1.1x a cpu-int4 package, which the system can never page out). This saves "
+                    "PACKAGE's prepacked weights, a few layers at a time, into a copy made for this computer and "
+                    "its ONNX Runtime, checks that ONNX Runtime maps them and that the copy computes the package's "
+                    "logits, and from then on loading PACKAGE maps "
                     "them from that copy. The copy lives in PACKAGE/prepacked (or the user's cache folder when "
                     "PACKAGE is read-only) and takes about 1.75x the package's disk space.",
     )

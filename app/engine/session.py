@@ -279,9 +279,9 @@ def session_options(threads: int | None = None, *, spinning: bool = False, prepa
       (ORT's optimized-model save with session.save_external_prepacked_constant_initializers) measured
       246 instead of 1,936 MB private on the 2-layer cpu-int4 package at no loss of speed, but needs a
       machine-local copy of the package (its layout depends on this CPU and ORT build) of 1.75x its size,
-      built by one fully prepacked load: app.engine.prepacked makes it (`save_prepacked_to`: the session
-      saves its optimised graph there, with one data file holding the originals and their prepacked blobs)
-      and load_model uses it.
+      app.engine.prepacked makes it in parts (`save_prepacked_to`: the session saves its optimised graph
+      there, with one data file holding the originals and, when prepacking, their prepacked blobs) and
+      load_model uses it.
     - CPU arena and memory pattern at ORT's defaults (on): on the 2-layer cpu-int4 package without the arena
       the kernels kept no prepacked weights (412 MB private, 22 s per token); without the memory pattern
       nothing was saved (decode 489 vs 228-248 ms at 512 tokens, 462 vs 555 ms at 8k; alternating runs).
@@ -365,7 +365,6 @@ def load_model(
     prepack: bool = True,
     verify: bool = False,
     use_copy: bool = True,
-    save_prepacked_to: Path | None = None,
     progress: Callable[[LoadProgress], None] = lambda _p: None,
 ) -> LoadedModel:
     """Loads a package: checks its files, picks the provider, creates the session, loads the tokenizer.
@@ -374,8 +373,6 @@ def load_model(
     a prepacked copy's data file against its key. `use_copy`: on the CPU, open the package's valid prepacked copy
     on this machine when there is one (app.engine.prepacked: the prepacked weights are then memory-mapped, not
     private); a copy that fails a check is named in the provider reason and the package itself is loaded.
-    `save_prepacked_to`: the session saves its optimised graph with the prepacked weights there (used by
-    app.engine.prepacked.derive_copy).
     """
     from app.engine import prepacked as prepacked_copies
 
@@ -385,11 +382,12 @@ def load_model(
     length = min(max_length or DEFAULT_MAX_LENGTH, facts.context_length)
     on_cpu = provider is None or _normalised(provider) == CPU
     lookup = prepacked_copies.CopyLookup(None)
-    if use_copy and prepack and on_cpu and save_prepacked_to is None:
+    if use_copy and prepack and on_cpu:
         lookup = prepacked_copies.find_copy(facts, verify=verify)
     env = detect_environment()
     try:
-        choice = _choose(env, facts, length, provider, prepacked=lookup.copy is not None)
+        # Without prepacking (or from a prepacked copy) the weights stay memory-mapped: the copy's budget.
+        choice = _choose(env, facts, length, provider, prepacked=lookup.copy is not None or not prepack)
     except ProviderError as exc:
         raise LoadError(str(exc) + _prepare_hint(env, facts, length, provider, lookup)) from exc
     tokenizer_path = facts.folder / TOKENIZER_FILE
@@ -405,7 +403,7 @@ def load_model(
     # Windows builds report session events through ETW, which this call switches off; the 1DS uploader of the
     # Linux and macOS wheels ignores it and is off through ORT_DISABLE_TELEMETRY (app/offline_env.py).
     getattr(ort, "disable_telemetry_events", lambda: None)()
-    options = session_options(threads, prepack=prepack, save_prepacked_to=save_prepacked_to)
+    options = session_options(threads, prepack=prepack)
     session, notes, mapped_from = None, [], ""
     if lookup.copy is not None and choice.provider == CPU:
         try:
@@ -480,5 +478,4 @@ def _prepare_hint(env: Environment, facts: PackageFacts, length: int, provider: 
         return ""
     refused = f" ({lookup.refusal.rstrip('.')})" if lookup.refusal else ""
     return (f"; with a prepacked copy of its weights it fits{refused}: run `enclave prepare {facts.folder}` once "
-            f"(about {copy_bytes_estimate(facts) / 1e9:.1f} GB of disk, and as much memory as a plain load while "
-            "it is made)")
+            f"(about {copy_bytes_estimate(facts) / 1e9:.1f} GB of disk)")

@@ -90,6 +90,44 @@ def test_the_copy_computes_the_packages_logits_bit_for_bit(prepared: Path) -> No
     assert np.array_equal(plain, mapped)
 
 
+def test_a_copy_made_one_weight_at_a_time_computes_the_same_bits(tmp_path: Path, int4_package: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every prepacking node its own part (the tiny package is otherwise one part): the blobs ORT makes for a
+    node alone are the ones it makes for the whole graph, so the copy loads them mapped and computes the same."""
+    from app.engine import prepack_parts
+
+    package = Path(shutil.copytree(int4_package, tmp_path / "pkg"))
+    graph = onnx.load(str(package / "model.onnx"), load_external_data=False).graph
+    monkeypatch.setattr(prepack_parts, "PART_BYTES", 1)
+    assert len(prepack_parts.parts_of(graph)) >= 10  # 16 prepacked weights in 13 nodes (QMoE has two)
+    result = derive_copy(package, threads=1)
+    assert 0 < result.probe_error <= 0.1  # against the package read without prepacking: int8 activations differ
+    plain, _, _ = _logits(package, use_copy=False)
+    mapped, mapped_from, _ = _logits(package)
+    assert mapped_from.endswith(COPY_DIR) and np.array_equal(plain, mapped)
+
+
+def test_a_copy_whose_blobs_ort_does_not_take_is_not_kept(tmp_path: Path, int4_package: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blobs named under other tensors than their own: ORT finds none of its keys and silently re-packs every
+    weight privately; making the copy measures that and keeps nothing."""
+    from app.engine import prepack_parts
+
+    package = Path(shutil.copytree(int4_package, tmp_path / "pkg"))
+    append = prepack_parts._append_blobs
+
+    def misnamed(saved_file: Path, saved_data: Path, data_file: Path, entries: dict[str, list[str]]) -> None:
+        mine: dict[str, list[str]] = {}
+        append(saved_file, saved_data, data_file, mine)
+        for name, values in mine.items():
+            entries[f"{name}.misnamed"] = values
+
+    monkeypatch.setattr(prepack_parts, "_append_blobs", misnamed)
+    with pytest.raises(PrepackedError, match="ONNX Runtime did not take the prepacked copy"):
+        derive_copy(package, threads=1)
+    assert find_copy(read_package_facts(package)).copy is None and not list(package.glob(".prepacked*"))
+
+
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads RssAnon from /proc (Linux)")
 def test_the_copy_keeps_the_prepacked_weights_out_of_private_memory(prepared: Path) -> None:
     """Private memory after load_model (child processes, 1 thread): the copy holds what a load without prepacking
@@ -203,21 +241,19 @@ def test_a_copy_refuses_what_its_graph_file_points_past(tmp_path: Path, prepared
 
 def test_a_load_refused_for_memory_names_the_copy_and_the_copy_makes_it_fit(
         tmp_path: Path, int4_package: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Free RAM between the copy's budget and the package's: refused with `enclave prepare`, loaded after it."""
+    """Free RAM between the copy's budget and the package's: refused with `enclave prepare`, which makes the copy
+    within that memory (in parts), and loaded after it."""
     package = Path(shutil.copytree(int4_package, tmp_path / "pkg"))
     facts = read_package_facts(package)
     kv = session.kv_cache_bytes(facts, facts.context_length)
     with_copy = private_bytes("cpu-int4", facts.size_bytes, prepacked=True) + kv
     without = private_bytes("cpu-int4", facts.size_bytes) + kv
     free = int(with_copy * 1.1) + (int(without * 1.1) - int(with_copy * 1.1)) // 2
-    free_ram = [free]
-    monkeypatch.setattr(session, "detect_environment", lambda: Environment((CPU,), free_ram=free_ram[0]))
+    monkeypatch.setattr(session, "detect_environment", lambda: Environment((CPU,), free_ram=free))
     with pytest.raises(session.LoadError, match=r"too little free RAM.*run `enclave prepare .*pkg` once") as caught:
         load_model(package, threads=1)
     assert "\n" not in str(caught.value)
-    free_ram[0] = 2 * without  # making the copy is one plain load: it needs the package's memory
-    derive_copy(package, threads=1)
-    free_ram[0] = free
+    derive_copy(package, threads=1)  # made in parts: it fits where the package itself does not
     model = load_model(package, threads=1)
     assert model.info.prepacked_copy.endswith(COPY_DIR)
 
