@@ -69,6 +69,15 @@ class LoadError(RuntimeError):
     """The folder cannot be loaded; the message is one sentence for the user."""
 
 
+class CopyWouldFit(LoadError):
+    """The CPU was refused for memory, and with a prepacked copy of the package (app.engine.prepacked) it would
+    fit: the app offers to make one, the CLI names `enclave prepare`."""
+
+    def __init__(self, message: str, package: Path) -> None:
+        super().__init__(message)
+        self.package = package
+
+
 @dataclass(frozen=True)
 class PackageFacts:
     """What the engine knows about a folder before creating a session."""
@@ -389,7 +398,10 @@ def load_model(
         # Without prepacking (or from a prepacked copy) the weights stay memory-mapped: the copy's budget.
         choice = _choose(env, facts, length, provider, prepacked=lookup.copy is not None or not prepack)
     except ProviderError as exc:
-        raise LoadError(str(exc) + _prepare_hint(env, facts, length, provider, lookup)) from exc
+        hint = _prepare_hint(env, facts, length, provider, lookup)
+        if hint:
+            raise CopyWouldFit(str(exc) + hint, facts.folder) from exc
+        raise LoadError(str(exc)) from exc
     tokenizer_path = facts.folder / TOKENIZER_FILE
     if not tokenizer_path.is_file():
         raise LoadError(f"{TOKENIZER_FILE} is missing from {facts.folder}; the package is incomplete.")

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from app.engine.chat_request import ChatRequest
 from app.engine.events import FinishReason, GenerationEvent, LoadProgress, ModelInfo
+from app.engine.session import CopyWouldFit
 from app.serve.engine_queue import Sink, run_reply
 from app.storage.settings import EngineSettings
 from app.ui.requests import ExportRequest
@@ -44,6 +45,15 @@ class Refused:
     message: str
 
 
+@dataclass(frozen=True)
+class PrepareOffer:
+    """What `load` returns when the package was refused for memory and its prepacked copy would make it fit
+    (app.engine.prepacked): no model is loaded; the window offers `prepare`."""
+
+    message: str
+    path: Path
+
+
 class NoModelError(RuntimeError):
     """A reply was asked for before any model was loaded."""
 
@@ -56,7 +66,7 @@ class EngineHost:
         self._prepare_model = prepare_model
         self._backend: ChatBackend | None = None
 
-    def load(self, path: Path, engine: EngineSettings, report: Report) -> ModelInfo | Refused:
+    def load(self, path: Path, engine: EngineSettings, report: Report) -> ModelInfo | Refused | PrepareOffer:
         """Opens the model at `path` as `engine` (Preferences) says, progress through `report`. A folder that fails
         its checks is Refused and the model in use stays; a failure after that leaves no model loaded."""
         if self._prepare_model is not None:
@@ -65,8 +75,19 @@ class EngineHost:
             except Exception as exc:  # noqa: BLE001 - every refusal reaches the user as its sentence
                 return Refused(human_message(exc))
         self.close()
-        self._backend = self._open_model(path, report, engine)
+        try:
+            self._backend = self._open_model(path, report, engine)
+        except CopyWouldFit as exc:
+            return PrepareOffer(human_message(exc), exc.package)
         return self._backend.info
+
+    def prepare(self, path: Path, report: Report) -> Path:
+        """Makes this computer's prepacked copy of the package at `path` (with no model open: it reads the
+        package's weights a part at a time); returns the copy's folder."""
+        from app.engine.prepacked import derive_copy
+
+        self.close()
+        return derive_copy(path, progress=report).copy.folder
 
     def load_backend(self, open_backend: OpenBackend, report: Report) -> ModelInfo:
         """Replaces the model with what `open_backend` opens (a remote engine); a failure leaves none loaded."""

@@ -112,6 +112,7 @@ class MainWindow(WindowLibrary, WindowServer, QMainWindow):
         self._export_planner = export_planner  # (ModelFolder, parent) -> ExportRequest | Path | None, asks the user
         self._on_close = on_close  # the composition root stops the workers and joins their threads
         self._loading_path = ""
+        self._prepare_path: str | None = None  # the package a prepacked copy was offered for
         self._history_failed: Callable[[str], None] = self._show_history_failure
         self._ask_passphrase: Callable[[str], str | None] = self._passphrase_dialog
         self._ask_export_path: Callable[[Path], str | None] = self._export_dialog
@@ -334,6 +335,8 @@ class MainWindow(WindowLibrary, WindowServer, QMainWindow):
             self._library.failed.connect(self._on_job_failed)
         models.progress.connect(self._on_progress)
         models.exported.connect(self._load)
+        models.prepareOffered.connect(self._on_prepare_offered)
+        self.first_run.prepareRequested.connect(self._on_prepare)
         models.exportFailed.connect(self._on_export_failed)
         for notices in (conversations.notice, replies.notice):
             notices.connect(self.show_notice)
@@ -509,6 +512,21 @@ class MainWindow(WindowLibrary, WindowServer, QMainWindow):
         self.pages.setCurrentIndex(1)
         self.composer.set_can_send(True)
         self.composer.edit.setFocus()
+
+    def _on_prepare_offered(self, message: str, path: str) -> None:
+        """Refused for memory, with a prepacked copy it would fit: say so and offer to make the copy."""
+        self._prepare_path = path
+        self._on_model_failed(message)
+        self.first_run.show_message(message, error=True, offer_prepare=True)
+
+    def _on_prepare(self) -> None:
+        path = self._prepare_path
+        if path is None:
+            return
+        self._loading_path = path
+        self._show_busy(None, self.tr("Preparing a memory-mapped copy of {name}…").format(name=Path(path).name),
+                        cancellable=False)
+        self._models.prepare(path, self.settings.engine)
 
     def _on_model_failed(self, message: str) -> None:
         self.composer.set_notice("")

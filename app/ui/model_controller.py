@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app.engine.events import ModelInfo
 from app.storage.settings import EngineSettings
-from app.ui.engine_host import EngineHost, OpenBackend, Refused
+from app.ui.engine_host import EngineHost, OpenBackend, PrepareOffer, Refused
 from app.ui.requests import ExportRequest
 from app.ui.worker import WorkerClient
 
@@ -23,6 +23,9 @@ class ModelController(QObject):
     progress = Signal(object)  # LoadProgress of a load or a conversion
     exported = Signal(str)  # the package a conversion wrote
     exportFailed = Signal(str)
+    # the package was refused for memory and its prepacked copy would make it fit: (why, the package's folder);
+    # no model is open afterwards
+    prepareOffered = Signal(str, str)
 
     def __init__(self, engine: WorkerClient[EngineHost]) -> None:
         super().__init__()
@@ -42,6 +45,11 @@ class ModelController(QObject):
         """Opens the package at `path`; `engine` (context length, threads) as Preferences say, read now."""
         self._engine.submit(lambda host, report: host.load(Path(path), engine, report),
                             yielded=self.progress.emit, finished=self._on_loaded, errored=self._on_failed)
+
+    def prepare(self, path: str, engine: EngineSettings = EngineSettings()) -> None:
+        """Makes this computer's prepacked copy of the package at `path`, then opens it (progress as a load's)."""
+        self._engine.submit(lambda host, report: host.prepare(Path(path), report), yielded=self.progress.emit,
+                            finished=lambda _folder: self.load(path, engine), errored=self._on_failed)
 
     def open_backend(self, open_backend: OpenBackend) -> None:
         """Uses what `open_backend` opens on the engine thread (a remote engine) as the model."""
@@ -65,9 +73,13 @@ class ModelController(QObject):
         self._engine.submit(lambda host, report: host.close(report))
 
     # --- engine thread results ---------------------------------------------------------------------------------
-    def _on_loaded(self, info: ModelInfo | Refused) -> None:
+    def _on_loaded(self, info: ModelInfo | Refused | PrepareOffer) -> None:
         if isinstance(info, Refused):
             self.refused.emit(info.message)
+            return
+        if isinstance(info, PrepareOffer):
+            self._info = None  # the engine closed the previous model before it tried this one
+            self.prepareOffered.emit(info.message, str(info.path))
             return
         self._info = info
         self.loaded.emit(info)

@@ -55,6 +55,7 @@ class QtFirstRun(QWidget):
     cancelRequested = Signal()
     downloadRequested = Signal(str)  # catalog id
     importRequested = Signal()
+    prepareRequested = Signal()  # make the prepacked copy of the package that was refused for memory
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -123,6 +124,12 @@ class QtFirstRun(QWidget):
         self.status.setWordWrap(True)
         self.status.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(self.status)
+        self.prepare_button = QPushButton(self.tr("Prepare a memory-mapped copy"))
+        self.prepare_button.setToolTip(self.tr("Saves this model's prepacked weights for this computer, so that "
+                                               "they are read from disk instead of copied into memory"))
+        self.prepare_button.setVisible(False)
+        self.prepare_button.clicked.connect(self.prepareRequested)
+        layout.addWidget(self.prepare_button, 0, Qt.AlignmentFlag.AlignCenter)
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(420)
         self.progress.setMinimumWidth(320)
@@ -134,15 +141,18 @@ class QtFirstRun(QWidget):
         self.cancel_button.clicked.connect(self.cancelRequested)
         layout.addWidget(self.cancel_button, 0, Qt.AlignmentFlag.AlignCenter)
 
-    def show_message(self, text: str, *, error: bool = False) -> None:
+    def show_message(self, text: str, *, error: bool = False, offer_prepare: bool = False) -> None:
+        """`text` below the actions; `offer_prepare`: with the button that makes a prepacked copy."""
         self.status.setText(text)
         self._set_error(error)
+        self.prepare_button.setVisible(offer_prepare)
 
     def show_progress(self, fraction: float | None, message: str, *, cancellable: bool) -> None:
         show_fraction(self.progress, fraction)
         self._set_error(False)
         self.status.setText(message)
         self.cancel_button.setVisible(cancellable)
+        self.prepare_button.setVisible(False)
         self._enable_actions(False)
 
     def hide_progress(self) -> None:
