@@ -658,6 +658,10 @@ Holen Sie sich zu Beginn einmal ein Modell: laden Sie es herunter (das einzige M
         <translation>Modellordner öffnen</translation>
     </message>
     <message>
+        <source>Preparing a memory-mapped copy of {name}…</source>
+        <translation>Speicherabgebildete Kopie von {name} wird vorbereitet…</translation>
+    </message>
+    <message>
         <source>Your organization does not allow exporting conversations.</source>
         <translation>Ihre Organisation erlaubt das Exportieren von Chats nicht.</translation>
     </message>
@@ -1148,6 +1152,14 @@ Versuchen Sie es noch einmal:</translation>
     <message>
         <source>Use a model folder where it is, without copying it</source>
         <translation>Einen Modellordner dort verwenden, wo er ist, ohne ihn zu kopieren</translation>
+    </message>
+    <message>
+        <source>Prepare a memory-mapped copy</source>
+        <translation>Speicherabgebildete Kopie vorbereiten</translation>
+    </message>
+    <message>
+        <source>Saves this model&apos;s prepacked weights for this computer, so that they are read from disk instead of copied into memory</source>
+        <translation>Speichert die vorgepackten Gewichte dieses Modells für diesen Computer, damit sie von der Festplatte gelesen statt in den Arbeitsspeicher kopiert werden</translation>
     </message>
     <message>
         <source>Progress</source>
