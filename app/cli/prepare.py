@@ -70,8 +70,8 @@ def _run(args: argparse.Namespace) -> int:
             return fail(f"{args.package} is not an Enclave package for a CPU target; only cpu and cpu-int4 packages "
                         "have prepacked copies.")
         existing = find_copy(facts)
-        if existing.copy is not None and not args.force:
-            print(f"Already prepared: {existing.copy.folder} (use --force to make it again)")
+        if existing.folder is not None and not args.force:
+            print(f"Already prepared: {existing.folder} (use --force to make it again)")
             return 0
         if existing.refusal:
             print(f"Replacing a copy that cannot be used: {existing.refusal}", file=sys.stderr)
@@ -85,6 +85,6 @@ def _run(args: argparse.Namespace) -> int:
         print("enclave prepare: cancelled; no copy was kept", file=sys.stderr)
         return 130
     took = sum(result.seconds.values())
-    print(f"Prepared {result.copy.folder} ({format_bytes(result.bytes)}) in {took:.0f} s: loading {facts.folder} on "
+    print(f"Prepared {result.folder} ({format_bytes(result.bytes)}) in {took:.0f} s: loading {facts.folder} on "
           "this computer now maps its prepacked weights from it.")
     return 0

@@ -110,21 +110,18 @@ class CopyKey:
 
 
 @dataclass(frozen=True)
-class PreparedCopy:
-    """A copy that passed every check: the graph file a session opens instead of the package's."""
-
-    folder: Path
-    model_file: Path
-    key: CopyKey
-
-
-@dataclass(frozen=True)
 class CopyLookup:
-    """The valid copy of a package on this machine, or why none is used (`refusal`: one sentence, "" when there
-    simply is none)."""
+    """The valid copy of a package on this machine (its `folder` and `key`, both None when there is none), or why
+    none is used (`refusal`: one sentence, "" when there simply is none)."""
 
-    copy: PreparedCopy | None
+    folder: Path | None = None
+    key: CopyKey | None = None
     refusal: str = ""
+
+    @property
+    def model_file(self) -> Path | None:
+        """The graph file a session opens instead of the package's."""
+        return None if self.folder is None else self.folder / COPY_MODEL
 
 
 def _cpu_identity() -> str:
@@ -186,19 +183,19 @@ def find_copy(facts: PackageFacts, *, verify: bool = False) -> CopyLookup:
     """The valid copy of the package `facts` describes on this machine, checked before it is trusted; a copy
     that exists but fails a check is refused with one sentence (and left on disk for `enclave prepare`)."""
     if not applies_to(facts):
-        return CopyLookup(None)
+        return CopyLookup()
     refusal = ""
     for folder in candidate_folders(facts.folder):
         if not (folder / KEY_FILE).is_file():
             continue
         try:
-            return CopyLookup(check_copy(folder, facts, verify=verify))
+            return check_copy(folder, facts, verify=verify)
         except PrepackedError as exc:
             refusal = str(exc)
-    return CopyLookup(None, refusal)
+    return CopyLookup(refusal=refusal)
 
 
-def check_copy(folder: Path, facts: PackageFacts, *, verify: bool = False) -> PreparedCopy:
+def check_copy(folder: Path, facts: PackageFacts, *, verify: bool = False) -> CopyLookup:
     """The copy in `folder` if it was made for this package on this machine and its files are whole."""
     from app.engine.session import LoadError, check_external_data
 
@@ -226,7 +223,7 @@ def check_copy(folder: Path, facts: PackageFacts, *, verify: bool = False) -> Pr
         raise PrepackedError(f"the prepacked copy is damaged: {reason}; {fix}.") from exc
     if verify and sha256_file(data_file) != key.data_sha256:
         raise PrepackedError(f"the prepacked copy's {data_file} is damaged (its SHA-256 differs); {fix}.")
-    return PreparedCopy(folder, model_file, key)
+    return CopyLookup(folder, key)
 
 
 def copy_bytes_estimate(facts: PackageFacts) -> int:
@@ -250,7 +247,8 @@ def probe_logits(model: LoadedModel) -> np.ndarray:
 class DeriveResult:
     """What `derive_copy` made."""
 
-    copy: PreparedCopy
+    folder: Path
+    key: CopyKey
     bytes: int
     seconds: dict[str, float]
     probe_error: float  # the copy's probe against the package without prepacking, relative RMS
@@ -347,8 +345,8 @@ def derive_copy(package: Path | str, *, threads: int | None = None, destination:
         shutil.rmtree(partial, ignore_errors=True)
         raise
     progress(LoadProgress("Prepacked copy ready", 1.0))
-    copy = check_copy(folder, facts)
-    return DeriveResult(copy, sum(p.stat().st_size for p in folder.iterdir() if p.is_file()), seconds, error)
+    check_copy(folder, facts)
+    return DeriveResult(folder, key, sum(p.stat().st_size for p in folder.iterdir() if p.is_file()), seconds, error)
 
 
 def _prepackable_bytes(model_file: Path) -> int:

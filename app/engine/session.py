@@ -390,13 +390,13 @@ def load_model(
     facts = read_package_facts(Path(folder), verify=verify)
     length = min(max_length or DEFAULT_MAX_LENGTH, facts.context_length)
     on_cpu = provider is None or _normalised(provider) == CPU
-    lookup = prepacked_copies.CopyLookup(None)
+    lookup = prepacked_copies.CopyLookup()
     if use_copy and prepack and on_cpu:
         lookup = prepacked_copies.find_copy(facts, verify=verify)
     env = detect_environment()
     try:
         # Without prepacking (or from a prepacked copy) the weights stay memory-mapped: the copy's budget.
-        choice = _choose(env, facts, length, provider, prepacked=lookup.copy is not None or not prepack)
+        choice = _choose(env, facts, length, provider, prepacked=lookup.folder is not None or not prepack)
     except ProviderError as exc:
         hint = _prepare_hint(env, facts, length, provider, lookup)
         if hint:
@@ -417,13 +417,13 @@ def load_model(
     getattr(ort, "disable_telemetry_events", lambda: None)()
     options = session_options(threads, prepack=prepack)
     session, notes, mapped_from = None, [], ""
-    if lookup.copy is not None and choice.provider == CPU:
+    if lookup.folder is not None and choice.provider == CPU:
         try:
-            session = ort.InferenceSession(str(lookup.copy.model_file), sess_options=options, providers=providers)
-            mapped_from = str(lookup.copy.folder)
+            session = ort.InferenceSession(str(lookup.model_file), sess_options=options, providers=providers)
+            mapped_from = str(lookup.folder)
             notes.append(f"weights memory-mapped from the prepacked copy in {mapped_from}")
         except Exception as exc:  # noqa: BLE001 - ORT refuses a damaged blob ("do not match the buffers ...")
-            notes.append(f"the prepacked copy in {lookup.copy.folder} was refused by ONNX Runtime "
+            notes.append(f"the prepacked copy in {lookup.folder} was refused by ONNX Runtime "
                          f"({_first_line(exc)}); loaded the package itself")
             try:  # the package's own budget holds every prepacked weight privately
                 choice = _choose(env, facts, length, provider, prepacked=False)
@@ -482,7 +482,7 @@ def _prepare_hint(env: Environment, facts: PackageFacts, length: int, provider: 
     """When the CPU was refused for memory and a prepacked copy would make the package fit: how to make one."""
     from app.engine.prepacked import applies_to, copy_bytes_estimate
 
-    if lookup.copy is not None or not applies_to(facts) or not TARGETS[facts.target].footprint.prepacked_copy:
+    if lookup.folder is not None or not applies_to(facts) or not TARGETS[facts.target].footprint.prepacked_copy:
         return ""
     try:
         _choose(env, facts, length, provider, prepacked=True)

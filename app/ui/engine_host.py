@@ -87,7 +87,7 @@ class EngineHost:
         from app.engine.prepacked import derive_copy
 
         self.close()
-        return derive_copy(path, progress=report).copy.folder
+        return derive_copy(path, progress=report).folder
 
     def load_backend(self, open_backend: OpenBackend, report: Report) -> ModelInfo:
         """Replaces the model with what `open_backend` opens (a remote engine); a failure leaves none loaded."""

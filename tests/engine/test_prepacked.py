@@ -125,7 +125,7 @@ def test_a_copy_whose_blobs_ort_does_not_take_is_not_kept(tmp_path: Path, int4_p
     monkeypatch.setattr(prepack_parts, "_append_blobs", misnamed)
     with pytest.raises(PrepackedError, match="ONNX Runtime did not take the prepacked copy"):
         derive_copy(package, threads=1)
-    assert find_copy(read_package_facts(package)).copy is None and not list(package.glob(".prepacked*"))
+    assert find_copy(read_package_facts(package)).folder is None and not list(package.glob(".prepacked*"))
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads RssAnon from /proc (Linux)")
@@ -159,7 +159,7 @@ def test_a_copy_whose_key_is_foreign_is_refused_and_the_package_loads(tmp_path: 
     key[field] = value
     key_file.write_text(json.dumps(key))
     lookup = find_copy(read_package_facts(package))
-    assert lookup.copy is None and sentence in lookup.refusal and "enclave prepare" in lookup.refusal
+    assert lookup.folder is None and sentence in lookup.refusal and "enclave prepare" in lookup.refusal
     logits, mapped_from, reason = _logits(package)
     assert mapped_from == "" and sentence in reason
     assert np.array_equal(logits, _logits(prepared, use_copy=False)[0])
@@ -271,14 +271,14 @@ def test_enclave_prepare_states_the_disk_makes_the_copy_and_removes_it(tmp_path:
     first, *_, last = made.stdout.strip().splitlines()
     assert first.startswith("The prepacked copy takes about ") and f"in {package / COPY_DIR}" in first
     assert last.startswith(f"Prepared {package / COPY_DIR}") and "100.0% Prepacked copy ready" in made.stderr
-    assert find_copy(read_package_facts(package)).copy is not None
+    assert find_copy(read_package_facts(package)).folder is not None
     again = _enclave("prepare", str(package))
     assert again.returncode == 0 and again.stdout.startswith("Already prepared")
     cached = _enclave("prepare", str(package), "--in-cache", "--force", "--quiet")
     assert cached.returncode == 0 and cached.stderr == "" and f"in {cache_root()}" in cached.stdout
     removed = _enclave("prepare", str(package), "--remove")
     assert removed.returncode == 0 and not (package / COPY_DIR).exists()
-    assert find_copy(read_package_facts(package)).copy is None  # both copies gone
+    assert find_copy(read_package_facts(package)).folder is None  # both copies gone
     read_package(package, verify=True)
 
 
