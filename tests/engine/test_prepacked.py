@@ -128,6 +128,31 @@ def test_a_copy_whose_blobs_ort_does_not_take_is_not_kept(tmp_path: Path, int4_p
     assert find_copy(read_package_facts(package)).folder is None and not list(package.glob(".prepacked*"))
 
 
+def test_a_copy_that_computes_otherwise_than_the_package_is_not_kept(tmp_path: Path, int4_package: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """One original weight of the copy changed after its blobs were made (ORT then re-packs that weight from it
+    and finds no saved blob: silently private, too small for the memory check): the copy read without
+    prepacking no longer gives the package's logits, and nothing is kept."""
+    from app.engine import prepack_parts
+
+    package = Path(shutil.copytree(int4_package, tmp_path / "pkg"))
+    prepack = prepack_parts.prepack_in_parts
+
+    def then_damage(model_file: Path, *args: object, **kwargs: object) -> int:
+        tensors = prepack(model_file, *args, **kwargs)  # type: ignore[arg-type]
+        smallest = min((t for t in onnx.load(str(model_file), load_external_data=False).graph.initializer
+                        if any(e.key == "prepacked_0" for e in t.external_data)),
+                       key=lambda t: int({e.key: e.value for e in t.external_data}["length"]))
+        info = {e.key: e.value for e in smallest.external_data}  # a router: 4 KB
+        _flip(model_file.parent / COPY_DATA, int(info["offset"]) + int(info["length"]) // 2)
+        return tensors
+
+    monkeypatch.setattr(prepack_parts, "prepack_in_parts", then_damage)
+    with pytest.raises(PrepackedError, match="computes other logits than the package"):
+        derive_copy(package, threads=1)
+    assert find_copy(read_package_facts(package)).folder is None and not list(package.glob(".prepacked*"))
+
+
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads RssAnon from /proc (Linux)")
 def test_the_copy_keeps_the_prepacked_weights_out_of_private_memory(prepared: Path) -> None:
     """Private memory after load_model (child processes, 1 thread): the copy holds what a load without prepacking
