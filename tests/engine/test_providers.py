@@ -69,13 +69,13 @@ def test_a_busy_16_gb_laptop_is_refused_for_20b_cpu_int4_with_the_measured_priva
 
 def test_a_busy_16_gb_laptop_takes_20b_cpu_int4_from_its_prepacked_copy() -> None:
     """The same laptop with the package's prepacked copy (app.engine.prepacked): the prepacked weights are mapped
-    from the copy's file (Footprint.prepacked_private, 0.21 of the package measured at 2 layers, an upper bound
-    at 24), so 10 GiB free loads; the mapped weights do not all fit, so it says it answers more slowly."""
+    from the copy's file (Footprint.prepacked_private, 0.031 of the package measured at 24 layers), so 10 GiB
+    free loads; the mapped weights do not all fit, so it says it answers more slowly."""
     package = int(12.68e9)
     kv = 24 * 2 * 8 * 64 * 4 * 8192
     private = private_bytes("cpu-int4", package, prepacked=True) + kv
     whole = private + mapped_bytes("cpu-int4", package, prepacked=True)
-    assert private < 4e9 < 12e9 < whole  # what moved out of private memory is still read in place
+    assert private < 1.5e9 < 12e9 < whole  # what moved out of private memory is still read in place
     choice = choose_provider(Environment((CPU,), free_ram=10 * GIB), target="cpu-int4", package_bytes=whole,
                              private_bytes=private)
     assert choice.provider == CPU and "answers more slowly" in choice.note
