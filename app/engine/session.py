@@ -286,8 +286,10 @@ def session_options(threads: int | None = None, *, spinning: bool = False, prepa
       slower (2-layer cpu-int4 package: 22.3 s per decoded token against 0.23-0.53 s, and a 3.2 GB transient
       peak while MatMulNBits dequantises the lm_head). Memory-mapping the prepacked weights themselves
       (ORT's optimized-model save with session.save_external_prepacked_constant_initializers) measured
-      246 instead of 1,936 MB private on the 2-layer cpu-int4 package at no loss of speed, but needs a
-      machine-local copy of the package (its layout depends on this CPU and ORT build) of 1.75x its size,
+      246 instead of 1,936 MB private on the 2-layer cpu-int4 package at no loss of speed (at 24 distinct
+      layers: 100 instead of 13,420 MB, the first round after a load 0.66-0.84x the package's speed while the
+      page cache fills), but needs a machine-local copy of the package (its layout depends on this CPU and
+      ORT build) of 1.74x its size at 2 layers and 1.96x at 24,
       app.engine.prepacked makes it in parts (`save_prepacked_to`: the session saves its optimised graph
       there, with one data file holding the originals and, when prepacking, their prepacked blobs) and
       load_model uses it.
