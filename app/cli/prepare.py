@@ -43,9 +43,7 @@ def _run(args: argparse.Namespace) -> int:
         remove_copies,
     )
     from app.engine.session import LoadError, read_package_facts
-    from app.library.errors import LibraryError
     from app.library.progress import format_bytes
-    from app.library.space import SpaceNeed, check_free_space
     from app.progress import LoadProgress
 
     def fail(sentence: str) -> int:
@@ -79,9 +77,8 @@ def _run(args: argparse.Namespace) -> int:
             print(f"Replacing a copy that cannot be used: {existing.refusal}", file=sys.stderr)
         folder, size = copy_folder_for(facts.folder, in_cache=args.in_cache), copy_bytes_estimate(facts)
         print(f"The prepacked copy takes about {format_bytes(size)} in {folder}.", flush=True)
-        check_free_space([SpaceNeed(folder.parent, size, "the prepacked copy")])
         result = derive_copy(facts.folder, threads=args.threads, destination=folder, progress=show)
-    except (LoadError, PrepackedError, LibraryError) as exc:
+    except (LoadError, PrepackedError) as exc:
         return fail(str(exc))
     except KeyboardInterrupt:
         print("enclave prepare: cancelled; no copy was kept", file=sys.stderr)

@@ -1,7 +1,7 @@
 """A per-machine copy of a CPU package whose prepacked weights ONNX Runtime memory-maps instead of copying.
 
 Why: ORT 1.32's CPU kernels (MatMulNBits, QMoE, MatMul/Gemm) re-lay their constant weights at load into private
-memory ("prepacking"), 1.12x a cpu-int4 package (app.package.targets, Footprint), so 20b cpu-int4 needs ~14 GB
+memory ("prepacking"), 1.08x a cpu-int4 package (app.package.targets, Footprint), so 20b cpu-int4 needs ~14 GB
 that the system can never page out. ORT can save an optimised copy of the model whose external data file also
 holds the prepacked blobs (`session.save_external_prepacked_constant_initializers`); a session on that copy
 maps them from the file (2-layer 20b-width cpu-int4: 246 instead of 1,936 MB private after load).
@@ -91,7 +91,6 @@ class CopyKey:
     model_sha256: str  # the copy's graph file
     data_size: int  # the copy's data file
     data_sha256: str
-    probe_sha256: str  # the probe's logits through the copy (float32 bytes)
 
     @classmethod
     def read(cls, path: Path, fix: str) -> CopyKey:
@@ -273,6 +272,8 @@ def derive_copy(package: Path | str, *, threads: int | None = None, destination:
     import onnxruntime as ort
 
     from app.engine.memory import process_memory, release_free_heap
+    from app.library.errors import LibraryError
+    from app.library.space import SpaceNeed, check_free_space
     from app.engine.prepack_parts import prepack_in_parts
     from app.engine.session import LoadedModel, load_model, read_package_facts, session_options
 
@@ -282,6 +283,10 @@ def derive_copy(package: Path | str, *, threads: int | None = None, destination:
         raise PrepackedError(f"{package} is not an Enclave package for a CPU target ({facts.target or 'no manifest'}); "
                              "only cpu and cpu-int4 packages have prepacked copies.")
     folder = destination or copy_folder_for(package)
+    try:  # before anything is written, for the window's offer as for `enclave prepare`
+        check_free_space([SpaceNeed(folder.parent, copy_bytes_estimate(facts), "the prepacked copy")])
+    except LibraryError as exc:
+        raise PrepackedError(str(exc)) from exc
     partial = folder.with_name(f".{folder.name}.partial-{os.getpid()}")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
@@ -342,8 +347,7 @@ def derive_copy(package: Path | str, *, threads: int | None = None, destination:
 
         key = CopyKey(format=FORMAT, package=_package_hash(package), **machine_identity(),
                       model_sha256=hashlib.sha256((partial / COPY_MODEL).read_bytes()).hexdigest(),
-                      data_size=size, data_sha256=sha256_file(data, hashed),
-                      probe_sha256=hashlib.sha256(through_copy.tobytes()).hexdigest())
+                      data_size=size, data_sha256=sha256_file(data, hashed))
         key.write(partial / KEY_FILE)
         seconds["checksum"] = time.perf_counter() - started
         shutil.rmtree(folder, ignore_errors=True)

@@ -311,3 +311,27 @@ def test_enclave_prepare_refuses_what_has_no_copy(tmp_path: Path, tiny_checkpoin
     refused = _enclave("prepare", str(tiny_checkpoint))
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1 and "not an exported model package" in \
         refused.stderr
+
+
+def test_a_copy_the_disk_cannot_hold_is_refused_before_anything_is_written(tmp_path: Path, int4_package: Path) -> None:
+    # the check lives in derive_copy, so the window's offer (EngineHost.prepare) meets it as `enclave prepare` does;
+    # the package sits on a small tmpfs in a private mount namespace (as tests/library/test_disk_full.py does)
+    if shutil.which("unshare") is None or subprocess.run(
+            ["unshare", "-m", "--propagation", "private", "true"], capture_output=True).returncode != 0:
+        pytest.skip("needs `unshare -m` (root or user namespaces)")
+    disk = tmp_path / "small-disk"
+    disk.mkdir()
+    package_mb = sum(p.stat().st_size for p in int4_package.iterdir()) / 2**20
+    size_mb = int(package_mb * 1.5)  # room for the package, not for a copy of about twice its size
+    script = ("import sys\nfrom app.engine.prepacked import PrepackedError, derive_copy\n"
+              "try:\n    derive_copy(sys.argv[1], threads=1)\nexcept PrepackedError as exc:\n"
+              "    print(exc)\n    sys.exit(2)\n")
+    inner = (f"mount -t tmpfs -o size={size_mb}m tmpfs '{disk}' && cp -r '{int4_package}' '{disk}/pkg' && "
+             f"'{sys.executable}' -c \"$0\" '{disk}/pkg'; rc=$?; echo; ls -A '{disk}/pkg'; exit $rc")
+    result = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", inner, script],
+                            env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2, result.stdout + result.stderr
+    message, listing = result.stdout.strip().split("\n\n")
+    assert message.startswith("Not enough free space: this needs ") and "for the prepacked copy in " in message
+    assert message.count("\n") == 0 and "Traceback" not in result.stderr
+    assert sorted(listing.split()) == sorted(p.name for p in int4_package.iterdir())  # no copy, no partial folder
