@@ -15,6 +15,8 @@ from importlib import resources
 from typing import Any
 
 CATALOG_SCHEMA = 2
+_ADVICE_FIELDS = ("min_memory_gb", "package_gb_estimate")
+_COPY_FIELDS = ("min_memory_gb_prepacked", "prepacked_copy_gb_estimate")  # both or neither
 _COMMIT = re.compile(r"[0-9a-f]{40}")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 
@@ -25,10 +27,18 @@ class CatalogError(ValueError):
 
 @dataclass(frozen=True)
 class TargetAdvice:
+    """What the catalog tells a user about one target of a model (app.package.footprint's figures, rounded).
+
+    `min_memory_gb_prepacked` and `prepacked_copy_gb_estimate` (CPU targets): the RAM once Enclave has made the
+    package's memory-mapped prepacked copy (app.engine.prepacked), and the disk that copy takes besides the
+    package; None where the target has no copies."""
+
     target: str
     suits: str
     min_memory_gb: float
     package_gb_estimate: float
+    min_memory_gb_prepacked: float | None = None
+    prepacked_copy_gb_estimate: float | None = None
 
 
 @dataclass(frozen=True)
@@ -95,8 +105,7 @@ def _model(m: dict[str, Any]) -> CatalogModel:
             license=str(m["license"]), parameters_total=int(m["parameters_total"]),
             parameters_active=int(m["parameters_active"]), layers=int(m["layers"]), experts=int(m["experts"]),
             context_length=int(m["context_length"]), files=files,
-            targets=tuple(TargetAdvice(t["target"], t["suits"], float(t["min_memory_gb"]),
-                                       float(t["package_gb_estimate"])) for t in m["targets"]),
+            targets=tuple(_advice(t, where) for t in m["targets"]),
         )
     except KeyError as exc:
         raise CatalogError(f"{where}: the field {exc.args[0]!r} is missing") from exc
@@ -104,6 +113,29 @@ def _model(m: dict[str, Any]) -> CatalogModel:
         if isinstance(exc, CatalogError):
             raise
         raise CatalogError(f"{where}: a field has the wrong type ({exc})") from exc
+
+
+def _advice(t: dict[str, Any], where: str) -> TargetAdvice:
+    """One target's advice; a field this Enclave does not read, half of the copy's figures or a size that is not a
+    positive number is refused (a typo would otherwise drop the advice silently)."""
+    if not isinstance(t, dict):
+        raise CatalogError(f"{where}: a target entry is {type(t).__name__}, not an object")
+    where = f"{where} target {t.get('target')!r}"
+    unknown = sorted(set(t) - {"target", "suits", *_ADVICE_FIELDS, *_COPY_FIELDS})
+    if unknown:
+        raise CatalogError(f"{where}: the field {unknown[0]!r} is not one this Enclave reads")
+    copy = [name for name in _COPY_FIELDS if name in t]
+    if copy and len(copy) != len(_COPY_FIELDS):
+        missing = next(name for name in _COPY_FIELDS if name not in t)
+        raise CatalogError(f"{where}: {copy[0]!r} is given without {missing!r}")
+    sizes = {name: _gigabytes(t[name], where, name) for name in (*_ADVICE_FIELDS, *copy)}
+    return TargetAdvice(str(t["target"]), str(t["suits"]), **sizes)
+
+
+def _gigabytes(value: Any, where: str, name: str) -> float:
+    if type(value) not in (int, float) or not 0 < value < float("inf"):
+        raise CatalogError(f"{where}: {name} is {value!r}, not a positive number of GB")
+    return float(value)
 
 
 def find_model(model_id: str) -> CatalogModel:

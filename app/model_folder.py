@@ -51,12 +51,15 @@ def classify_model_folder(path: Path) -> ModelFolder:
     )
 
 
-def recommend_target(available_providers: list[str], total_ram_bytes: int, checkpoint_bytes: int) -> str:
+def recommend_target(available_providers: list[str], total_ram_bytes: int, checkpoint_bytes: int,
+                     layers: int | None = None) -> str:
     """The export target that suits this computer: a GPU provider if there is one, else the CPU targets.
 
     The lossless `cpu` package holds experts in int8, larger than the MXFP4 checkpoint: it is chosen when this
-    computer's RAM holds what a chat with it was measured to need (app.package.footprint), otherwise the
-    smaller `cpu-int4` package is the one that will run.
+    computer's RAM holds what a chat with the package itself was measured to need (app.package.footprint; its
+    prepacked copy would save private memory, not RAM), otherwise the smaller `cpu-int4` package is the one that
+    will run. `layers`: the checkpoint's (its config.json); None when the caller cannot tell yet (a download not
+    in the catalog), which counts the KV cache of the deepest catalog model, the most a gpt-oss chat holds.
     """
     from app.package.footprint import memory_needed
 
@@ -64,6 +67,14 @@ def recommend_target(available_providers: list[str], total_ram_bytes: int, check
         return "cuda"
     if "DmlExecutionProvider" in available_providers:
         return "dml"
-    if total_ram_bytes >= memory_needed("cpu", checkpoint_bytes):
+    if total_ram_bytes >= memory_needed("cpu", checkpoint_bytes, deepest_layers() if layers is None else layers):
         return "cpu"
     return "cpu-int4"
+
+
+def deepest_layers() -> int:
+    """The most layers a catalog model has (gpt-oss-120b's 36): what the advice counts when a checkpoint's own
+    layer count is not known."""
+    from app.model_catalog import load_catalog
+
+    return max(model.layers for model in load_catalog())

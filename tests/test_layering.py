@@ -48,3 +48,10 @@ def test_export_and_package_do_not_import_the_engine() -> None:
     assert not sorted(m for m in exporter if m.startswith("app.engine")), "app.export imports app.engine"
     package = _modules_after_import(["app.package", "app.package.targets", "app.progress"])
     assert not sorted(m for m in package if m.startswith(("app.engine", "app.export")))
+
+
+def test_the_memory_advice_counts_the_kv_cache_without_the_engine() -> None:
+    """The catalog's advice and the conversion's target count the KV cache by the engine's own rule
+    (app.package.kv_spec) before any engine runs: neither the engine nor ONNX Runtime is imported for it."""
+    advice = _modules_after_import(["app.package.footprint", "app.package.kv_spec", "app.model_folder"])
+    assert not sorted(m for m in advice if m.startswith(("app.engine", "app.export", "onnxruntime")))

@@ -59,59 +59,9 @@ from dataclasses import dataclass
 import numpy as np
 import onnxruntime as ort
 
-from app.package.targets import CONCAT, KV_LAYOUTS, PAST_KEY, PAST_VALUE, PRESENT_KEY, PRESENT_VALUE, SHARED_BUFFER
-
-
-@dataclass(frozen=True)
-class KVSpec:
-    """Shape and naming of the graph's cache inputs/outputs.
-
-    `window_layers` hold only `window_capacity` positions (window-sized buffers, see the module docstring),
-    of which the latest `window` are always resident."""
-
-    num_layers: int
-    kv_heads: int
-    head_dim: int
-    dtype: np.dtype
-    layout: str = SHARED_BUFFER
-    past_key: str = PAST_KEY
-    past_value: str = PAST_VALUE
-    present_key: str = PRESENT_KEY
-    present_value: str = PRESENT_VALUE
-    window_layers: tuple[int, ...] = ()
-    window: int = 0
-    window_capacity: int = 0
-
-    def __post_init__(self) -> None:
-        if self.window_layers and not 0 < self.window <= self.window_capacity:
-            raise ValueError(f"a window cache needs 0 < window <= capacity, not {self.window} and "
-                             f"{self.window_capacity}")
-
-    def position_bytes(self) -> int:
-        """K and V of one position in one layer."""
-        return 2 * self.kv_heads * self.head_dim * np.dtype(self.dtype).itemsize
-
-    def bytes_per_token(self) -> int:
-        """What one more token of conversation adds: the full-length layers' K and V (window layers are fixed)."""
-        return (self.num_layers - len(self.window_layers)) * self.position_bytes()
-
-    def bytes_at(self, length: int) -> int:
-        """The cache's bytes once it holds `length` positions (window layers fill up to their capacity)."""
-        windowed = len(self.window_layers) * self.position_bytes() * min(length, self.window_capacity)
-        return self.bytes_per_token() * length + windowed
-
-    def buffer_length(self, layer: int, max_length: int) -> int:
-        return self.window_capacity if layer in self.window_layers else max_length
-
-    def resident(self, length: int) -> int:
-        """How many of the latest positions a window layer holds after `length` tokens: ONNX Runtime's
-        GroupQueryAttention rule (docs/ContribOperators.md, "Windowed KV Cache"), L(T) = T up to the capacity
-        C, then T - G * ceil((T - C) / G) with G = C - W + 1."""
-        capacity = self.window_capacity
-        if length <= capacity:
-            return length
-        batch = capacity - self.window + 1
-        return length - batch * -(-(length - capacity) // batch)
+# The cache's shape and bytes are defined in the package format, where the memory advice counts with them too.
+from app.package.kv_spec import BOUNDARY_SNAPSHOTS, PERIODIC_SNAPSHOTS, KVSpec, cache_bytes  # noqa: F401
+from app.package.targets import CONCAT, SHARED_BUFFER
 
 
 class KVCache(ABC):
@@ -150,11 +100,6 @@ class KVCache(ABC):
     def before_run(self, count: int) -> None:
         """Called before a run feeds `count` tokens (a cache may keep what the run will overwrite)."""
 
-    @classmethod
-    def snapshot_bytes(cls, spec: KVSpec) -> int:
-        """The most a cache of this class keeps aside besides its buffers (0: it keeps nothing)."""
-        return 0
-
     @abstractmethod
     def after_run(self, fed: Sequence[int]) -> None:
         """Records the tokens just fed (and makes the binding ready for the next run)."""
@@ -183,15 +128,16 @@ class SharedKVCache(KVCache):
     # Snapshots are W + 1 = 129 rows of each of gpt-oss-20b's 12 window layers: 6.3 MB in float32 (the window
     # buffers save 390 MB at 8k). Prompt boundaries kept: the start, the last chunk's start and the end of the
     # latest prompts, at most 38 MB.
-    SNAPSHOTS = 6
+    SNAPSHOTS = BOUNDARY_SNAPSHOTS
     # Periodic snapshots inside long prefills (module docstring). 2-layer 20b-width cpu-int4, an 8,192-token
     # prompt edited 500 tokens before its end, A B A B at load 6-10 (docs/benchmarks.md): without them the edit
     # re-read all 7,712 tokens (162.1, 132.1 s); with one every 1,024 it re-read 544 from the one at 7,168 (10.4,
     # 8.5 s). Up to 8k an edit re-reads at most 1,024 + one chunk more than full-length buffers would, and 8 of them
     # are 51 MB at 20b: 12 % of the KV cache at 8k (0.415 GB), 89 MB with the boundaries (the load check counts
-    # all of it: `snapshot_bytes`). Halving the spacing doubles that; past 8k the spacing doubles instead.
+    # all of it: `KVSpec.snapshot_bytes`, app.package.kv_spec). Halving the spacing doubles that; past 8k the
+    # spacing doubles instead.
     SNAPSHOT_EVERY = 1024
-    PERIODIC_SNAPSHOTS = 8
+    PERIODIC_SNAPSHOTS = PERIODIC_SNAPSHOTS
 
     def __init__(self, spec: KVSpec, max_length: int, device: str = "cpu", device_id: int = 0) -> None:
         super().__init__(spec, max_length, device, device_id)
@@ -214,12 +160,6 @@ class SharedKVCache(KVCache):
         self._snapshots: list[_Snapshot] = []  # oldest first (and so in order of length)
         self._in_prompt = False  # the last run fed several tokens and nothing was rewound since
         self._chunk_end: _Snapshot | None = None  # the current prompt's second-to-last chunk end
-
-    @classmethod
-    def snapshot_bytes(cls, spec: KVSpec) -> int:
-        """Every snapshot kept at once, each holding W + 1 rows of every window layer."""
-        count = cls.SNAPSHOTS + cls.PERIODIC_SNAPSHOTS
-        return count * len(spec.window_layers) * min(spec.window + 1, spec.window_capacity) * spec.position_bytes()
 
     def _bind(self) -> None:
         s, b = self.spec, self._binding
@@ -385,16 +325,9 @@ def make_cache(spec: KVSpec, max_length: int, device: str = "cpu", device_id: in
     return _cache_class(spec)(spec, max_length, device, device_id)
 
 
-def cache_bytes(spec: KVSpec, length: int) -> int:
-    """What the cache for `spec` holds at `length` positions: its buffers and, at their most, its snapshots."""
-    return spec.bytes_at(length) + _cache_class(spec).snapshot_bytes(spec)
-
-
 def _cache_class(spec: KVSpec) -> type[KVCache]:
-    """The cache class for the graph's KV layout (the one place that reads `spec.layout`)."""
+    """The cache class for the graph's KV layout (KVSpec refuses a layout it does not know)."""
     caches: dict[str, type[KVCache]] = {SHARED_BUFFER: SharedKVCache, CONCAT: ConcatKVCache}
-    if spec.layout not in caches:
-        raise ValueError(f"unknown KV layout {spec.layout!r}; expected {' or '.join(map(repr, KV_LAYOUTS))}")
     return caches[spec.layout]
 
 

@@ -51,7 +51,7 @@ class Footprint:
     `package`: package bytes per checkpoint byte. `private`: the loaded process's private (anonymous) memory per
     package byte after a 512-token prompt, what cannot be paged back to the package file: ORT's prepacked copies
     of the weights (which replace the mapped originals: those pages are dropped after load), its arena, the
-    tokenizer; the KV cache comes on top (app.engine.session.kv_cache_bytes). `mapped`: package bytes per package
+    tokenizer; the KV cache comes on top (app.package.kv_spec.cache_bytes). `mapped`: package bytes per package
     byte that stay memory-mapped and are read while chatting (weights ORT does not prepack: the embedding rows);
     the system can drop and re-read them (slower, no swapping). `measured`: the package ratio comes from a
     real-size export here and the private one from a load of 24 distinct layers at real widths (else an
@@ -141,13 +141,27 @@ class Footprint:
 # with the layers, so at 24 layers it is an upper bound); the peak while loading the copy was 898 MB (ORT re-packs
 # each weight to check the saved blobs, one at a time); the copy is 3.78 GB = 1.74 x the package (it keeps the
 # originals, which ORT re-packs at every load), and on a 24-distinct-layer package (12.69 GB, load 2-3) 24.81 GB
-# = 1.96 x (prepacked_copy: the experts' 1.145 x dominate there), made in 514 s at a 5.03 GB private peak (the
-# check's probe through the package without prepacking; 3.70 GB while ORT saved the optimised graph).
+# (24,805,159,114 bytes) = 1.955 x (prepacked_copy: the experts' 1.145 x dominate there), made in 514 s at a
+# 5.03 GB private peak (the check's probe through the package without prepacking; 3.70 GB while ORT saved the
+# optimised graph).
 # At 24 distinct layers (the engineer "real", docs/benchmarks.md, "24 distinct layers") a copy held 239 MB
 # private after load and 383 MB after a 512-token prompt = 0.031 of the 12.70 GB package (prepacked_private
-# for cpu-int4; the 2-layer 0.21 was the fixed tokenizer/arena share of a small package); cpu keeps 0.21. prepacked_mapped is what moved out of private memory plus the
-# mapped embedding: read in place, paged back to the copy's file under memory pressure instead of swapping. cpu:
-# the same private ratios, and a copy of ~2.2 x (int8 experts 1.31 x, float32 1.0 x): an estimate.
+# for cpu-int4; the 2-layer 0.21 was the fixed tokenizer/arena share of a small package). On main (the lead,
+# "The copy at 24 distinct layers, on main"): 100 MB after load, 0.93 GB at peak, 0.87 GB after an 8,192-token
+# prompt with its KV cache (counted: 0.031 x 12.70 GB + app.package.footprint.chat_kv_bytes = 0.90 GB).
+# prepacked_mapped is what a chat reads in place: the prepacked blobs in the copy's file and the mapped embedding
+# rows. The blobs are the copy less the originals it keeps beside them: 24.81 - 12.69 GB = 12.12 GB = 0.955 of the
+# package (so prepacked_copy = 1 + 0.955), the embedding 0.60 of 12.68 GB = 0.047. It was 1.076 - 0.031 + 0.047 =
+# 1.092, which took all the private memory a copy saves for blob bytes read in place; but the package's 13.67 GB
+# private exceed the copy's 12.12 GB of blobs by 1.55 GB, of which a copy keeps 0.38 GB private and the rest not
+# at all. The 16 GB laptop emulated (docs/benchmarks.md: a 14.0 GB memory cgroup = 16 GB less RESERVE_BYTES, page
+# cache charged, no swap) agrees with 0.955: the copy's 512-token chat, 0.93 GB private at peak + 1.002 x 12.70 GB
+# mapped = 13.66 GB, ran at prefill 20.8 / decode 2.80 tok/s (uncapped, first round: 17.3-18.8 / 1.7-2.5; the
+# package 22.5-24.2 / 2.5-3.0), where 1.092 put it at 14.8 GB; the package was OOM-killed.
+# cpu (not measured): the blobs by the same rule, copy less originals (~2.2 x: int8 experts 1.31 x, float32
+# 1.0 x, an estimate), and cpu-int4's measured 383 MB private (tokenizer, graph and arena, whose shapes both CPU
+# targets share) = 0.015 of cpu's 25.77 GB. So cpu's copy saves private memory (what the load check refuses on)
+# but not RAM for full speed: its blobs are about the private copies they replace.
 # cuda, dml: not measured (no GPU here): MXFP4 experts as the checkpoint has them, about its size; all of it
 # device memory.
 
@@ -218,12 +232,12 @@ TARGETS: dict[str, Target] = {t.name: t for t in (
     Target("cpu", "float32", SHARED_BUFFER, fused_operators=True, experts=INT8, bfloat16_cast=True,
            lm_head_bits=0, providers=(CPU,),
            footprint=Footprint(package=1.8688, private=1.213, measured=False, mapped=0.045,
-                               prepacked_private=0.21, prepacked_mapped=1.213 - 0.21 + 0.045, prepacked_copy=2.2),
+                               prepacked_private=0.015, prepacked_mapped=1.2 + 0.045, prepacked_copy=1 + 1.2),
            expert_block_size=64, window_cache_slack=WINDOW_CACHE_SLACK),
     Target("cpu-int4", "float32", SHARED_BUFFER, fused_operators=True, experts=INT4, bfloat16_cast=True,
            lm_head_bits=8, providers=(CPU,),
            footprint=Footprint(package=0.9194, private=1.076, measured=True, mapped=0.047,
-                               prepacked_private=0.031, prepacked_mapped=1.076 - 0.031 + 0.047, prepacked_copy=1.96),
+                               prepacked_private=0.031, prepacked_mapped=0.955 + 0.047, prepacked_copy=1 + 0.955),
            projection_bits=8, embedding_bits=8, dense_block_size=64, window_cache_slack=WINDOW_CACHE_SLACK),
     Target("cuda", "float16", SHARED_BUFFER, fused_operators=True, experts=MXFP4, bfloat16_cast=True,
            lm_head_bits=0, providers=(CUDA,), footprint=Footprint(package=1.0, private=1.0, measured=False),

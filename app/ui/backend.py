@@ -116,17 +116,25 @@ def load_choices(path: Path) -> tuple[str | None, int | None]:
 
 
 def suggest_export(checkpoint: Path) -> tuple[str, Path, str]:
-    """(target, output folder, why) for converting `checkpoint` on this computer."""
+    """(target, output folder, why) for converting `checkpoint` on this computer; the why gives the measured needs
+    (app.package.footprint, rounded as the catalog rounds them), and on a computer whose RAM holds the cpu-int4
+    package only through its memory-mapped copy it says so (the window offers that copy when the model loads)."""
     import onnxruntime as ort
     import psutil
 
-    from app.model_folder import recommend_target
-    from app.package.footprint import memory_needed_gb
+    from app.checkpoint.config import ConfigError, GptOssConfig
+    from app.model_folder import deepest_layers, recommend_target
+    from app.package.footprint import copy_bytes, memory_needed, memory_needed_gb, package_bytes
 
     size = sum(p.stat().st_size for p in checkpoint.glob("*.safetensors"))
+    try:
+        layers: int | None = GptOssConfig.from_file(checkpoint / "config.json").num_hidden_layers
+    except ConfigError:
+        layers = None  # the conversion refuses the checkpoint with the sentence; the advice counts the deepest
+    depth = deepest_layers() if layers is None else layers
     ram = psutil.virtual_memory().total
-    target = recommend_target(ort.get_available_providers(), ram, size)
-    need, small = memory_needed_gb("cpu", size), memory_needed_gb("cpu-int4", size)  # the catalog's rounding
+    target = recommend_target(ort.get_available_providers(), ram, size, depth)
+    need, small = memory_needed_gb("cpu", size, depth), memory_needed_gb("cpu-int4", size, depth)
     reasons = {"cuda": translate("Backend", "an NVIDIA GPU was found"),
                "dml": translate("Backend", "a DirectML GPU was found"),
                "cpu": translate("Backend", "no supported GPU; this computer's {ram} GB of memory holds the lossless "
@@ -137,6 +145,13 @@ def suggest_export(checkpoint: Path) -> tuple[str, Path, str]:
                                                 "{small} GB)").format(
                    ram=f"{ram / 1e9:.0f}", need=f"{need:.0f}", small=f"{small:.0f}")}
     reason = reasons[target]
+    copied = memory_needed("cpu-int4", size, depth, prepacked=True)
+    if target == "cpu-int4" and copied <= ram < memory_needed("cpu-int4", size, depth):
+        reason += translate("Backend", "; with {ram} GB it runs at full speed from a memory-mapped copy (about "
+                                       "{copy} GB of memory), which Enclave offers to prepare when the model loads "
+                                       "and which takes another {disk} GB of disk").format(
+            ram=f"{ram / 1e9:.0f}", copy=f"{memory_needed_gb('cpu-int4', size, depth, prepacked=True):.0f}",
+            disk=f"{copy_bytes('cpu-int4', package_bytes('cpu-int4', size)) / 1e9:.0f}")
     advice = catalog_advice(checkpoint, target)
     if advice:
         reason += translate("Backend", "; this target suits {advice}").format(advice=advice)

@@ -143,6 +143,10 @@ Das kann eine Weile dauern; Sie können jederzeit abbrechen.</translation>
         <translation>keine unterstützte GPU; das verlustfreie CPU-Paket braucht etwa {need} GB Arbeitsspeicher und dieser Computer hat {ram} GB, daher das kleinere (etwa {small} GB)</translation>
     </message>
     <message>
+        <source>; with {ram} GB it runs at full speed from a memory-mapped copy (about {copy} GB of memory), which Enclave offers to prepare when the model loads and which takes another {disk} GB of disk</source>
+        <translation>; mit {ram} GB läuft es mit voller Geschwindigkeit aus einer speicherabgebildeten Kopie (etwa {copy} GB Arbeitsspeicher), deren Vorbereitung Enclave beim Laden des Modells anbietet und die weitere {disk} GB auf der Festplatte belegt</translation>
+    </message>
+    <message>
         <source>; this target suits {advice}</source>
         <translation>; dieses Ziel eignet sich für {advice}</translation>
     </message>
@@ -366,6 +370,10 @@ Holen Sie sich zu Beginn einmal ein Modell: laden Sie es herunter (das einzige M
     <message>
         <source>a GPU with {size} GB of its own memory</source>
         <translation>eine GPU mit {size} GB eigenem Speicher</translation>
+    </message>
+    <message>
+        <source>{size} GB of RAM on a computer without one ({copied} GB once Enclave has prepared a memory-mapped copy, which takes another {disk} GB of disk)</source>
+        <translation>{size} GB Arbeitsspeicher auf einem Computer ohne GPU ({copied} GB, sobald Enclave eine speicherabgebildete Kopie vorbereitet hat, die weitere {disk} GB auf der Festplatte belegt)</translation>
     </message>
     <message>
         <source>{size} GB of RAM on a computer without one</source>

@@ -44,3 +44,20 @@ def test_a_window_layer_holds_what_onnx_runtime_documents() -> None:
     with pytest.raises(ValueError, match="0 < window <= capacity"):
         KVSpec(num_layers=2, kv_heads=1, head_dim=4, dtype=np.dtype(np.float32), window_layers=(0,), window=8,
                window_capacity=6)
+
+
+def test_the_buffers_a_20b_chat_allocates_are_what_the_memory_advice_counts() -> None:
+    """gpt-oss-20b on a CPU target, 8,192 positions, by hand: a position of a layer is K and V of 8 heads of 64
+    float32 values (4,096 bytes); the 12 odd layers hold every position, the 12 even ones their 128-token window
+    plus 128 slack; on top, at most 14 snapshots of 129 rows of each window layer (app.package.footprint counts
+    them; `snapshot_bytes` is what the load check adds). The buffers are calloc'd, so this touches no RAM."""
+    from app.package.footprint import chat_kv_bytes
+
+    position = 2 * 8 * 64 * 4
+    spec = KVSpec(num_layers=24, kv_heads=8, head_dim=64, dtype=np.dtype(np.float32), layout=SHARED,
+                  window_layers=tuple(range(0, 24, 2)), window=128, window_capacity=256)
+    cache = SharedKVCache(spec, 8192)
+    allocated = sum(array.nbytes for pair in cache._host for array in pair)
+    assert allocated == 12 * 8192 * position + 12 * 256 * position
+    assert spec.snapshot_bytes() == 14 * 12 * 129 * position
+    assert allocated + spec.snapshot_bytes() == chat_kv_bytes("cpu-int4", 24)

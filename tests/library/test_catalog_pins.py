@@ -33,6 +33,13 @@ def _raw() -> dict:
     (lambda m: m["files"][0].update(sha256="abc"), "is not a file name with a size and a SHA-256"),
     (lambda m: m["files"][0].update(path="original/model.safetensors"), "is not a file name"),
     (lambda m: m.pop("files"), "the field 'files' is missing"),
+    (lambda m: m["targets"][3].update(min_memory_gb_prepaked=16), "'min_memory_gb_prepaked' is not one this Enclave"),
+    (lambda m: m["targets"][3].pop("prepacked_copy_gb_estimate"), "is given without 'prepacked_copy_gb_estimate'"),
+    (lambda m: m["targets"][3].update(min_memory_gb_prepacked="16"), "min_memory_gb_prepacked is '16', not a pos"),
+    (lambda m: m["targets"][3].update(min_memory_gb_prepacked=True), "min_memory_gb_prepacked is True, not a pos"),
+    (lambda m: m["targets"][3].update(min_memory_gb=-1), "target 'cpu-int4': min_memory_gb is -1, not a positive"),
+    (lambda m: m["targets"][3].pop("min_memory_gb"), "the field 'min_memory_gb' is missing"),
+    (lambda m: m["targets"].append([]), "a target entry is list, not an object"),
 ])
 def test_a_damaged_catalog_entry_is_one_sentence(damage, words) -> None:
     raw = _raw()

@@ -40,7 +40,13 @@ def catalog_summary() -> str:
         if gpu:
             needs.append(translate("FirstRun", "a GPU with {size} GB of its own memory").format(
                 size=f"{gpu.min_memory_gb:.0f}"))
-        if cpu:
+        if cpu and cpu.min_memory_gb_prepacked is not None and cpu.min_memory_gb_prepacked < cpu.min_memory_gb:
+            needs.append(translate("FirstRun", "{size} GB of RAM on a computer without one ({copied} GB once Enclave "
+                                               "has prepared a memory-mapped copy, which takes another {disk} GB of "
+                                               "disk)").format(
+                size=f"{cpu.min_memory_gb:.0f}", copied=f"{cpu.min_memory_gb_prepacked:.0f}",
+                disk=f"{cpu.prepacked_copy_gb_estimate:.0f}"))
+        elif cpu:
             needs.append(translate("FirstRun", "{size} GB of RAM on a computer without one").format(
                 size=f"{cpu.min_memory_gb:.0f}"))
         name, repo, license_ = (html.escape(str(v)) for v in (model.name, model.hub_repo, model.license))
