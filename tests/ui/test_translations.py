@@ -179,6 +179,8 @@ def test_the_window_speaks_german_when_asked(qtbot, make_app, tmp_path) -> None:
         assert w.composer.send_button.text() == "Senden"
         assert w.conversation_list.new_button.text() == "Neuer Chat"
         assert w.menuBar().actions()[0].text() == "&Datei"
+        assert ("17 GB Arbeitsspeicher auf einem Computer ohne GPU (16 GB, sobald Enclave eine speicherabgebildete "
+                "Kopie vorbereitet hat, die weitere 25 GB auf der Festplatte belegt)") in w.first_run.catalog.text()
         _load(qtbot, parts)
         with qtbot.waitSignal(parts.replies.replyFinished, timeout=10000):
             parts.replies.send("Hallo?")
