@@ -2,58 +2,23 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QTimer
 
 from app.engine.chat_request import ChatSettings
 from app.engine.sampling import SamplingParams
 from app.ui import backend
 from app.ui.chat_state import MessageState
+from tests.support.stall_meter import StallMeter
 from tests.ui.conftest import accept_export
 
 pytestmark = pytest.mark.timeout(600)
-
-
-class StallMeter:
-    """Measures the longest gap between event-loop turns: a 5 ms timer that notes when it actually fires.
-
-    The test process holds what the app never imports (torch, transformers, every earlier test's objects): a
-    full garbage collection over that heap took 0.26-1.05 s in a whole-suite run (gc.callbacks timings), and
-    one landing inside the window failed this test at 1,128 ms. The app keeps its own started heap out of the
-    collector (application.keep_long_lived_objects_out_of_gc, checked by the smoke test); the meter does the
-    same for the test process's heap, so what it measures is the app's work while the reply streams."""
-
-    def __init__(self) -> None:
-        self.worst = 0.0
-        self._last = time.perf_counter()
-        self.timer = QTimer()
-        self.timer.setInterval(5)
-        self.timer.timeout.connect(self._tick)
-
-    def start(self) -> None:
-        gc.collect()
-        gc.freeze()
-        self._last = time.perf_counter()
-        self.timer.start()
-
-    def _tick(self) -> None:
-        now = time.perf_counter()
-        self.worst = max(self.worst, now - self._last)
-        self._last = now
-
-    def stop(self) -> float:
-        self.timer.stop()
-        gc.unfreeze()
-        return self.worst
 
 
 def _open(qtbot, parts, folder: Path) -> None:
@@ -78,7 +43,7 @@ def test_reply_streams_into_view_and_encrypted_history(qtbot, make_app, tiny_cpu
     with qtbot.waitSignal(parts.replies.replyFinished, timeout=120000) as finished:
         parts.window.composer.set_text("Please summarise the attached contract in one line")
         parts.window.composer.send_button.click()
-    worst = meter.stop()
+    stalls = meter.stop()
     reply = finished.args[0]
     assert reply.state is MessageState.COMPLETE
     assert reply.stats.new_tokens > 0
@@ -87,8 +52,9 @@ def test_reply_streams_into_view_and_encrypted_history(qtbot, make_app, tiny_cpu
     visible = (shown.body.toPlainText() + shown.message.reasoning).strip()
     assert visible  # random weights write gibberish, but something streamed into the view
     # the UI thread never stalled long while the model streamed (ORT runs on the engine thread)
-    print(f"worst UI event-loop stall while streaming: {worst * 1000:.1f} ms")
-    assert worst < 0.05, f"UI stalled {worst * 1000:.0f} ms while streaming"
+    # (time the machine's load kept the UI thread waiting for a CPU is not the app's stall: stall_meter.py)
+    print(f"UI event loop while streaming: {stalls}")
+    assert stalls.adjusted_s < 0.05, f"UI stalled while streaming: {stalls}"
     qtbot.waitUntil(lambda: parts.history.pending() == 0, timeout=20000)
     parts.shutdown()
     from app.storage.store import HistoryStore
