@@ -32,6 +32,11 @@ class RoundResult:
     decode_tok_s: float
     python_overhead_ms: float | None = None  # median per decoded token, outside run_with_iobinding
     ort_decode_ms: float | None = None  # median per decoded token, inside run_with_iobinding
+    # This process's page faults during the round (getrusage; None where the OS has none): major ones read the
+    # weights from disk, so they tell a round that found the memory-mapped copy in the page cache from one
+    # that did not (a steady state under a memory limit).
+    major_faults: int | None = None
+    minor_faults: int | None = None
 
 
 def random_prompt(n: int, seed: int) -> list[int]:
@@ -44,6 +49,7 @@ def ours_round(generator: Generator, prompt: Sequence[int], new_tokens: int,
     """One round from an empty cache; the generated token ids are appended to `reply` when given (the
     conversation then stays in the generator's cache for `next_turn_ttft`)."""
     generator.reset()
+    faults = _faults()
     events = list(generator.generate(prompt, None, GenerationConfig(max_new_tokens=new_tokens, ignore_eos=True)))
     if reply is not None:
         reply.extend(t for e in events for t in e.token_ids)
@@ -52,13 +58,26 @@ def ours_round(generator: Generator, prompt: Sequence[int], new_tokens: int,
         raise RuntimeError(f"our generator stopped after {last.new_tokens} tokens ({last.finish_reason}, "
                            f"{last.error})")
     decode = [e.timing for e in events[1:] if e.timing is not None]
+    after = _faults()
     return RoundResult(
         ttft_s=last.ttft_s,
         prefill_tok_s=len(prompt) / last.ttft_s,
         decode_tok_s=last.decode_tok_s,
         python_overhead_ms=1e3 * statistics.median(t.seconds - t.ort_seconds for t in decode),
         ort_decode_ms=1e3 * statistics.median(t.ort_seconds for t in decode),
+        major_faults=None if faults is None or after is None else after[0] - faults[0],
+        minor_faults=None if faults is None or after is None else after[1] - faults[1],
     )
+
+
+def _faults() -> tuple[int, int] | None:
+    """(major, minor) page faults of this process so far; None without the resource module (Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_majflt, usage.ru_minflt
 
 
 MESSAGE_TOKENS = 32  # the second turn's new user message

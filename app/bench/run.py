@@ -272,6 +272,8 @@ def _print_round(say: Any, r: int, n: int, who: str, res: RoundResult) -> None:
     extra = ""
     if res.python_overhead_ms is not None:
         extra = f", python overhead {res.python_overhead_ms:.3f} ms/token, ORT {res.ort_decode_ms:.1f} ms/token"
+    if res.major_faults is not None:
+        extra += f", page faults {res.major_faults} major / {res.minor_faults} minor"
     say(f"{n} tokens, round {r + 1} {who:5s}: TTFT {res.ttft_s * 1e3:.1f} ms, prefill {res.prefill_tok_s:.1f} tok/s, "
         f"decode {res.decode_tok_s:.2f} tok/s{extra}")
 

@@ -99,6 +99,11 @@ def test_bench_without_warmup_reports_the_model_s_memory_not_the_probe_s(tiny_pa
     assert set(result["ours"]["second_turn_ttft_s"]) == {"20", "40"}
     assert [p["prompt_tokens"] for p in result["prompts"]] == [24, 40]
     assert "after 40: " in done.stdout and "(33 prefilled)" in done.stdout  # the reply's last token + the message
+    # Page faults per round, this process's own (getrusage): the first round after the load, with no warm-up,
+    # grows ORT's arenas and touches new pages.
+    first = result["prompts"][0]["ours"]["rounds"][0]
+    assert first["minor_faults"] > 0 and first["major_faults"] >= 0
+    assert "24 tokens, round 1 ours : " in done.stdout and " minor" in done.stdout
     refused = enclave("bench", str(tiny_package), "--no-warmup", "--vs-genai")
     assert refused.returncode == 2 and "runs without peers" in refused.stderr
 
