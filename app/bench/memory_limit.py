@@ -272,12 +272,18 @@ def run_limited(command: Sequence[str], limit_bytes: int, *, drop: bool = False,
             raise CommandNotFound(f"{command[0]}: command not found") from None
         except subprocess.SubprocessError as exc:  # join() failed in the child: nothing ran
             raise LimitError(f"the command could not be moved into {group.path} ({exc})") from None
-        while True:
-            try:
-                _, status, usage = os.wait4(child.pid, 0)
-                break
-            except KeyboardInterrupt:  # the terminal's Ctrl-C reached the command too: wait for it to end
-                continue
+        # A SIGTERM to this tool (timeout(1), a job runner) is passed on, and the tool waits for the command to
+        # end, so the group is still removed; the terminal's Ctrl-C reaches the command by itself.
+        previous = signal.signal(signal.SIGTERM, lambda signum, frame: child.send_signal(signal.SIGTERM))
+        try:
+            while True:
+                try:
+                    _, status, usage = os.wait4(child.pid, 0)
+                    break
+                except KeyboardInterrupt:
+                    continue
+        finally:
+            signal.signal(signal.SIGTERM, previous)
         wall = time.perf_counter() - start
         child.returncode = os.waitstatus_to_exitcode(status)
         return Outcome(command=list(command), limit_bytes=limit_bytes, cgroup_version=controller.version,

@@ -95,6 +95,22 @@ def test_processes_the_command_leaves_in_the_group_are_ended_so_it_can_be_remove
 
 
 @needs_cgroup
+def test_a_sigterm_to_the_tool_ends_the_command_and_still_removes_the_group() -> None:
+    before = _our_groups()
+    tool = subprocess.Popen([sys.executable, "-m", "app.bench.memory_limit", "--gb", str(LIMIT_GB), "--",
+                             sys.executable, "-I", "-c", "import time; print('ready', flush=True); time.sleep(600)"],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert tool.stdout is not None and tool.stdout.readline() == "ready\n"  # the command is running
+        tool.terminate()
+        assert tool.wait(timeout=60) == 128 + 15
+    finally:
+        tool.kill()
+    assert "killed by signal 15 (SIGTERM)" in tool.stderr.read()
+    assert _our_groups() == before
+
+
+@needs_cgroup
 def test_a_missing_command_is_one_sentence_and_127(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "app.bench.memory_limit", "--gb", "1", "--",
                            str(tmp_path / "no-such-program")], cwd=ROOT, capture_output=True, text=True, timeout=60)
