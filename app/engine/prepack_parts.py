@@ -15,6 +15,7 @@ gave bit-identical logits to the package and to a copy saved in one piece (/tmp/
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -82,10 +83,17 @@ def _part_model(model: onnx.ModelProto, nodes: list[onnx.NodeProto], activations
     return helper.make_model(graph, opset_imports=model.opset_import, ir_version=model.ir_version)
 
 
+class PartsCancelled(Exception):
+    """The caller's cancel event was set between two parts; the caller removes what was written."""
+
+
 def prepack_in_parts(model_file: Path, activations: np.dtype, options: Callable[[], object],
-                     progress: Callable[[int, int], None] = lambda _done, _all: None) -> int:
+                     progress: Callable[[int, int], None] = lambda _done, _all: None,
+                     cancel: threading.Event | None = None) -> int:
     """Adds ORT's prepacked blobs to the saved graph `model_file` (and its one data file beside it), one part at a
-    time; `options()` gives fresh SessionOptions (the engine's). Returns how many tensors got blobs."""
+    time; `options()` gives fresh SessionOptions (the engine's). Returns how many tensors got blobs. `cancel` is
+    looked at before each part (a part's session cannot be interrupted): set, PartsCancelled is raised and
+    `model_file` is left half-written for the caller to delete."""
     import onnxruntime as ort
 
     folder = model_file.parent
@@ -99,6 +107,8 @@ def prepack_in_parts(model_file: Path, activations: np.dtype, options: Callable[
     part_file, saved_file = folder / "part.onnx", folder / "part.saved.onnx"
     saved_data = folder / "part.saved.onnx.data"
     for index, nodes in enumerate(parts):
+        if cancel is not None and cancel.is_set():
+            raise PartsCancelled(f"cancelled before part {index + 1} of {len(parts)}")
         progress(index, len(parts))
         onnx.save(_part_model(model, nodes, activations), str(part_file))
         so = options()

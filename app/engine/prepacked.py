@@ -38,6 +38,7 @@ import json
 import os
 import platform
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
@@ -76,6 +77,17 @@ CPU_FLAGS = frozenset({
 
 class PrepackedError(RuntimeError):
     """A copy cannot be made or used; the message is one sentence for the user."""
+
+
+class PrepareCancelled(PrepackedError):
+    """The caller's cancel event stopped `derive_copy`; nothing it wrote is left and the package is untouched."""
+
+
+def _stop_if(cancel: threading.Event | None, package: Path) -> None:
+    """Where making a copy can stop: between its steps (ORT's session calls themselves cannot be interrupted)."""
+    if cancel is not None and cancel.is_set():
+        raise PrepareCancelled(f"Making the prepacked copy of {package} was cancelled; no copy was kept and the "
+                               "package is unchanged.")
 
 
 @dataclass(frozen=True)
@@ -263,18 +275,21 @@ TAKEN_SHARE = 0.5
 
 
 def derive_copy(package: Path | str, *, threads: int | None = None, destination: Path | None = None,
-                progress: Callable[[LoadProgress], None] = lambda _p: None) -> DeriveResult:
+                progress: Callable[[LoadProgress], None] = lambda _p: None,
+                cancel: threading.Event | None = None) -> DeriveResult:
     """Makes the copy of `package` for this machine in bounded memory: ORT saves the package's optimised graph
     without prepacking (the originals only), app.engine.prepack_parts adds the prepacked blobs one part at a
     time, then a session on the copy must hold its blobs mapped (not re-packed privately) and the copy read
-    without prepacking must give the probe logits of the package read so, bit for bit. Written into a partial folder renamed into place at the
-    end, so an interrupted run leaves no copy that looks valid."""
+    without prepacking must give the probe logits of the package read so, bit for bit. Written into a partial
+    folder renamed into place at the end, so an interrupted run leaves no copy that looks valid. `cancel` is
+    looked at between the steps, between the parts and between the checksum's reads (at 24 layers a step takes
+    up to a minute): set, PrepareCancelled is raised with the partial folder removed (an existing copy stays)."""
     import onnxruntime as ort
 
     from app.engine.memory import process_memory, release_free_heap
     from app.library.errors import LibraryError
     from app.library.space import SpaceNeed, check_free_space
-    from app.engine.prepack_parts import prepack_in_parts
+    from app.engine.prepack_parts import PartsCancelled, prepack_in_parts
     from app.engine.session import LoadedModel, load_model, read_package_facts, session_options
 
     package = Path(package).absolute()
@@ -298,11 +313,17 @@ def derive_copy(package: Path | str, *, threads: int | None = None, destination:
                              sess_options=session_options(threads, prepack=False, save_prepacked_to=partial / COPY_MODEL))
         seconds["graph"] = time.perf_counter() - started
         started = time.perf_counter()
-        tensors = prepack_in_parts(
-            partial / COPY_MODEL, TARGETS[str(facts.target)].float_type, lambda: session_options(threads),
-            lambda done, total: progress(LoadProgress(f"Prepacking the weights, part {min(done + 1, total)} of "
-                                                      f"{total}", 0.05 + 0.55 * done / max(total, 1))))
+        try:
+            tensors = prepack_in_parts(
+                partial / COPY_MODEL, TARGETS[str(facts.target)].float_type, lambda: session_options(threads),
+                lambda done, total: progress(LoadProgress(f"Prepacking the weights, part {min(done + 1, total)} of "
+                                                          f"{total}", 0.05 + 0.55 * done / max(total, 1))),
+                cancel)
+        except PartsCancelled:
+            _stop_if(cancel, package)
+            raise
         seconds["prepack"] = time.perf_counter() - started
+        _stop_if(cancel, package)
         started = time.perf_counter()
         progress(LoadProgress("Checking the copy", 0.6))
         reference = load_model(package, provider="cpu", threads=threads, prepack=False, use_copy=False)
@@ -316,10 +337,12 @@ def derive_copy(package: Path | str, *, threads: int | None = None, destination:
         if before is not None and after is not None and after - before > TAKEN_SHARE * weights:
             raise PrepackedError(f"ONNX Runtime did not take the prepacked copy of {package} ({tensors} weights): "
                                  f"it copied {(after - before) / 1e6:,.0f} MB into memory again; no copy was kept.")
+        _stop_if(cancel, package)
         progress(LoadProgress("Running the probe through the copy", 0.65))
         through_copy = probe_logits(LoadedModel(reference.facts, session, reference.tokenizer, reference.provider,
                                                 reference.info, reference.max_length))
         del session
+        _stop_if(cancel, package)
         # The check that holds at any depth: without prepacking, the copy's graph and originals must compute
         # exactly what the package's do (its blobs are ORT's to check: it compares them with its own re-pack).
         progress(LoadProgress("Comparing the copy with the package", 0.7))
@@ -328,6 +351,7 @@ def derive_copy(package: Path | str, *, threads: int | None = None, destination:
         copy_unpacked = probe_logits(LoadedModel(reference.facts, unpacked, reference.tokenizer, reference.provider,
                                                  reference.info, reference.max_length))
         del unpacked
+        _stop_if(cancel, package)
         expected = probe_logits(reference)
         reference.close()
         error = float(np.max(np.sqrt(np.mean((through_copy - expected) ** 2, axis=1)) / expected.std(axis=1)))
@@ -336,12 +360,14 @@ def derive_copy(package: Path | str, *, threads: int | None = None, destination:
             worst = float(np.max(np.abs(copy_unpacked - expected)))
             raise PrepackedError(f"the prepacked copy of {package} computes other logits than the package "
                                  f"(both without prepacking; largest difference {worst:.3g}); no copy was kept.")
+        _stop_if(cancel, package)
         started = time.perf_counter()
         data = partial / COPY_DATA
         size = data.stat().st_size
         done = [0]
 
         def hashed(n: int) -> None:
+            _stop_if(cancel, package)
             done[0] += n
             progress(LoadProgress("Recording the copy's checksum", 0.75 + 0.24 * done[0] / max(size, 1)))
 
@@ -350,6 +376,7 @@ def derive_copy(package: Path | str, *, threads: int | None = None, destination:
                       data_size=size, data_sha256=sha256_file(data, hashed))
         key.write(partial / KEY_FILE)
         seconds["checksum"] = time.perf_counter() - started
+        _stop_if(cancel, package)
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(partial, folder)
     except BaseException:

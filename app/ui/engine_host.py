@@ -7,6 +7,7 @@ that thread touches it, so the loaded model never needs a lock. Loading closes t
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,13 +82,14 @@ class EngineHost:
             return PrepareOffer(human_message(exc), exc.package)
         return self._backend.info
 
-    def prepare(self, path: Path, report: Report) -> Path:
+    def prepare(self, path: Path, report: Report, cancel: threading.Event | None = None) -> Path:
         """Makes this computer's prepacked copy of the package at `path` (with no model open: it reads the
-        package's weights a part at a time); returns the copy's folder."""
+        package's weights a part at a time); returns the copy's folder. `cancel` (set on the UI thread) stops it
+        between steps with app.engine.prepacked.PrepareCancelled, nothing of the copy left."""
         from app.engine.prepacked import derive_copy
 
         self.close()
-        return derive_copy(path, progress=report).folder
+        return derive_copy(path, progress=report, cancel=cancel).folder
 
     def load_backend(self, open_backend: OpenBackend, report: Report) -> ModelInfo:
         """Replaces the model with what `open_backend` opens (a remote engine); a failure leaves none loaded."""

@@ -336,6 +336,7 @@ class MainWindow(WindowLibrary, WindowServer, QMainWindow):
         models.progress.connect(self._on_progress)
         models.exported.connect(self._load)
         models.prepareOffered.connect(self._on_prepare_offered)
+        models.prepareCancelled.connect(self._on_prepare_cancelled)
         self.first_run.prepareRequested.connect(self._on_prepare)
         models.exportFailed.connect(self._on_export_failed)
         for notices in (conversations.notice, replies.notice):
@@ -469,6 +470,7 @@ class MainWindow(WindowLibrary, WindowServer, QMainWindow):
 
     def _on_cancel(self) -> None:
         self._models.cancel_export()
+        self._models.cancel_prepare()
         if self._library is not None:
             self._library.cancel()
 
@@ -482,7 +484,8 @@ class MainWindow(WindowLibrary, WindowServer, QMainWindow):
             self.status.clearMessage()
 
     def _on_progress(self, progress: LoadProgress) -> None:
-        self._show_busy(progress.fraction, progress.message, cancellable=self._models.exporting())
+        self._show_busy(progress.fraction, progress.message,
+                        cancellable=self._models.exporting() or self._models.preparing())
 
     def _on_model_refused(self, message: str) -> None:
         """The folder failed its checks before anything was unloaded: the model in use (if any) stays."""
@@ -525,8 +528,16 @@ class MainWindow(WindowLibrary, WindowServer, QMainWindow):
             return
         self._loading_path = path
         self._show_busy(None, self.tr("Preparing a memory-mapped copy of {name}…").format(name=Path(path).name),
-                        cancellable=False)
+                        cancellable=True)
         self._models.prepare(path, self.settings.engine)
+
+    def _on_prepare_cancelled(self, path: str) -> None:
+        """Back to the offer the user had before pressing Prepare, saying that nothing was changed."""
+        message = self.tr("Cancelled: no memory-mapped copy of {name} was made, and the model is unchanged.").format(
+            name=Path(path).name)
+        self._prepare_path = path
+        self._on_model_failed(message)
+        self.first_run.show_message(message, offer_prepare=True)
 
     def _on_model_failed(self, message: str) -> None:
         self.composer.set_notice("")

@@ -670,6 +670,10 @@ Holen Sie sich zu Beginn einmal ein Modell: laden Sie es herunter (das einzige M
         <translation>Speicherabgebildete Kopie von {name} wird vorbereitet…</translation>
     </message>
     <message>
+        <source>Cancelled: no memory-mapped copy of {name} was made, and the model is unchanged.</source>
+        <translation>Abgebrochen: Es wurde keine speicherabgebildete Kopie von {name} angelegt, das Modell ist unverändert.</translation>
+    </message>
+    <message>
         <source>Your organization does not allow exporting conversations.</source>
         <translation>Ihre Organisation erlaubt das Exportieren von Chats nicht.</translation>
     </message>

@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,7 @@ from app.engine.prepacked import (
     COPY_MODEL,
     KEY_FILE,
     PrepackedError,
+    PrepareCancelled,
     cache_root,
     check_copy,
     derive_copy,
@@ -281,6 +283,43 @@ def test_a_load_refused_for_memory_names_the_copy_and_the_copy_makes_it_fit(
     derive_copy(package, threads=1)  # made in parts: it fits where the package itself does not
     model = load_model(package, threads=1)
     assert model.info.prepacked_copy.endswith(COPY_DIR)
+
+
+def _files(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize(("at", "stopped_before"), [
+    ("Prepacking the weights, part 2 ", "Prepacking the weights, part 3 "),  # between parts
+    ("Running the probe through the copy", "Comparing the copy with the package"),  # between the check's steps
+    ("Recording the copy's checksum", "Recording the copy's checksum"),  # between the checksum's reads
+])
+def test_a_cancelled_copy_stops_at_the_next_step_and_leaves_the_package_as_it_was(
+        tmp_path: Path, int4_package: Path, monkeypatch: pytest.MonkeyPatch, at: str, stopped_before: str) -> None:
+    """The window's Cancel (and closing it) sets the event; making the copy stops before its next part, step or
+    read, removes its partial folder and leaves the package's files byte for byte as they were."""
+    from app.engine import prepack_parts
+    from app.package.integrity import HASH_CHUNK_BYTES
+
+    monkeypatch.setattr(prepack_parts, "PART_BYTES", 1)  # one node a part: 13 parts on the tiny package
+    package = Path(shutil.copytree(int4_package, tmp_path / "pkg"))
+    before = _files(package)
+    cancel, seen, after_cancel = threading.Event(), [], []
+
+    def progress(step: object) -> None:
+        message = step.message  # type: ignore[attr-defined]
+        (after_cancel if cancel.is_set() else seen).append(message)
+        if message.startswith(at):
+            cancel.set()
+
+    with pytest.raises(PrepareCancelled, match=r"was cancelled; no copy was kept and the package is unchanged\.$"):
+        derive_copy(package, threads=1, progress=progress, cancel=cancel)
+    assert any(m.startswith(at) for m in seen) and not any(m.startswith(stopped_before) for m in after_cancel)
+    assert (package / COPY_DIR / COPY_DATA).exists() is False and not list(package.glob(".prepacked*"))
+    assert _files(package) == before
+    if at.startswith("Recording"):  # the copy's data file takes several reads, so the cancel came before the last
+        assert sum(p.stat().st_size for p in int4_package.glob("*.data")) > 2 * HASH_CHUNK_BYTES
 
 
 def _enclave(*args: str) -> subprocess.CompletedProcess[str]:
