@@ -85,6 +85,3 @@ class ModelInfo:
     peak_rss_bytes: int | None = None
     verification: str = ""  # what `enclave verify` found for this package on this provider (app.reference.verify)
     prepacked_copy: str = ""  # the folder of the prepacked copy the weights are mapped from (app.engine.prepacked)
-    # the folder of a prepacked copy this load found ORT not using (its blobs did not match this computer): the
-    # model runs with the weights in private memory, and the copy is marked unusable (prepacked.reject_copy)
-    prepacked_rejected: str = ""

@@ -61,23 +61,6 @@ def process_memory(pid: int | str = "self") -> dict[str, int]:
     return out
 
 
-def private_memory() -> int | None:
-    """This process's private memory in bytes, what it owns and the system cannot page back to a file (copies,
-    heap, arenas; not memory-mapped weights), or None where it cannot be read. Linux: RssAnon; Windows: the
-    private commit (psutil's `private`); macOS and others: the unique set size (psutil's `uss`)."""
-    if sys.platform.startswith("linux"):
-        return process_memory().get("RssAnon")
-    import psutil
-
-    try:
-        process = psutil.Process()
-        if sys.platform == "win32":
-            return int(process.memory_info().private)
-        return int(process.memory_full_info().uss)
-    except (AttributeError, OSError, psutil.Error):  # a field this system's psutil lacks, or access refused
-        return None
-
-
 class MemoryWatch:
     """Samples a process's resident memory on a background thread and keeps the peaks.
 

@@ -19,10 +19,7 @@ What the copy is (measured on ORT 1.32, tests/engine/test_prepacked.py):
   computes wrong through ORT but silently loses what it was made for, and damaged originals would compute wrong.
   Hence the key file: the copy is trusted only for the package (its manifest's SHA-256), ONNX Runtime version,
   CPU and graph file it was made with, with its data file's size always checked (SHA-256 with `verify`, as the
-  package's own files are). The key cannot see everything ORT hashes (elsewhere than Linux the CPU is only
-  `platform.processor()`), so load_model also measures the private memory a session on the copy takes
-  (`blobs_not_taken`: tiny cpu-int4, blobs used 0.2 MB, blobs not found 30.1 MB, of 26.6 MB of weights) and
-  marks a copy whose blobs ORT did not use (`reject_copy`); the model stays loaded, the user is told.
+  package's own files are).
 - Making it: one session that prepacks the whole package would hold all of its private copies (~14 GB at 20b),
   so the blobs are made a part at a time (app.engine.prepack_parts), then a session on the copy must hold them
   mapped, and the copy read without prepacking must give the package's logits (read the same way, which needs
@@ -61,8 +58,6 @@ if TYPE_CHECKING:
 
 COPY_DIR = "prepacked"  # beside the package: <package>/prepacked/
 KEY_FILE = "prepacked.json"
-# The key of a copy ONNX Runtime loaded without using its blobs (reject_copy): kept to say why it is not used.
-REJECTED_FILE = "prepacked.rejected.json"
 COPY_MODEL = "model.onnx"
 COPY_DATA = "model.onnx.data"
 FORMAT = 1
@@ -204,10 +199,6 @@ def find_copy(facts: PackageFacts, *, verify: bool = False) -> CopyLookup:
     refusal = ""
     for folder in candidate_folders(facts.folder):
         if not (folder / KEY_FILE).is_file():
-            if (folder / REJECTED_FILE).is_file():
-                refusal = (f"the prepacked copy in {folder} did not match this computer when it was last loaded "
-                           f"(ONNX Runtime copied its weights into memory again); run `enclave prepare "
-                           f"{facts.folder}` to make it again.")
             continue
         try:
             return check_copy(folder, facts, verify=verify)
@@ -279,33 +270,8 @@ class DeriveResult:
 
 
 # A session on a copy whose blobs ORT took holds almost nothing privately (2-layer 20b-width cpu-int4: 20 MB of
-# 2,171 MB of weights; tiny cpu-int4: under 13 MB of 27 MB); one whose blobs it silently rejected re-packs every
-# weight (1.1x of them).
+# 2,171 MB of weights); one whose blobs it silently rejected re-packs every weight (1.1x of them).
 TAKEN_SHARE = 0.5
-
-
-def blobs_not_taken(model_file: Path, growth: int | None) -> bool:
-    """Whether a session on the copy's graph `model_file`, over whose creation the process's private memory grew
-    by `growth` bytes (app.engine.memory.private_memory, heap trimmed before and after), re-packed the weights
-    privately instead of mapping the saved blobs: ORT does that silently when its lookups miss (another CPU's
-    layout, another ORT build). None (not measurable on this system): taken as used."""
-    if growth is None:
-        return False
-    return growth > TAKEN_SHARE * (_blob_tensor_bytes(model_file) or _prepackable_bytes(model_file))
-
-
-def reject_copy(folder: Path, package: Path, growth: int) -> str:
-    """Marks the copy in `folder`, which ORT loaded without using its blobs, as unusable (its key becomes
-    REJECTED_FILE, so find_copy refuses it with a sentence and the next load neither maps it nor counts on it);
-    returns what happened, for the load's provider reason."""
-    note = (f"the prepacked copy in {folder} does not match this computer: ONNX Runtime copied "
-            f"{growth / 1e6:,.0f} MB of its weights into memory again, so the model runs with that much more "
-            f"memory; run `enclave prepare {package}` to make the copy again")
-    try:
-        os.replace(folder / KEY_FILE, folder / REJECTED_FILE)
-    except OSError as exc:
-        return f"{note} (it could not be marked unusable: {exc.strerror or exc})"
-    return note
 
 
 def derive_copy(package: Path | str, *, threads: int | None = None, destination: Path | None = None,
@@ -320,7 +286,7 @@ def derive_copy(package: Path | str, *, threads: int | None = None, destination:
     up to a minute): set, PrepareCancelled is raised with the partial folder removed (an existing copy stays)."""
     import onnxruntime as ort
 
-    from app.engine.memory import private_memory, release_free_heap
+    from app.engine.memory import process_memory, release_free_heap
     from app.library.errors import LibraryError
     from app.library.space import SpaceNeed, check_free_space
     from app.engine.prepack_parts import PartsCancelled, prepack_in_parts
@@ -362,12 +328,13 @@ def derive_copy(package: Path | str, *, threads: int | None = None, destination:
         progress(LoadProgress("Checking the copy", 0.6))
         reference = load_model(package, provider="cpu", threads=threads, prepack=False, use_copy=False)
         release_free_heap()
-        before = private_memory()
+        before = process_memory().get("RssAnon")
         session = ort.InferenceSession(str(partial / COPY_MODEL), sess_options=session_options(threads),
                                        providers=["CPUExecutionProvider"])
         release_free_heap()
-        after = private_memory()
-        if before is not None and after is not None and blobs_not_taken(partial / COPY_MODEL, after - before):
+        after = process_memory().get("RssAnon")
+        weights = _blob_tensor_bytes(partial / COPY_MODEL) or _prepackable_bytes(partial / COPY_MODEL)
+        if before is not None and after is not None and after - before > TAKEN_SHARE * weights:
             raise PrepackedError(f"ONNX Runtime did not take the prepacked copy of {package} ({tensors} weights): "
                                  f"it copied {(after - before) / 1e6:,.0f} MB into memory again; no copy was kept.")
         _stop_if(cancel, package)

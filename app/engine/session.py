@@ -27,7 +27,7 @@ from tokenizers import Tokenizer
 
 from app.engine.events import LoadProgress, ModelInfo
 from app.engine.kv_cache import KVSpec, cache_bytes
-from app.engine.memory import peak_rss, private_memory, release_free_heap
+from app.engine.memory import peak_rss, release_free_heap
 from app.engine.providers import (
     CPU,
     CUDA,
@@ -418,12 +418,12 @@ def load_model(
     # Linux and macOS wheels ignores it and is off through ORT_DISABLE_TELEMETRY (app/offline_env.py).
     getattr(ort, "disable_telemetry_events", lambda: None)()
     options = session_options(threads, prepack=prepack)
-    session, notes, mapped_from, rejected = None, [], "", ""
+    session, notes, mapped_from = None, [], ""
     if lookup.folder is not None and choice.provider == CPU:
-        release_free_heap()
-        before = private_memory()
         try:
             session = ort.InferenceSession(str(lookup.model_file), sess_options=options, providers=providers)
+            mapped_from = str(lookup.folder)
+            notes.append(f"weights memory-mapped from the prepacked copy in {mapped_from}")
         except Exception as exc:  # noqa: BLE001 - ORT refuses a damaged blob ("do not match the buffers ...")
             notes.append(f"the prepacked copy in {lookup.folder} was refused by ONNX Runtime "
                          f"({_first_line(exc)}); loaded the package itself")
@@ -431,18 +431,6 @@ def load_model(
                 choice = _choose(env, facts, length, provider, prepacked=False)
             except ProviderError as again:
                 raise LoadError(f"{notes[-1]}, but {again}") from again
-        else:
-            release_free_heap()
-            after = private_memory()
-            growth = None if before is None or after is None else after - before
-            # ORT keeps its own private copy of every weight whose saved blob it does not find, without a word:
-            # the model works, with the package's memory; the copy is marked so the next load does not count on it
-            if growth is not None and prepacked_copies.blobs_not_taken(lookup.model_file, growth):
-                rejected = str(lookup.folder)
-                notes.append(prepacked_copies.reject_copy(lookup.folder, facts.folder, growth))
-            else:
-                mapped_from = str(lookup.folder)
-                notes.append(f"weights memory-mapped from the prepacked copy in {mapped_from}")
     elif lookup.refusal:
         notes.append(lookup.refusal.rstrip("."))
     if session is None:
@@ -456,7 +444,7 @@ def load_model(
     info = ModelInfo(name=facts.name, path=str(facts.folder), provider=choice.provider,
                      provider_reason=reason, context_length=length, target=facts.target or "genai",
                      load_seconds=time.perf_counter() - started, peak_rss_bytes=peak_rss(),
-                     prepacked_copy=mapped_from, prepacked_rejected=rejected)
+                     prepacked_copy=mapped_from)
     progress(LoadProgress("Model loaded", 1.0))
     return LoadedModel(facts, session, tokenizer, choice, info, length)
 

@@ -515,10 +515,6 @@ class MainWindow(WindowLibrary, WindowServer, QMainWindow):
         self.pages.setCurrentIndex(1)
         self.composer.set_can_send(True)
         self.composer.edit.setFocus()
-        if info.prepacked_rejected:  # ORT loaded the copy without its blobs: more memory than the check allowed
-            self.banner.show_message(self.tr(
-                "The memory-mapped copy of {name} does not match this computer, so the model runs with its weights "
-                "copied into memory; prepare the copy again to save that memory.").format(name=info.name))
 
     def _on_prepare_offered(self, message: str, path: str) -> None:
         """Refused for memory, with a prepacked copy it would fit: say so and offer to make the copy."""

@@ -666,10 +666,6 @@ Holen Sie sich zu Beginn einmal ein Modell: laden Sie es herunter (das einzige M
         <translation>Modellordner öffnen</translation>
     </message>
     <message>
-        <source>The memory-mapped copy of {name} does not match this computer, so the model runs with its weights copied into memory; prepare the copy again to save that memory.</source>
-        <translation>Die speicherabgebildete Kopie von {name} passt nicht zu diesem Computer, daher läuft das Modell mit in den Arbeitsspeicher kopierten Gewichten; bereiten Sie die Kopie erneut vor, um diesen Speicher zu sparen.</translation>
-    </message>
-    <message>
         <source>Preparing a memory-mapped copy of {name}…</source>
         <translation>Speicherabgebildete Kopie von {name} wird vorbereitet…</translation>
     </message>

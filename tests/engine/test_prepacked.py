@@ -21,14 +21,12 @@ import onnx
 import pytest
 
 from app.engine import session
-from app.engine.events import ModelInfo
 from app.engine.generator import Generator
 from app.engine.prepacked import (
     COPY_DATA,
     COPY_DIR,
     COPY_MODEL,
     KEY_FILE,
-    REJECTED_FILE,
     PrepackedError,
     PrepareCancelled,
     cache_root,
@@ -40,7 +38,6 @@ from app.engine.providers import CPU, Environment
 from app.engine.session import load_model, read_package_facts
 from app.package.footprint import private_bytes
 from app.package.reader import read_package
-from tests.support.prepacked_copies import name_foreign_blobs
 from tests.support.session_memory import prepackable_bytes, private_after_load
 
 REPO = Path(__file__).resolve().parents[2]
@@ -77,18 +74,13 @@ def _copy_of(tmp_path: Path, prepared: Path) -> Path:
 
 def _logits(package: Path, **options: object) -> tuple[np.ndarray, str, str]:
     """Prefill of a fixed 40-token prompt and 3 greedy steps; (logits, mapped copy folder, provider reason)."""
-    rows, info = _logits_and_info(package, **options)
-    return rows, info.prepacked_copy, info.provider_reason
-
-
-def _logits_and_info(package: Path, **options: object) -> tuple[np.ndarray, ModelInfo]:
     model = load_model(package, threads=1, **options)
     generator = Generator(model)
     rows = [np.array(generator.prefill([int(t) for t in np.random.default_rng(3).integers(1000, 100000, 40)])[0],
                      dtype=np.float32).ravel()]
     for _ in range(3):
         rows.append(np.array(generator.forward([int(np.argmax(rows[-1]))]), dtype=np.float32).ravel())
-    return np.stack(rows), model.info
+    return np.stack(rows), model.info.prepacked_copy, model.info.provider_reason
 
 
 def test_the_copy_computes_the_packages_logits_bit_for_bit(prepared: Path) -> None:
@@ -175,34 +167,6 @@ def test_the_copy_keeps_the_prepacked_weights_out_of_private_memory(prepared: Pa
     assert plain_copy == "" and mapped_copy.endswith(COPY_DIR)
     assert plain - mapped >= 0.9 * prepackable
     assert mapped - unpacked <= 0.1 * prepackable
-
-
-def test_a_copy_ort_loads_without_its_blobs_is_caught_marked_and_the_model_still_runs(
-        tmp_path: Path, prepared: Path) -> None:
-    """The key passes every check, ORT loads the copy and computes right, but holds every prepacked weight
-    privately again: the load says so in one sentence, keeps the model, and marks the copy so that the next load
-    neither maps it nor counts on it, until `enclave prepare` makes it again."""
-    package = _copy_of(tmp_path, prepared)
-    copy = package / COPY_DIR
-    name_foreign_blobs(copy)
-    facts = read_package_facts(package)
-    assert check_copy(copy, facts).folder == copy
-    plain, _ = _logits_and_info(package, use_copy=False)
-    loaded, info = _logits_and_info(package)
-    assert np.array_equal(plain, loaded)  # it works, from the copy's originals
-    assert info.prepacked_copy == "" and info.prepacked_rejected == str(copy.absolute())
-    assert f"the prepacked copy in {copy.absolute()} does not match this computer: ONNX Runtime copied " in \
-        info.provider_reason and f"run `enclave prepare {package.absolute()}` to make the copy again" in \
-        info.provider_reason
-    assert not (copy / KEY_FILE).exists() and (copy / REJECTED_FILE).is_file()
-    lookup = find_copy(facts)
-    assert lookup.folder is None and "did not match this computer when it was last loaded" in lookup.refusal
-    _, again = _logits_and_info(package)
-    assert again.prepacked_copy == again.prepacked_rejected == "" and "when it was last loaded" in \
-        again.provider_reason
-    derive_copy(package, threads=1)
-    _, made_again = _logits_and_info(package)
-    assert made_again.prepacked_copy == str(copy.absolute()) and not (copy / REJECTED_FILE).exists()
 
 
 @pytest.mark.parametrize(("field", "value", "sentence"), [

@@ -11,28 +11,23 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.engine import session
-from app.engine.prepacked import COPY_DIR, REJECTED_FILE, derive_copy
+from app.engine.prepacked import COPY_DIR
 from app.engine.providers import CPU, Environment
 from app.export.context import ExportOptions
 from app.export.exporter import export_model
 from app.package.footprint import private_bytes
 from app.ui import backend
-from tests.support.prepacked_copies import name_foreign_blobs
 
 pytestmark = pytest.mark.timeout(600)
-
-
-def _tiny_int4(tiny_checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # copies of read-only packages: not the real cache
-    return Path(export_model(tiny_checkpoint, tmp_path / "int4", "cpu-int4",
-                             options=ExportOptions(context_length=256)).folder)
 
 
 @pytest.fixture
 def offered(qtbot, make_app, tiny_checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """(the window's parts, the package): a tiny cpu-int4 package opened with free RAM enough with a prepacked
     copy, not without, so the first-run page shows the offer."""
-    package = _tiny_int4(tiny_checkpoint, tmp_path, monkeypatch)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    package = export_model(tiny_checkpoint, tmp_path / "int4", "cpu-int4",
+                           options=ExportOptions(context_length=256)).folder
     facts = session.read_package_facts(package)
     kv = session.kv_cache_bytes(facts, facts.context_length)
     with_copy = int((private_bytes("cpu-int4", facts.size_bytes, prepacked=True) + kv) * 1.1)
@@ -42,7 +37,7 @@ def offered(qtbot, make_app, tiny_checkpoint: Path, tmp_path: Path, monkeypatch:
     parts = make_app(backend.open_backend)
     with qtbot.waitSignal(parts.models.prepareOffered, timeout=300000):
         parts.window.open_model_folder(str(package))
-    return parts, package
+    return parts, Path(package)
 
 
 def _files(folder: Path) -> dict[str, str]:
@@ -114,20 +109,3 @@ def test_closing_the_window_while_preparing_stops_it_and_keeps_nothing(qtbot, of
     qtbot.mouseClick(parts.window.first_run.prepare_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: bool(closed) and not parts.threads.running(), timeout=300000)
     assert _files(package) == before and not list(package.glob(".prepacked*"))
-
-
-def test_a_copy_that_does_not_match_this_computer_is_said_in_one_sentence_and_the_model_runs(
-        qtbot, make_app, tiny_checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    package = _tiny_int4(tiny_checkpoint, tmp_path, monkeypatch)
-    derive_copy(package, threads=1)
-    name_foreign_blobs(package / COPY_DIR)  # ORT loads it, silently without its blobs
-    parts = make_app(backend.open_backend)
-    with qtbot.waitSignal(parts.models.loaded, timeout=300000):
-        parts.window.open_model_folder(str(package))
-    info = parts.models.info()
-    assert info is not None and info.prepacked_copy == "" and parts.window.composer.send_button.isEnabled()
-    banner = parts.window.banner
-    assert banner.isVisible() and banner.kind == "warning" and banner.text.text() == (
-        f"The memory-mapped copy of {info.name} does not match this computer, so the model runs with its weights "
-        "copied into memory; prepare the copy again to save that memory.")
-    assert (package / COPY_DIR / REJECTED_FILE).is_file()
